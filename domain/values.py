@@ -1,0 +1,141 @@
+"""Value objects and enumerations of the family-separation domain."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from domain.errors import InvalidValue
+
+_A_NUMBER = re.compile(r"A\d{8,9}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_MAX_NAME = 200
+
+
+class MemberRole(Enum):
+    """The part a person plays in a family case."""
+
+    PARENT = "parent"
+    CHILD = "child"
+    OTHER_ADULT = "other_adult"
+
+
+class Sex(Enum):
+    """Sex as recorded by the agency."""
+
+    FEMALE = "female"
+    MALE = "male"
+    UNKNOWN = "unknown"
+
+
+class RelationshipKind(Enum):
+    """How an adult is related to a child."""
+
+    MOTHER = "mother"
+    FATHER = "father"
+    LEGAL_GUARDIAN = "legal_guardian"
+    OTHER_RELATIVE = "other_relative"
+    UNKNOWN = "unknown"
+
+
+class Evidence(Enum):
+    """What the relationship rests on."""
+
+    CLAIMED = "claimed"
+    DOCUMENTS = "documents"
+    DNA = "dna"
+
+
+class SeparationReason(Enum):
+    """Why the agency said it separated a parent and child."""
+
+    ZERO_TOLERANCE = "zero_tolerance"
+    CRIMINAL_HISTORY = "criminal_history"
+    GANG_AFFILIATION = "gang_affiliation"
+    HEALTH = "health"
+    UNVERIFIED_RELATIONSHIP = "unverified_relationship"
+    OTHER = "other"
+
+
+class ProgramType(Enum):
+    """The kind of ORR care provider a child is placed with."""
+
+    SHELTER = "shelter"
+    STAFF_SECURE = "staff_secure"
+    SECURE = "secure"
+    TRANSITIONAL_FOSTER_CARE = "transitional_foster_care"
+    LONG_TERM_FOSTER_CARE = "long_term_foster_care"
+    RESIDENTIAL_TREATMENT = "residential_treatment"
+    INFLUX = "influx"
+    UNKNOWN = "unknown"
+
+
+class PlaceKind(Enum):
+    """Where along the border something happened."""
+
+    SECTOR = "sector"
+    STATION = "station"
+    PORT_OF_ENTRY = "port_of_entry"
+    FACILITY = "facility"
+    OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Country:
+    """An ISO 3166-1 alpha-2 country code."""
+
+    code: str
+
+    def __post_init__(self) -> None:
+        if not _COUNTRY.fullmatch(self.code):
+            raise InvalidValue(f"country must be an ISO 3166-1 alpha-2 code, got {self.code!r}")
+
+
+@dataclass(frozen=True)
+class ANumber:
+    """An alien registration number: A followed by 8 or 9 digits."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not _A_NUMBER.fullmatch(self.value):
+            raise InvalidValue(f"A-number must be 'A' and 8 or 9 digits, got {self.value!r}")
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A person's name as recorded; non-empty and bounded."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not self.value.strip():
+            raise InvalidValue("name must not be empty")
+        if len(self.value) > _MAX_NAME:
+            raise InvalidValue(f"name must be at most {_MAX_NAME} characters")
+
+
+@dataclass(frozen=True)
+class Facility:
+    """A care provider or detention facility: a stable id and its recorded name."""
+
+    id: str
+    name: str
+    state: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id.strip() or not self.name.strip():
+            raise InvalidValue("facility needs an id and a name")
+
+
+@dataclass(frozen=True)
+class Place:
+    """A named place: a Border Patrol sector or station, a port of entry, a facility."""
+
+    kind: PlaceKind
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidValue("place needs a name")

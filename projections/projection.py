@@ -1,0 +1,35 @@
+"""What a read model is to the runner: a name, its tables, and a batch fold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+
+from service.store import RecordedEvent
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A decoded domain event with the row it was stored as."""
+
+    recorded: RecordedEvent
+    event: Any
+
+    @property
+    def kind(self) -> str:
+        """The event's class name, e.g. 'Separated'."""
+        return type(self.event).__name__
+
+
+class Projection(Protocol):
+    """A replayable fold from events in log order to rows in its own tables."""
+
+    name: str
+    tables: tuple[str, ...]
+    ddl: str
+
+    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+        """Fold a batch into the tables on search_path, inside the caller's transaction."""

@@ -1,0 +1,231 @@
+"""Feeds read models from the log: batch and checkpoint in one transaction, then LISTEN."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import asyncpg
+
+from projections.projection import Envelope, Projection
+from service.store import EventStore, LogPosition
+
+log = logging.getLogger(__name__)
+
+LIVE_SCHEMA = "public"
+CHANNEL = "reunite_events"
+PROJECTED_CHANNEL = "reunite_projected"
+
+ENSURE_CHECKPOINT = """
+INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
+"""
+# The row lock makes two workers on one projection take turns, batch by batch.
+LOCK_CHECKPOINT = """
+SELECT transaction_id::text::bigint AS transaction_id, position
+  FROM projection_checkpoints WHERE name = $1 FOR UPDATE
+"""
+SAVE_CHECKPOINT = """
+UPDATE projection_checkpoints
+   SET transaction_id = $2::text::xid8, position = $3,
+       events_applied = events_applied + $4, updated_at = clock_timestamp()
+ WHERE name = $1
+"""
+NOTIFY_PROJECTED = "SELECT pg_notify($1, $2)"
+STATUS = """
+SELECT c.name, c.position, c.events_applied, c.updated_at,
+       (SELECT count(*) FROM events e
+         WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)) AS lag
+  FROM projection_checkpoints c ORDER BY c.name
+"""
+CAUGHT_UP_TO = """
+SELECT count(*) = cardinality($2::text[])
+  FROM projection_checkpoints c, events e
+ WHERE e.position = $1 AND c.name = ANY($2::text[])
+   AND (c.transaction_id, c.position) >= (e.transaction_id, e.position)
+"""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """Where one read model stands."""
+
+    name: str
+    position: int
+    events_applied: int
+    lag: int
+
+
+class ProjectionRunner:
+    """Keeps every registered projection caught up with the log."""
+
+    def __init__(
+        self, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection],
+        batch_size: int = 1000,
+    ) -> None:
+        self.pool = pool
+        self.store = store
+        self.projections = {p.name: p for p in projections}
+        self.batch_size = batch_size
+
+    async def setup(self, schema: str = LIVE_SCHEMA) -> None:
+        """Create each projection's tables (if missing) and its checkpoint."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await _use_schema(conn, schema)
+            for projection in self.projections.values():
+                await conn.execute(projection.ddl)
+                if schema == LIVE_SCHEMA:
+                    await conn.execute(ENSURE_CHECKPOINT, projection.name)
+
+    async def step(self, name: str) -> int:
+        """Apply the next batch to one projection; return how many events it held."""
+        projection = self.projections[name]
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(LOCK_CHECKPOINT, name)
+            assert row is not None, f"projection {name} has no checkpoint; run setup()"
+            after = LogPosition(row["transaction_id"], row["position"])
+            applied = await self._apply_next(conn, projection, after)
+            if applied is not None:
+                last, count = applied
+                await conn.execute(
+                    SAVE_CHECKPOINT, name, str(last.transaction_id), last.position, count
+                )
+                await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{name}:{last.position}")
+                return count
+        return 0
+
+    async def _apply_next(
+        self, conn: asyncpg.Connection, projection: Projection, after: LogPosition,
+    ) -> tuple[LogPosition, int] | None:
+        recorded = await self.store.read_log(after, self.batch_size, conn)
+        if not recorded:
+            return None
+        batch = [Envelope(r, self.store.decode(r)) for r in recorded]
+        await projection.apply(conn, batch)
+        last = recorded[-1]
+        return LogPosition(last.transaction_id, last.position), len(batch)
+
+    async def catch_up(self, name: str | None = None) -> int:
+        """Apply batches until the projection (or all) reach the head of the log."""
+        total = 0
+        for projection_name in [name] if name else list(self.projections):
+            while applied := await self.step(projection_name):
+                total += applied
+        return total
+
+    async def run(self, stop: asyncio.Event, idle_poll: float = 1.0) -> None:
+        """Catch up, then wait for NOTIFY (or a slow poll, in case one is missed)."""
+        woken = asyncio.Event()
+        listener = await self.pool.acquire()
+        try:
+            await listener.add_listener(CHANNEL, lambda *_: woken.set())
+            while not stop.is_set():
+                woken.clear()
+                try:
+                    await self.catch_up()
+                except (asyncpg.PostgresError, OSError):
+                    log.exception("projection batch failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(woken, stop), idle_poll)
+        finally:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(CHANNEL, lambda *_: None)
+            await self.pool.release(listener)
+
+    async def status(self) -> list[ProjectionStatus]:
+        """Each projection's checkpoint and how many events it has still to apply."""
+        rows = await self.pool.fetch(STATUS)
+        return [ProjectionStatus(r["name"], r["position"], r["events_applied"], r["lag"])
+                for r in rows]
+
+    async def caught_up_to(self, position: int, names: Sequence[str] | None = None) -> bool:
+        """Whether the projections have applied the event at this global position."""
+        wanted = list(names or self.projections)
+        return bool(await self.pool.fetchval(CAUGHT_UP_TO, position, wanted))
+
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        """Wait until projections have applied position, at most timeout seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not await self.caught_up_to(position):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+
+async def _use_schema(conn: asyncpg.Connection, schema: str) -> None:
+    # Rebuilds write the same SQL into a shadow schema, found first on the search path.
+    await conn.execute(f"SET LOCAL search_path TO {_ident(schema)}, public")
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise ValueError(f"bad schema name {name!r}")
+    return f'"{name}"'
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+class Rebuilder:
+    """Rebuilds one read model into a shadow schema, then swaps it in without downtime."""
+
+    def __init__(self, runner: ProjectionRunner, name: str) -> None:
+        self.runner = runner
+        self.projection = runner.projections[name]
+        self.schema = f"rebuild_{name}"
+        self.position = LogPosition()
+        self.applied = 0
+
+    async def run(self) -> int:
+        """Replay the whole log into fresh tables and switch the live ones over."""
+        pool = self.runner.pool
+        await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
+        await pool.execute(f"CREATE SCHEMA {_ident(self.schema)}")
+        await self.runner.setup(self.schema)
+        while await self._step():
+            pass
+        async with pool.acquire() as conn, conn.transaction():
+            # Holding the checkpoint row pauses the live runner for the final batches.
+            await conn.fetchrow(LOCK_CHECKPOINT, self.projection.name)
+            while await self._apply(conn):
+                pass
+            await self._swap(conn)
+        await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
+        return self.applied
+
+    async def _step(self) -> bool:
+        async with self.runner.pool.acquire() as conn, conn.transaction():
+            return await self._apply(conn)
+
+    async def _apply(self, conn: asyncpg.Connection) -> bool:
+        await _use_schema(conn, self.schema)
+        applied = await self.runner._apply_next(conn, self.projection, self.position)
+        await _use_schema(conn, LIVE_SCHEMA)
+        if applied is None:
+            return False
+        self.position, count = applied
+        self.applied += count
+        return True
+
+    async def _swap(self, conn: asyncpg.Connection) -> None:
+        for table in self.projection.tables:
+            await conn.execute(f"DROP TABLE IF EXISTS public.{_ident(table)} CASCADE")
+            await conn.execute(
+                f"ALTER TABLE {_ident(self.schema)}.{_ident(table)} SET SCHEMA public"
+            )
+        await conn.execute(
+            "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3,"
+            " events_applied = $4, updated_at = clock_timestamp() WHERE name = $1",
+            self.projection.name, str(self.position.transaction_id), self.position.position,
+            self.applied,
+        )

@@ -1,0 +1,96 @@
+"""Command handling: load the family, let it decide, append what it decided."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from domain.family import Family
+from service.provenance import Provenance
+from service.store import AppendResult, EventStore, VersionConflict
+
+
+class FamilyNotFound(Exception):
+    """No case exists with the given id."""
+
+
+class DuplicateCase(Exception):
+    """A case with this id already exists."""
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    """What every command carries besides its input."""
+
+    provenance: Provenance
+    idempotency_key: str | None = None
+    expected_version: int | None = None
+    digest: bytes = b""
+
+
+def command_digest(name: str, fields: dict[str, Any], encode: Callable[[Any], bytes]) -> bytes:
+    """A fingerprint of a command's input, to tell a retry from a reused key."""
+    return hashlib.sha256(name.encode() + b"\0" + encode(fields)).digest()
+
+
+class FamilyCommands:
+    """Runs each command through load -> decide -> append."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def load(self, family_id: UUID, up_to_version: int = 2**31 - 1) -> Family:
+        """Rebuild a family from its stream."""
+        family: Family | None = None
+        for recorded in await self.store.read_stream(family_id, up_to_version):
+            family = self.store.decode(recorded).mutate(family)
+        if family is None:
+            raise FamilyNotFound(f"no family case with id {family_id}")
+        return family
+
+    async def open_case(
+        self, family_id: UUID, ctx: CommandContext, **fields: Any
+    ) -> AppendResult:
+        """Start a new family stream."""
+        if (earlier := await self._earlier(ctx)) is not None:
+            return earlier
+        if await self.store.read_stream(family_id, 1):
+            raise DuplicateCase(f"a family case with id {family_id} already exists")
+        family = Family(id=family_id, **fields)
+        return await self._append(family, 0, ctx)
+
+    async def execute(
+        self, family_id: UUID, decide: Callable[[Family], None], ctx: CommandContext
+    ) -> AppendResult:
+        """Load the family, apply one command method, append the events it triggered."""
+        if (earlier := await self._earlier(ctx)) is not None:
+            return earlier
+        family = await self.load(family_id)
+        if ctx.expected_version is not None and ctx.expected_version != family.version:
+            raise VersionConflict(
+                f"family {family_id} is at version {family.version}, "
+                f"not the expected {ctx.expected_version}; reload and retry"
+            )
+        loaded_version = family.version
+        decide(family)
+        return await self._append(family, loaded_version, ctx)
+
+    async def _earlier(self, ctx: CommandContext) -> AppendResult | None:
+        if ctx.idempotency_key is None:
+            return None
+        return await self.store.find_command(ctx.idempotency_key, ctx.digest)
+
+    async def _append(self, family: Family, expected: int, ctx: CommandContext) -> AppendResult:
+        events = [self.store.encode(e) for e in family.collect_events()]
+        try:
+            return await self.store.append(
+                family.id, expected, events, ctx.provenance, ctx.idempotency_key, ctx.digest
+            )
+        except VersionConflict:
+            # A concurrent retry of this same command may have won the race.
+            if (earlier := await self._earlier(ctx)) is not None:
+                return earlier
+            raise

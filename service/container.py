@@ -1,0 +1,39 @@
+"""The composition root: one place that wires store, commands and projections together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from projections.family_summary import FamilySummaryProjection
+from projections.projection import Projection
+from projections.runner import ProjectionRunner
+from projections.timeline import TimelineProjection
+from service.codec import create_mapper
+from service.commands import FamilyCommands
+from service.database import Database
+from service.settings import Settings
+from service.store import EventStore
+
+
+def all_projections() -> list[Projection]:
+    """Every read model, in the order the runner feeds them."""
+    return [FamilySummaryProjection(), TimelineProjection()]
+
+
+@dataclass
+class Container:
+    """Everything a request or a CLI command needs, built once per process."""
+
+    settings: Settings
+    database: Database
+    store: EventStore
+    commands: FamilyCommands
+    runner: ProjectionRunner
+
+    @classmethod
+    async def build(cls, settings: Settings, database: Database) -> Container:
+        """Wire the parts over an open database and make sure read-model tables exist."""
+        store = EventStore(database.pool, create_mapper())
+        runner = ProjectionRunner(database.pool, store, all_projections())
+        await runner.setup()
+        return cls(settings, database, store, FamilyCommands(store), runner)

@@ -1,0 +1,41 @@
+"""The one settings object, read from the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration of one Reunite process."""
+
+    database_url: str | None = None
+    data_dir: Path = Path(user_data_dir("reunite"))
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dev: bool = False
+    run_projections: bool = True
+    freshness_timeout: float = 5.0
+    max_page_size: int = 100
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        """Read REUNITE_* variables and DATABASE_URL; unset ones keep their defaults."""
+        env = dict(os.environ if env is None else env)
+        defaults = cls()
+        return cls(
+            database_url=env.get("DATABASE_URL") or None,
+            data_dir=Path(env.get("REUNITE_DATA_DIR", defaults.data_dir)),
+            host=env.get("REUNITE_HOST", defaults.host),
+            port=int(env.get("REUNITE_PORT", defaults.port)),
+            dev=env.get("REUNITE_DEV", "") in ("1", "true", "yes"),
+            run_projections=env.get("REUNITE_RUN_PROJECTIONS", "1") not in ("0", "false", "no"),
+            freshness_timeout=float(
+                env.get("REUNITE_FRESHNESS_TIMEOUT", defaults.freshness_timeout)
+            ),
+            max_page_size=int(env.get("REUNITE_MAX_PAGE_SIZE", defaults.max_page_size)),
+        )

@@ -1,0 +1,214 @@
+"""The async event store on asyncpg: append with expected version, read streams and the log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Mapper, StoredEvent
+
+from service.provenance import Provenance
+
+APPEND = """
+SELECT version, first_position, last_position, duplicate
+  FROM reunite_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+"""
+
+COLUMNS = """
+position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic, payload, occurred_at, recorded_at,
+actor, role, source, reason, correlation_id, causation_id, idempotency_key, prev_hash, hash
+"""
+
+READ_STREAM = f"""
+SELECT {COLUMNS} FROM events
+ WHERE stream_id = $1 AND version <= $2
+ ORDER BY version
+"""
+
+# Only transactions older than the oldest one still running are read: every one of them
+# has committed or rolled back, so nothing can later appear behind the reader's checkpoint.
+READ_LOG = f"""
+SELECT {COLUMNS} FROM events
+ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY transaction_id, position
+ LIMIT $3
+"""
+
+FIND_COMMAND = """
+SELECT request_digest, stream_id, version, first_position, last_position FROM commands
+ WHERE idempotency_key = $1
+"""
+
+HEAD = "SELECT coalesce(max(position), 0) FROM events"
+
+CONFLICT_CONSTRAINTS = {"events_stream_version_key", "commands_pkey"}
+
+
+class StoreError(Exception):
+    """Base of the event store's own errors."""
+
+
+class VersionConflict(StoreError):
+    """The stream moved on since the writer read it; nothing was written."""
+
+
+class IdempotencyKeyReused(StoreError):
+    """The idempotency key belongs to a different command; nothing was written."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an accepted command's events landed."""
+
+    stream_id: UUID
+    version: int
+    first_position: int
+    last_position: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """One row of the log: the mapper's stored event plus the store's own columns."""
+
+    position: int
+    transaction_id: int
+    stream_id: UUID
+    version: int
+    topic: str
+    payload: bytes
+    occurred_at: datetime
+    recorded_at: datetime
+    provenance: Provenance
+    idempotency_key: str | None
+    prev_hash: bytes | None
+    hash: bytes
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> RecordedEvent:
+        """Build from a row selected with COLUMNS."""
+        return cls(
+            position=row["position"], transaction_id=int(row["transaction_id"]),
+            stream_id=row["stream_id"], version=row["version"], topic=row["topic"],
+            payload=row["payload"], occurred_at=row["occurred_at"],
+            recorded_at=row["recorded_at"],
+            provenance=Provenance(
+                row["actor"], row["role"], row["source"], row["reason"],
+                row["correlation_id"], row["causation_id"],
+            ),
+            idempotency_key=row["idempotency_key"], prev_hash=row["prev_hash"],
+            hash=row["hash"],
+        )
+
+    def stored(self) -> StoredEvent:
+        """The mapper's view of this row."""
+        return StoredEvent(self.stream_id, self.version, self.topic, self.payload)
+
+
+@dataclass(frozen=True, order=True)
+class LogPosition:
+    """A reader's place in the gap-safe global order."""
+
+    transaction_id: int = 0
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event ready to append: topic, mapped payload, when it happened."""
+
+    topic: str
+    payload: bytes
+    occurred_at: datetime
+
+
+class EventStore:
+    """Appends and reads family streams in PostgreSQL."""
+
+    def __init__(self, pool: asyncpg.Pool, mapper: Mapper[Any]) -> None:
+        self.pool = pool
+        self.mapper = mapper
+
+    def encode(self, domain_event: Any) -> NewEvent:
+        """Map a domain event to the bytes the store keeps."""
+        stored = self.mapper.to_stored_event(domain_event)
+        return NewEvent(stored.topic, stored.state, domain_event.occurred_at)
+
+    def decode(self, event: RecordedEvent) -> Any:
+        """Map a stored row back to its domain event, upcasting old versions."""
+        return self.mapper.to_domain_event(event.stored())
+
+    async def append(
+        self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent],
+        provenance: Provenance, idempotency_key: str | None = None, digest: bytes = b"",
+        conn: asyncpg.Connection | None = None,
+    ) -> AppendResult:
+        """Append events after expected_version, atomically, or raise and write nothing."""
+        if not events:
+            raise ValueError("nothing to append")
+        args = (
+            stream_id, expected_version, [e.topic for e in events],
+            [e.payload for e in events], [e.occurred_at for e in events],
+            provenance.actor, provenance.role, provenance.source, provenance.reason,
+            provenance.correlation_id, provenance.causation_id, idempotency_key, digest,
+        )
+        try:
+            if conn is None:
+                row = await self.pool.fetchrow(APPEND, *args)
+            else:
+                row = await conn.fetchrow(APPEND, *args)
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name in CONFLICT_CONSTRAINTS:
+                raise VersionConflict(_conflict(stream_id, expected_version)) from None
+            raise
+        except asyncpg.PostgresError as e:
+            if e.sqlstate == "RU001":
+                raise VersionConflict(_conflict(stream_id, expected_version)) from None
+            if e.sqlstate == "RU002":
+                raise IdempotencyKeyReused(str(e)) from None
+            raise
+        assert row is not None
+        return AppendResult(stream_id, row["version"], row["first_position"],
+                            row["last_position"], row["duplicate"])
+
+    async def read_stream(
+        self, stream_id: UUID, up_to_version: int = 2**31 - 1
+    ) -> list[RecordedEvent]:
+        """Every event of one stream in version order, optionally up to a version."""
+        rows = await self.pool.fetch(READ_STREAM, stream_id, up_to_version)
+        return [RecordedEvent.from_row(r) for r in rows]
+
+    async def read_log(
+        self, after: LogPosition, limit: int = 1000, conn: asyncpg.Connection | None = None
+    ) -> list[RecordedEvent]:
+        """The next committed events of the global log after a reader's position."""
+        rows = await (conn or self.pool).fetch(
+            READ_LOG, after.transaction_id, after.position, limit
+        )
+        return [RecordedEvent.from_row(r) for r in rows]
+
+    async def find_command(self, idempotency_key: str, digest: bytes) -> AppendResult | None:
+        """The result of an earlier command with this key; a different command is refused."""
+        row = await self.pool.fetchrow(FIND_COMMAND, idempotency_key)
+        if row is None:
+            return None
+        if row["request_digest"] != digest:
+            raise IdempotencyKeyReused(
+                f"idempotency key {idempotency_key} was already used for a different command"
+            )
+        return AppendResult(
+            row["stream_id"], row["version"], row["first_position"], row["last_position"], True
+        )
+
+    async def head(self) -> int:
+        """The highest global position written so far."""
+        return int(await self.pool.fetchval(HEAD))
+
+
+def _conflict(stream_id: UUID, expected: int) -> str:
+    return f"family {stream_id} has changed since version {expected}; reload and retry"

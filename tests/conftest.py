@@ -1,0 +1,80 @@
+"""Fixtures: a fresh PostgreSQL database per test session, cleaned between tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from service.container import Container
+from service.database import Database, open_database
+from service.embedded import EmbeddedPostgres
+from service.settings import Settings
+
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+async def server_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """DATABASE_URL when set, else an embedded server in a temporary data directory."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    embedded = EmbeddedPostgres(Path(tmp_path_factory.mktemp("embedded")))
+    yield await embedded.start()
+    await embedded.stop()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str) -> AsyncIterator[str]:
+    """A database created for this test session and dropped after it."""
+    name = f"reunite_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, freshness_timeout=10.0)
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    db = await open_database(settings, max_size=20)
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def container(settings: Settings, database: Database) -> AsyncIterator[Container]:
+    """A fresh container over an emptied database."""
+    await reset(database.pool)
+    yield await Container.build(settings, database)
+
+
+async def reset(pool: asyncpg.Pool) -> None:
+    """Empty the log and every read model."""
+    async with pool.acquire() as conn:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename NOT IN ('schema_migrations')"
+        )
+        await conn.execute("SET session_replication_role = replica")
+        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
+        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        await conn.execute("SET session_replication_role = origin")
