@@ -145,12 +145,23 @@ class Family(Aggregate):
         if member.person_id in self.members:
             raise InvariantViolated(f"person {member.person_id} is already a member of the case")
         self._member_added(
-            occurred_at, member.person_id, member.role, member.name, member.sex,
-            member.birth_date, member.age, member.country, member.a_number,
+            occurred_at,
+            member.person_id,
+            member.role,
+            member.name,
+            member.sex,
+            member.birth_date,
+            member.age,
+            member.country,
+            member.a_number,
         )
 
     def record_relationship(
-        self, parent_id: UUID, child_id: UUID, kind: RelationshipKind, evidence: Evidence,
+        self,
+        parent_id: UUID,
+        child_id: UUID,
+        kind: RelationshipKind,
+        evidence: Evidence,
         occurred_at: datetime,
     ) -> None:
         """Link an adult member to a child member."""
@@ -162,8 +173,14 @@ class Family(Aggregate):
         self._relationship_recorded(occurred_at, parent_id, child_id, kind, evidence)
 
     def separate(
-        self, parent_id: UUID, child_id: UUID, place: Place, reason: SeparationReason,
-        note: str | None, parent_notified: bool, occurred_at: datetime,
+        self,
+        parent_id: UUID,
+        child_id: UUID,
+        place: Place,
+        reason: SeparationReason,
+        note: str | None,
+        parent_notified: bool,
+        occurred_at: datetime,
     ) -> None:
         """Record that a child was taken from a linked parent."""
         self.check_open()
@@ -172,7 +189,10 @@ class Family(Aggregate):
         self._separated(occurred_at, parent_id, child_id, place, reason, note, parent_notified)
 
     def place_child(
-        self, child_id: UUID, facility: Facility, program_type: ProgramType,
+        self,
+        child_id: UUID,
+        facility: Facility,
+        program_type: ProgramType,
         occurred_at: datetime,
     ) -> None:
         """Record that a child was placed with a care provider."""
@@ -235,8 +255,15 @@ class Family(Aggregate):
 
     @event(MemberAdded)
     def _member_added(
-        self, occurred_at: datetime, person_id: UUID, role: MemberRole, name: PersonName | None,
-        sex: Sex, birth_date: date | None, age: int | None, country: Country | None,
+        self,
+        occurred_at: datetime,
+        person_id: UUID,
+        role: MemberRole,
+        name: PersonName | None,
+        sex: Sex,
+        birth_date: date | None,
+        age: int | None,
+        country: Country | None,
         a_number: ANumber | None,
     ) -> None:
         self.members[person_id] = Member(
@@ -247,15 +274,25 @@ class Family(Aggregate):
 
     @event(RelationshipRecorded)
     def _relationship_recorded(
-        self, occurred_at: datetime, parent_id: UUID, child_id: UUID,
-        kind: RelationshipKind, evidence: Evidence,
+        self,
+        occurred_at: datetime,
+        parent_id: UUID,
+        child_id: UUID,
+        kind: RelationshipKind,
+        evidence: Evidence,
     ) -> None:
         self.links.add((parent_id, child_id))
 
     @event(Separated)
     def _separated(
-        self, occurred_at: datetime, parent_id: UUID, child_id: UUID, place: Place,
-        reason: SeparationReason, note: str | None, parent_notified: bool,
+        self,
+        occurred_at: datetime,
+        parent_id: UUID,
+        child_id: UUID,
+        place: Place,
+        reason: SeparationReason,
+        note: str | None,
+        parent_notified: bool,
     ) -> None:
         path = self.children[child_id]
         path.separated_from.add(parent_id)
@@ -264,7 +301,10 @@ class Family(Aggregate):
 
     @event(ChildPlaced)
     def _child_placed(
-        self, occurred_at: datetime, child_id: UUID, facility: Facility,
+        self,
+        occurred_at: datetime,
+        child_id: UUID,
+        facility: Facility,
         program_type: ProgramType,
     ) -> None:
         path = self.children[child_id]

@@ -8,7 +8,7 @@ from enum import Enum
 
 from domain.errors import InvalidValue
 
-_A_NUMBER = re.compile(r"A\d{8,9}")
+_A_NUMBER = re.compile(r"A[0-9]{8,9}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _MAX_NAME = 200
 

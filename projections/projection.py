@@ -6,9 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import asyncpg
-
-from service.store import RecordedEvent
+from service.store import Connection, RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -31,5 +29,5 @@ class Projection(Protocol):
     tables: tuple[str, ...]
     ddl: str
 
-    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         """Fold a batch into the tables on search_path, inside the caller's transaction."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from projections.projection import Envelope, Projection
-from service.store import EventStore, LogPosition
+from service.store import Connection, EventStore, LogPosition
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,10 @@ class ProjectionRunner:
     """Keeps every registered projection caught up with the log."""
 
     def __init__(
-        self, pool: asyncpg.Pool, store: EventStore, projections: Sequence[Projection],
+        self,
+        pool: asyncpg.Pool,
+        store: EventStore,
+        projections: Sequence[Projection],
         batch_size: int = 1000,
     ) -> None:
         self.pool = pool
@@ -97,7 +100,10 @@ class ProjectionRunner:
         return 0
 
     async def _apply_next(
-        self, conn: asyncpg.Connection, projection: Projection, after: LogPosition,
+        self,
+        conn: Connection,
+        projection: Projection,
+        after: LogPosition,
     ) -> tuple[LogPosition, int] | None:
         recorded = await self.store.read_log(after, self.batch_size, conn)
         if not recorded:
@@ -118,9 +124,13 @@ class ProjectionRunner:
     async def run(self, stop: asyncio.Event, idle_poll: float = 1.0) -> None:
         """Catch up, then wait for NOTIFY (or a slow poll, in case one is missed)."""
         woken = asyncio.Event()
+
+        def wake(*_: object) -> None:
+            woken.set()
+
         listener = await self.pool.acquire()
         try:
-            await listener.add_listener(CHANNEL, lambda *_: woken.set())
+            await listener.add_listener(CHANNEL, wake)
             while not stop.is_set():
                 woken.clear()
                 try:
@@ -130,25 +140,26 @@ class ProjectionRunner:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(woken, stop), idle_poll)
         finally:
-            with contextlib.suppress(Exception):
-                await listener.remove_listener(CHANNEL, lambda *_: None)
+            with contextlib.suppress(asyncpg.PostgresError, OSError):
+                await listener.remove_listener(CHANNEL, wake)
             await self.pool.release(listener)
 
     async def status(self) -> list[ProjectionStatus]:
         """Each projection's checkpoint and how many events it has still to apply."""
         rows = await self.pool.fetch(STATUS)
-        return [ProjectionStatus(r["name"], r["position"], r["events_applied"], r["lag"])
-                for r in rows]
+        return [
+            ProjectionStatus(r["name"], r["position"], r["events_applied"], r["lag"]) for r in rows
+        ]
 
     async def caught_up_to(self, position: int, names: Sequence[str] | None = None) -> bool:
         """Whether the projections have applied the event at this global position."""
         wanted = list(names or self.projections)
         return bool(await self.pool.fetchval(CAUGHT_UP_TO, position, wanted))
 
-    async def wait_for(self, position: int, timeout: float) -> bool:
-        """Wait until projections have applied position, at most timeout seconds."""
+    async def wait_for(self, position: int, within: float) -> bool:
+        """Wait until projections have applied position, at most `within` seconds."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while not await self.caught_up_to(position):
             if loop.time() >= deadline:
                 return False
@@ -156,7 +167,7 @@ class ProjectionRunner:
         return True
 
 
-async def _use_schema(conn: asyncpg.Connection, schema: str) -> None:
+async def _use_schema(conn: Connection, schema: str) -> None:
     # Rebuilds write the same SQL into a shadow schema, found first on the search path.
     await conn.execute(f"SET LOCAL search_path TO {_ident(schema)}, public")
 
@@ -207,7 +218,7 @@ class Rebuilder:
         async with self.runner.pool.acquire() as conn, conn.transaction():
             return await self._apply(conn)
 
-    async def _apply(self, conn: asyncpg.Connection) -> bool:
+    async def _apply(self, conn: Connection) -> bool:
         await _use_schema(conn, self.schema)
         applied = await self.runner._apply_next(conn, self.projection, self.position)
         await _use_schema(conn, LIVE_SCHEMA)
@@ -217,7 +228,7 @@ class Rebuilder:
         self.applied += count
         return True
 
-    async def _swap(self, conn: asyncpg.Connection) -> None:
+    async def _swap(self, conn: Connection) -> None:
         for table in self.projection.tables:
             await conn.execute(f"DROP TABLE IF EXISTS public.{_ident(table)} CASCADE")
             await conn.execute(
@@ -226,6 +237,8 @@ class Rebuilder:
         await conn.execute(
             "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3,"
             " events_applied = $4, updated_at = clock_timestamp() WHERE name = $1",
-            self.projection.name, str(self.position.transaction_id), self.position.position,
+            self.projection.name,
+            str(self.position.transaction_id),
+            self.position.position,
             self.applied,
         )

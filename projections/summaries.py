@@ -16,7 +16,9 @@ def _who(labels: Labels, person_id: UUID) -> str:
 
 
 def _place(place: Any) -> str:
-    return f"{place.name} ({place.kind.value.replace('_', ' ')})" if place else "an unrecorded place"
+    if place is None:
+        return "an unrecorded place"
+    return f"{place.name} ({place.kind.value.replace('_', ' ')})"
 
 
 def _case_opened(e: Family.CaseOpened, who: Labels) -> str:
@@ -28,19 +30,25 @@ def _member_added(e: Family.MemberAdded, who: Labels) -> str:
 
 
 def _relationship(e: Family.RelationshipRecorded, who: Labels) -> str:
-    return (f"{_who(who, e.parent_id)} recorded as {e.kind.value.replace('_', ' ')} of "
-            f"{_who(who, e.child_id)} ({e.evidence.value})")
+    return (
+        f"{_who(who, e.parent_id)} recorded as {e.kind.value.replace('_', ' ')} of "
+        f"{_who(who, e.child_id)} ({e.evidence.value})"
+    )
 
 
 def _separated(e: Family.Separated, who: Labels) -> str:
     reason = e.reason.value.replace("_", " ") + (f": {e.note}" if e.note else "")
-    return (f"{_who(who, e.child_id)} separated from {_who(who, e.parent_id)} at "
-            f"{_place(e.place)}; reason: {reason}")
+    return (
+        f"{_who(who, e.child_id)} separated from {_who(who, e.parent_id)} at "
+        f"{_place(e.place)}; reason: {reason}"
+    )
 
 
 def _placed(e: Family.ChildPlaced, who: Labels) -> str:
-    return (f"{_who(who, e.child_id)} placed at {e.facility.name} "
-            f"({e.program_type.value.replace('_', ' ')})")
+    return (
+        f"{_who(who, e.child_id)} placed at {e.facility.name} "
+        f"({e.program_type.value.replace('_', ' ')})"
+    )
 
 
 def _reunified(e: Family.Reunified, who: Labels) -> str:

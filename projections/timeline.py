@@ -9,6 +9,7 @@ import asyncpg
 
 from projections.projection import Envelope
 from projections.summaries import label, summarize
+from service.store import Connection
 
 DDL = """
 CREATE TABLE IF NOT EXISTS timeline (
@@ -47,10 +48,10 @@ class TimelineProjection:
     """Folds every event into one timeline row."""
 
     name = "timeline"
-    tables = ("timeline", "timeline_labels")
+    tables: tuple[str, ...] = ("timeline", "timeline_labels")
     ddl = DDL
 
-    async def apply(self, conn: asyncpg.Connection, batch: Sequence[Envelope]) -> None:
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         ids = list({e.recorded.stream_id for e in batch})
         labels: dict[UUID, str] = dict(await conn.fetch(LOAD_LABELS, ids))  # type: ignore[arg-type]
         new_labels, rows = [], []
@@ -60,11 +61,35 @@ class TimelineProjection:
                 labels[event.person_id] = label(event)
                 new_labels.append((event.person_id, r.stream_id, labels[event.person_id]))
             p = r.provenance
-            rows.append((
-                r.position, r.stream_id, r.version, envelope.kind,
-                summarize(envelope.kind, event, labels), r.occurred_at, r.recorded_at,
-                p.actor, p.role, p.source, p.reason, p.correlation_id, p.causation_id,
-            ))
+            rows.append(
+                (
+                    r.position,
+                    r.stream_id,
+                    r.version,
+                    envelope.kind,
+                    summarize(envelope.kind, event, labels),
+                    r.occurred_at,
+                    r.recorded_at,
+                    p.actor,
+                    p.role,
+                    p.source,
+                    p.reason,
+                    p.correlation_id,
+                    p.causation_id,
+                )
+            )
         if new_labels:
             await conn.executemany(INSERT_LABEL, new_labels)
         await conn.executemany(INSERT_ROW, rows)
+
+
+PAGE = """
+SELECT * FROM timeline WHERE family_id = $1 AND version > $2 ORDER BY version LIMIT $3
+"""
+
+
+async def page(
+    pool: asyncpg.Pool, family_id: UUID, after_version: int, limit: int
+) -> list[asyncpg.Record]:
+    """A family's timeline rows in version order, after a keyset cursor."""
+    return await pool.fetch(PAGE, family_id, after_version, limit)

@@ -42,7 +42,8 @@ class EnumAsValue(Transcoding):
         return obj.value
 
     def decode(self, data: Any) -> Enum:
-        return self.type(data)
+        enum: type[Enum] = self.type
+        return enum(data)
 
 
 class ValueObjectAsDict(Transcoding):

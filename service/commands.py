@@ -51,9 +51,7 @@ class FamilyCommands:
             raise FamilyNotFound(f"no family case with id {family_id}")
         return family
 
-    async def open_case(
-        self, family_id: UUID, ctx: CommandContext, **fields: Any
-    ) -> AppendResult:
+    async def open_case(self, family_id: UUID, ctx: CommandContext, **fields: Any) -> AppendResult:
         """Start a new family stream."""
         if (earlier := await self._earlier(ctx)) is not None:
             return earlier

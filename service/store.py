@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from service.provenance import Provenance
+
+# A connection taken directly or from the pool; both run the same statements.
+Connection: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
+)
 
 APPEND = """
 SELECT version, first_position, last_position, duplicate
@@ -19,8 +25,9 @@ SELECT version, first_position, last_position, duplicate
 """
 
 COLUMNS = """
-position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic, payload, occurred_at, recorded_at,
-actor, role, source, reason, correlation_id, causation_id, idempotency_key, prev_hash, hash
+position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic,
+payload, occurred_at, recorded_at, actor, role, source, reason, correlation_id,
+causation_id, idempotency_key, prev_hash, hash
 """
 
 READ_STREAM = f"""
@@ -93,15 +100,24 @@ class RecordedEvent:
     def from_row(cls, row: asyncpg.Record) -> RecordedEvent:
         """Build from a row selected with COLUMNS."""
         return cls(
-            position=row["position"], transaction_id=int(row["transaction_id"]),
-            stream_id=row["stream_id"], version=row["version"], topic=row["topic"],
-            payload=row["payload"], occurred_at=row["occurred_at"],
+            position=row["position"],
+            transaction_id=int(row["transaction_id"]),
+            stream_id=row["stream_id"],
+            version=row["version"],
+            topic=row["topic"],
+            payload=row["payload"],
+            occurred_at=row["occurred_at"],
             recorded_at=row["recorded_at"],
             provenance=Provenance(
-                row["actor"], row["role"], row["source"], row["reason"],
-                row["correlation_id"], row["causation_id"],
+                row["actor"],
+                row["role"],
+                row["source"],
+                row["reason"],
+                row["correlation_id"],
+                row["causation_id"],
             ),
-            idempotency_key=row["idempotency_key"], prev_hash=row["prev_hash"],
+            idempotency_key=row["idempotency_key"],
+            prev_hash=row["prev_hash"],
             hash=row["hash"],
         )
 
@@ -144,18 +160,32 @@ class EventStore:
         return self.mapper.to_domain_event(event.stored())
 
     async def append(
-        self, stream_id: UUID, expected_version: int, events: Sequence[NewEvent],
-        provenance: Provenance, idempotency_key: str | None = None, digest: bytes = b"",
-        conn: asyncpg.Connection | None = None,
+        self,
+        stream_id: UUID,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        provenance: Provenance,
+        idempotency_key: str | None = None,
+        digest: bytes = b"",
+        conn: Connection | None = None,
     ) -> AppendResult:
         """Append events after expected_version, atomically, or raise and write nothing."""
         if not events:
             raise ValueError("nothing to append")
         args = (
-            stream_id, expected_version, [e.topic for e in events],
-            [e.payload for e in events], [e.occurred_at for e in events],
-            provenance.actor, provenance.role, provenance.source, provenance.reason,
-            provenance.correlation_id, provenance.causation_id, idempotency_key, digest,
+            stream_id,
+            expected_version,
+            [e.topic for e in events],
+            [e.payload for e in events],
+            [e.occurred_at for e in events],
+            provenance.actor,
+            provenance.role,
+            provenance.source,
+            provenance.reason,
+            provenance.correlation_id,
+            provenance.causation_id,
+            idempotency_key,
+            digest,
         )
         try:
             if conn is None:
@@ -173,8 +203,9 @@ class EventStore:
                 raise IdempotencyKeyReused(str(e)) from None
             raise
         assert row is not None
-        return AppendResult(stream_id, row["version"], row["first_position"],
-                            row["last_position"], row["duplicate"])
+        return AppendResult(
+            stream_id, row["version"], row["first_position"], row["last_position"], row["duplicate"]
+        )
 
     async def read_stream(
         self, stream_id: UUID, up_to_version: int = 2**31 - 1
@@ -184,7 +215,7 @@ class EventStore:
         return [RecordedEvent.from_row(r) for r in rows]
 
     async def read_log(
-        self, after: LogPosition, limit: int = 1000, conn: asyncpg.Connection | None = None
+        self, after: LogPosition, limit: int = 1000, conn: Connection | None = None
     ) -> list[RecordedEvent]:
         """The next committed events of the global log after a reader's position."""
         rows = await (conn or self.pool).fetch(

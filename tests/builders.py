@@ -51,14 +51,33 @@ async def open_separated_family(commands: FamilyCommands) -> tuple[UUID, UUID, U
     """Record through the command path: a case, mother and son linked, separated, placed."""
     family_id, mother, son = uuid4(), uuid4(), uuid4()
     await commands.open_case(family_id, ctx(), occurred_at=T0, case_number="C-7", source="test")
-    await commands.execute(family_id, lambda f: f.add_member(
-        Member(mother, MemberRole.PARENT, PersonName("Ana"), Sex.FEMALE), T0), ctx())
-    await commands.execute(family_id, lambda f: f.add_member(
-        Member(son, MemberRole.CHILD, PersonName("Beto"), Sex.MALE, age=4), T0), ctx())
-    await commands.execute(family_id, lambda f: f.record_relationship(
-        mother, son, RelationshipKind.MOTHER, Evidence.CLAIMED, T0), ctx())
-    await commands.execute(family_id, lambda f: f.separate(
-        mother, son, SAN_YSIDRO, SeparationReason.ZERO_TOLERANCE, None, False, at(1)), ctx())
-    result = await commands.execute(family_id, lambda f: f.place_child(
-        son, CASA_PADRE, ProgramType.SHELTER, at(3)), ctx())
+    await commands.execute(
+        family_id,
+        lambda f: f.add_member(
+            Member(mother, MemberRole.PARENT, PersonName("Ana"), Sex.FEMALE), T0
+        ),
+        ctx(),
+    )
+    await commands.execute(
+        family_id,
+        lambda f: f.add_member(
+            Member(son, MemberRole.CHILD, PersonName("Beto"), Sex.MALE, age=4), T0
+        ),
+        ctx(),
+    )
+    await commands.execute(
+        family_id,
+        lambda f: f.record_relationship(mother, son, RelationshipKind.MOTHER, Evidence.CLAIMED, T0),
+        ctx(),
+    )
+    await commands.execute(
+        family_id,
+        lambda f: f.separate(
+            mother, son, SAN_YSIDRO, SeparationReason.ZERO_TOLERANCE, None, False, at(1)
+        ),
+        ctx(),
+    )
+    result = await commands.execute(
+        family_id, lambda f: f.place_child(son, CASA_PADRE, ProgramType.SHELTER, at(3)), ctx()
+    )
     return family_id, mother, son, result

@@ -17,7 +17,6 @@ from service.embedded import EmbeddedPostgres
 from service.settings import Settings
 
 
-
 def with_database(url: str, name: str) -> str:
     """The same server URL pointing at another database."""
     parts = urlsplit(url)

@@ -30,8 +30,9 @@ async def test_append_then_read_stream_in_version_order(container: Container) ->
     assert result.version == 4
     stored = await container.store.read_stream(family.id)
     assert [e.version for e in stored] == [1, 2, 3, 4]
-    assert [e.position for e in stored] == list(range(result.first_position,
-                                                      result.last_position + 1))
+    assert [e.position for e in stored] == list(
+        range(result.first_position, result.last_position + 1)
+    )
     assert stored[0].occurred_at == T0
     assert stored[0].provenance == CASEWORKER
     assert [e.version for e in await container.store.read_stream(family.id, 2)] == [1, 2]
@@ -58,7 +59,10 @@ async def test_same_idempotency_key_appends_once_and_answers_the_first_result(
     first = await container.store.append(family.id, 0, events, CASEWORKER, "cmd-1", b"d")
     again = await container.store.append(family.id, 0, events, CASEWORKER, "cmd-1", b"d")
     assert (again.version, again.first_position, again.last_position) == (
-        first.version, first.first_position, first.last_position)
+        first.version,
+        first.first_position,
+        first.last_position,
+    )
     assert again.duplicate and not first.duplicate
     assert await count(container) == 4
 
@@ -72,13 +76,17 @@ async def test_idempotency_key_reused_for_another_command_is_refused(container: 
     assert await count(container) == 1
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE events SET actor = 'someone else'",
-    "DELETE FROM events",
-    "TRUNCATE events",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE events SET actor = 'someone else'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ],
+)
 async def test_the_database_refuses_to_change_or_remove_events(
-    container: Container, statement: str,
+    container: Container,
+    statement: str,
 ) -> None:
     family, _, _ = opened_family()
     events = [container.store.encode(e) for e in family.collect_events()]
@@ -93,7 +101,9 @@ async def test_a_client_cannot_forge_the_hash_or_recorded_time(container: Contai
     await pool.execute(
         "INSERT INTO events (stream_id, version, topic, payload, occurred_at, actor, role,"
         " source, hash, recorded_at) VALUES ($1, 1, 't', '\\x00', now(), 'a', 'r', 's',"
-        " '\\xdeadbeef', '2000-01-01')", uuid4())
+        " '\\xdeadbeef', '2000-01-01')",
+        uuid4(),
+    )
     row = await pool.fetchrow("SELECT hash, recorded_at FROM events")
     assert row is not None
     assert row["hash"] != b"\xde\xad\xbe\xef" and len(row["hash"]) == 32

@@ -1,0 +1,30 @@
+"""The per-request context: the container, the caller, and this request's loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import strawberry
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from schema.loaders import Loaders
+from service.auth import Identity
+from service.container import Container
+
+
+@dataclass
+class Context:
+    """Everything a resolver may use; built fresh for every request."""
+
+    container: Container
+    request: Request | WebSocket
+    response: Response | WebSocket | None
+    identity: Identity | None
+    loaders: Loaders
+    connection_params: dict[str, Any] | None = field(default=None)
+
+
+Info = strawberry.Info[Context, None]

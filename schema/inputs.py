@@ -1,0 +1,205 @@
+"""Mutation inputs, checked and turned into domain values before the domain is reached."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+from uuid import UUID
+
+import strawberry
+
+from domain.errors import InvalidValue
+from domain.values import (
+    ANumber,
+    Country,
+    Evidence,
+    Facility,
+    MemberRole,
+    PersonName,
+    Place,
+    PlaceKind,
+    ProgramType,
+    RelationshipKind,
+    SeparationReason,
+    Sex,
+)
+from schema.errors import InputInvalid
+
+# The domain's enumerations are the schema's: one definition, exhaustive on both sides.
+for _enum in (
+    MemberRole,
+    Sex,
+    RelationshipKind,
+    Evidence,
+    SeparationReason,
+    ProgramType,
+    PlaceKind,
+):
+    strawberry.enum(_enum)
+
+T = TypeVar("T")
+CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+MAX_TEXT = 500
+
+
+def when(value: datetime, field: str = "occurredAt") -> datetime:
+    """A moment with a time zone, not in the future (small clock skew allowed)."""
+    if value.tzinfo is None:
+        raise InputInvalid(field, f"{field} must include a time zone offset")
+    if value > datetime.now(UTC) + CLOCK_SKEW:
+        raise InputInvalid(field, f"{field} {value.isoformat()} is in the future")
+    if value < EARLIEST:
+        raise InputInvalid(field, f"{field} {value.isoformat()} is before 1990")
+    return value
+
+
+def text(value: str | None, field: str, required: bool = True) -> str | None:
+    """Trimmed, bounded free text."""
+    if value is None or not value.strip():
+        if required:
+            raise InputInvalid(field, f"{field} must not be empty")
+        return None
+    if len(value) > MAX_TEXT:
+        raise InputInvalid(field, f"{field} must be at most {MAX_TEXT} characters")
+    return value.strip()
+
+
+def value_of(build: type[T], field: str, *args: object) -> T:
+    """Construct a value object, naming the input field when it is refused."""
+    try:
+        return build(*args)
+    except InvalidValue as e:
+        raise InputInvalid(field, str(e)) from None
+
+
+@strawberry.input
+class PlaceInput:
+    """A sector, station, port of entry or facility, by name."""
+
+    kind: PlaceKind
+    name: str
+
+    def to_place(self, field: str) -> Place:
+        return value_of(Place, field, self.kind, text(self.name, f"{field}.name"))
+
+
+@strawberry.input
+class FacilityInput:
+    """An ORR care provider: a stable id, its name and US state."""
+
+    id: str
+    name: str
+    state: str | None = None
+
+    def to_facility(self) -> Facility:
+        return value_of(
+            Facility,
+            "facility",
+            text(self.id, "facility.id"),
+            text(self.name, "facility.name"),
+            text(self.state, "facility.state", required=False),
+        )
+
+
+@strawberry.input
+class ProvenanceInput:
+    """On what authority the entry is made; the actor comes from the caller's token."""
+
+    source: str | None = None
+    reason: str | None = None
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+
+
+@strawberry.input
+class OpenCaseInput:
+    """Open a case for a family; the id is generated when not given."""
+
+    case_number: str
+    occurred_at: datetime
+    source: str
+    family_id: UUID | None = None
+
+
+@strawberry.input
+class AddMemberInput:
+    """Add a parent, child or other adult to a case."""
+
+    family_id: UUID
+    role: MemberRole
+    sex: Sex
+    occurred_at: datetime
+    person_id: UUID | None = None
+    name: str | None = None
+    birth_date: date | None = None
+    age: int | None = None
+    country: str | None = None
+    a_number: str | None = None
+
+    def check_age(self) -> int | None:
+        if self.age is not None and not 0 <= self.age <= 120:
+            raise InputInvalid("age", "age must be between 0 and 120")
+        if self.birth_date is not None and self.birth_date > date.today():
+            raise InputInvalid("birthDate", "birthDate is in the future")
+        return self.age
+
+
+@strawberry.input
+class RecordRelationshipInput:
+    """Link an adult to a child of the same case."""
+
+    family_id: UUID
+    parent_id: UUID
+    child_id: UUID
+    kind: RelationshipKind
+    evidence: Evidence
+    occurred_at: datetime
+
+
+@strawberry.input
+class RecordSeparationInput:
+    """A child was taken from a parent."""
+
+    family_id: UUID
+    parent_id: UUID
+    child_id: UUID
+    place: PlaceInput
+    reason: SeparationReason
+    occurred_at: datetime
+    parent_notified: bool = False
+    note: str | None = None
+
+
+@strawberry.input
+class RecordPlacementInput:
+    """A child was placed with a care provider."""
+
+    family_id: UUID
+    child_id: UUID
+    facility: FacilityInput
+    program_type: ProgramType
+    occurred_at: datetime
+
+
+@strawberry.input
+class RecordReunificationInput:
+    """A child was reunified with a linked parent."""
+
+    family_id: UUID
+    child_id: UUID
+    parent_id: UUID
+    occurred_at: datetime
+    place: PlaceInput | None = None
+
+
+def person_name(value: str | None) -> PersonName | None:
+    return None if value is None else value_of(PersonName, "name", value)
+
+
+def country(value: str | None) -> Country | None:
+    return None if value is None else value_of(Country, "country", value.strip().upper())
+
+
+def a_number(value: str | None) -> ANumber | None:
+    return None if value is None else value_of(ANumber, "aNumber", value.strip())

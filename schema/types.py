@@ -1,0 +1,153 @@
+"""GraphQL object types, each mapped from a read-model row."""
+
+from __future__ import annotations
+
+import base64
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+import strawberry
+
+from schema.context import Info
+
+N = TypeVar("N")
+
+
+@strawberry.type
+class PageInfo:
+    """Where a keyset page ends."""
+
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class Edge(Generic[N]):
+    """A node and the cursor after it."""
+
+    node: N
+    cursor: str
+
+
+@strawberry.type
+class Connection(Generic[N]):
+    """A Relay-style page."""
+
+    edges: list[Edge[N]]
+    page_info: PageInfo
+
+
+def encode_cursor(*parts: Any) -> str:
+    """An opaque cursor from the keyset values of a row."""
+    text = "|".join(p.isoformat() if isinstance(p, datetime) else str(p) for p in parts)
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def decode_cursor(cursor: str) -> list[str]:
+    """The keyset values inside a cursor; ValueError when it was not ours."""
+    try:
+        return base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise ValueError(f"invalid cursor {cursor!r}") from e
+
+
+def connection(nodes: list[N], cursors: list[str], has_next: bool) -> Connection[N]:
+    """Assemble a page."""
+    edges = [Edge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None),
+    )
+
+
+@strawberry.type
+class Member:
+    """A person in a case, with the child's current status where it applies."""
+
+    person_id: UUID
+    role: str
+    name: str | None
+    sex: str
+    birth_date: date | None
+    age: int | None
+    country: str | None
+    a_number: str | None
+    status: str | None
+    facility_id: str | None
+    facility_name: str | None
+    separated_at: datetime | None
+    reunified_at: datetime | None
+    reunified_with: UUID | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Member:
+        return cls(**{f: row[f] for f in MEMBER_FIELDS})
+
+
+MEMBER_FIELDS = tuple(Member.__annotations__)
+
+
+@strawberry.type
+class Family:
+    """A family case as the read model knows it."""
+
+    family_id: UUID
+    case_number: str
+    status: str
+    opened_at: datetime
+    version: int
+    last_position: int
+    updated_at: datetime
+
+    @strawberry.field(description="The case's members, parents first as recorded.")
+    async def members(self, info: Info) -> list[Member]:
+        rows = await info.context.loaders.members.load(self.family_id)
+        return [Member.from_row(r) for r in rows]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Family:
+        return cls(
+            family_id=row["family_id"],
+            case_number=row["case_number"],
+            status=row["status"],
+            opened_at=row["opened_at"],
+            version=row["version"],
+            last_position=row["last_position"],
+            updated_at=row["updated_at"],
+        )
+
+
+@strawberry.type
+class TimelineEntry:
+    """One event of a family's history, in words, with who recorded it and why."""
+
+    position: int
+    version: int
+    event_type: str
+    summary: str
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: str
+    role: str
+    source: str
+    reason: str | None
+    correlation_id: UUID | None
+    causation_id: UUID | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> TimelineEntry:
+        return cls(**{f: row[f] for f in TIMELINE_FIELDS})
+
+
+TIMELINE_FIELDS = tuple(TimelineEntry.__annotations__)
+
+
+@strawberry.type
+class ProjectionState:
+    """A read model's checkpoint and how far it is behind the log."""
+
+    name: str
+    position: int
+    events_applied: int
+    lag: int

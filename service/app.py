@@ -1,0 +1,120 @@
+"""The Starlette application: /graphql (HTTP and websockets), /health, and its lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UnsetType
+
+from schema.build import create_schema
+from schema.context import Context
+from schema.loaders import Loaders
+from service.auth import AuthenticationFailed, Authenticator
+from service.container import Container
+from service.database import open_database
+from service.settings import Settings
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's ASGI view with Reunite's context and token checks."""
+
+    def __init__(self, settings: Settings, authenticator: Authenticator) -> None:
+        super().__init__(
+            create_schema(dev=settings.dev),
+            graphql_ide="graphiql" if settings.dev else None,
+            allow_queries_via_get=False,
+        )
+        self.authenticator = authenticator
+        self.container: Container | None = None
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        assert self.container is not None, "the lifespan has not started"
+        identity = None
+        if isinstance(request, Request):
+            identity = self.authenticator.verify_header(request.headers.get("authorization"))
+        return Context(
+            self.container,
+            request,
+            response,
+            identity,
+            Loaders.create(self.container.database.pool),
+        )
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Websocket clients authenticate in connection_init: {"authorization": "Bearer …"}."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        try:
+            context.identity = self.authenticator.verify_header(
+                header if isinstance(header, str) else None
+            )
+        except AuthenticationFailed as e:
+            raise ConnectionRejectionError({"message": str(e)}) from None
+        return await super().on_ws_connect(context)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer 401 before GraphQL runs when an HTTP request's token is missing or bad."""
+        if scope["type"] == "http" and not self._is_ide_page(scope):
+            try:
+                self.authenticator.verify_header(Request(scope).headers.get("authorization"))
+            except AuthenticationFailed as e:
+                body = {"errors": [{"message": str(e), "extensions": {"code": "UNAUTHENTICATED"}}]}
+                response = JSONResponse(
+                    body, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
+                await response(scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+    def _is_ide_page(self, scope: Scope) -> bool:
+        return bool(self.graphql_ide) and scope["method"] == "GET"
+
+
+async def health(request: Request) -> JSONResponse:
+    """Liveness and the database round trip, without touching GraphQL."""
+    container: Container = request.app.state.container
+    await container.database.pool.fetchval("SELECT 1")
+    return JSONResponse({"status": "ok", "head": await container.store.head()})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The one composition root for HTTP: database, container, runner, routes."""
+    graphql = GraphQLApp(settings, Authenticator(settings))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = await open_database(settings)
+        container = await Container.build(settings, database)
+        app.state.container = graphql.container = container
+        stop = asyncio.Event()
+        runner = (
+            asyncio.create_task(container.runner.run(stop)) if settings.run_projections else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if runner is not None:
+                await runner
+            await database.close()
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,91 @@
+"""A real uvicorn server on a free port, over the session's test database."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from service.app import create_app
+from service.auth import Authenticator, Role
+from service.database import Database
+from service.settings import Settings
+from tests.conftest import reset
+
+SECRET = "test-secret-that-is-long-enough-for-hs256"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+async def server_settings(settings: Settings) -> Settings:
+    return dataclasses.replace(settings, jwt_secret=SECRET, port=free_port())
+
+
+@pytest.fixture(scope="session")
+async def server(server_settings: Settings, database: Database) -> AsyncIterator[str]:
+    """Serve the app with uvicorn for the whole session; yields its base URL."""
+    await reset(database.pool)
+    config = uvicorn.Config(
+        create_app(server_settings),
+        host="127.0.0.1",
+        port=server_settings.port,
+        log_level="warning",
+        lifespan="on",
+    )
+    uv = uvicorn.Server(config)
+    task = asyncio.create_task(uv.serve())
+    while not uv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{server_settings.port}"
+    uv.should_exit = True
+    await task
+
+
+def token(settings: Settings, role: Role, subject: str = "maria.lopez") -> str:
+    return Authenticator(settings).mint(subject, role)
+
+
+class Client:
+    """A GraphQL-over-HTTP client holding one caller's token."""
+
+    def __init__(self, http: httpx.AsyncClient, bearer: str | None) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
+
+    async def post(self, query: str, **variables: Any) -> httpx.Response:
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
+        )
+
+    async def run(self, query: str, **variables: Any) -> dict[str, Any]:
+        """Execute and return data, failing the test on any GraphQL error."""
+        response = await self.post(query, **variables)
+        body: dict[str, Any] = response.json()
+        assert response.status_code == 200, body
+        assert "errors" not in body, body["errors"]
+        data: dict[str, Any] = body["data"]
+        return data
+
+
+@pytest.fixture
+async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def caseworker(http: httpx.AsyncClient, server_settings: Settings) -> Client:
+    return Client(http, token(server_settings, Role.CASEWORKER))

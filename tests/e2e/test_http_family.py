@@ -1,0 +1,237 @@
+"""A caseworker records a separation and a reunification over HTTP and reads it back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Client
+
+pytestmark = pytest.mark.e2e
+
+RESULT = """
+  __typename
+  ... on CommandSuccess { familyId version position duplicate createdId }
+  ... on Error { message }
+  ... on ValidationError { field }
+  ... on InvariantViolation { code }
+"""
+OPEN = f"""mutation($input: OpenCaseInput!, $key: String) {{
+  openCase(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
+ADD = f"""mutation($input: AddMemberInput!) {{ addMember(input: $input) {{ {RESULT} }} }}"""
+LINK = f"""mutation($input: RecordRelationshipInput!) {{
+  recordRelationship(input: $input) {{ {RESULT} }} }}"""
+SEPARATE = f"""mutation($input: RecordSeparationInput!, $v: Int) {{
+  recordSeparation(input: $input, expectedVersion: $v) {{ {RESULT} }} }}"""
+PLACE = f"""mutation($input: RecordPlacementInput!) {{
+  recordPlacement(input: $input) {{ {RESULT} }} }}"""
+REUNIFY = f"""mutation($input: RecordReunificationInput!) {{
+  recordReunification(input: $input) {{ {RESULT} }} }}"""
+FAMILY = """query($id: UUID!, $pos: Int) { family(id: $id, minPosition: $pos) {
+  caseNumber status version members { personId role name status facilityName } } }"""
+TIMELINE = """query($id: UUID!, $pos: Int, $after: String) {
+  timeline(familyId: $id, minPosition: $pos, first: 3, after: $after) {
+    edges { cursor node { version eventType summary actor role source } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+WHEN = "2018-05-20T09:00:00+00:00"
+
+
+async def ok(client: Client, mutation: str, **variables: Any) -> dict[str, Any]:
+    data = await client.run(mutation, **variables)
+    result: dict[str, Any] = next(iter(data.values()))
+    assert result["__typename"] == "CommandSuccess", result
+    return result
+
+
+async def open_family(c: Client) -> tuple[str, str, str, int]:
+    opened = await ok(
+        c, OPEN, input={"caseNumber": "C-100", "occurredAt": WHEN, "source": "intake form"}
+    )
+    fid = opened["familyId"]
+    mother = (
+        await ok(
+            c,
+            ADD,
+            input={
+                "familyId": fid,
+                "role": "PARENT",
+                "sex": "FEMALE",
+                "name": "Ana",
+                "occurredAt": WHEN,
+            },
+        )
+    )["createdId"]
+    son = (
+        await ok(
+            c,
+            ADD,
+            input={
+                "familyId": fid,
+                "role": "CHILD",
+                "sex": "MALE",
+                "name": "Beto",
+                "age": 4,
+                "occurredAt": WHEN,
+            },
+        )
+    )["createdId"]
+    linked = await ok(
+        c,
+        LINK,
+        input={
+            "familyId": fid,
+            "parentId": mother,
+            "childId": son,
+            "kind": "MOTHER",
+            "evidence": "CLAIMED",
+            "occurredAt": WHEN,
+        },
+    )
+    return fid, mother, son, linked["position"]
+
+
+async def test_separation_to_reunification_reads_back_fresh(caseworker: Client) -> None:
+    fid, mother, son, _ = await open_family(caseworker)
+    sep = {
+        "familyId": fid,
+        "parentId": mother,
+        "childId": son,
+        "reason": "ZERO_TOLERANCE",
+        "place": {"kind": "PORT_OF_ENTRY", "name": "San Ysidro"},
+        "occurredAt": WHEN,
+    }
+    await ok(caseworker, SEPARATE, input=sep, v=4)
+    placed = await ok(
+        caseworker,
+        PLACE,
+        input={
+            "familyId": fid,
+            "childId": son,
+            "programType": "SHELTER",
+            "occurredAt": WHEN,
+            "facility": {"id": "casa-padre", "name": "Casa Padre", "state": "TX"},
+        },
+    )
+    family = (await caseworker.run(FAMILY, id=fid, pos=placed["position"]))["family"]
+    assert family["status"] == "separated"
+    assert [m["facilityName"] for m in family["members"]] == [None, "Casa Padre"]
+    done = await ok(
+        caseworker,
+        REUNIFY,
+        input={"familyId": fid, "childId": son, "parentId": mother, "occurredAt": WHEN},
+    )
+    family = (await caseworker.run(FAMILY, id=fid, pos=done["position"]))["family"]
+    assert family["status"] == "reunified" and family["version"] == 7
+
+    first = (await caseworker.run(TIMELINE, id=fid, pos=done["position"]))["timeline"]
+    assert [e["node"]["eventType"] for e in first["edges"]] == [
+        "CaseOpened",
+        "MemberAdded",
+        "MemberAdded",
+    ]
+    assert first["edges"][0]["node"]["actor"] == "maria.lopez"
+    assert first["edges"][0]["node"]["role"] == "caseworker"
+    rest = await caseworker.run(TIMELINE, id=fid, after=first["pageInfo"]["endCursor"])
+    assert [e["node"]["version"] for e in rest["timeline"]["edges"]] == [4, 5, 6]
+    assert (
+        "Beto (child) separated from Ana (parent)"
+        in (rest["timeline"]["edges"][1]["node"]["summary"])
+    )
+
+
+async def test_bad_input_is_a_typed_error_and_writes_nothing(caseworker: Client) -> None:
+    fid, mother, son, position = await open_family(caseworker)
+    cases = [
+        (
+            ADD,
+            {"familyId": fid, "role": "PARENT", "sex": "MALE", "name": " ", "occurredAt": WHEN},
+            "ValidationError",
+        ),
+        (
+            ADD,
+            {
+                "familyId": fid,
+                "role": "PARENT",
+                "sex": "MALE",
+                "aNumber": "A12",
+                "occurredAt": WHEN,
+            },
+            "ValidationError",
+        ),
+        (
+            ADD,
+            {
+                "familyId": fid,
+                "role": "PARENT",
+                "sex": "MALE",
+                "occurredAt": "2999-01-01T00:00:00+00:00",
+            },
+            "ValidationError",
+        ),
+        (
+            REUNIFY,
+            {"familyId": fid, "childId": son, "parentId": son, "occurredAt": WHEN},
+            "InvariantViolation",
+        ),
+        (
+            REUNIFY,
+            {
+                "familyId": "00000000-0000-0000-0000-000000000001",
+                "childId": son,
+                "parentId": mother,
+                "occurredAt": WHEN,
+            },
+            "NotFound",
+        ),
+    ]
+    for mutation, data, expected in cases:
+        result = next(iter((await caseworker.run(mutation, input=data)).values()))
+        assert result["__typename"] == expected, (data, result)
+        assert result["message"]
+    stale = {
+        "familyId": fid,
+        "parentId": mother,
+        "childId": son,
+        "reason": "OTHER",
+        "place": {"kind": "SECTOR", "name": "El Paso"},
+        "occurredAt": WHEN,
+    }
+    result = (await caseworker.run(SEPARATE, input=stale, v=2))["recordSeparation"]
+    assert result["__typename"] == "VersionConflict"
+    family = (await caseworker.run(FAMILY, id=fid, pos=position))["family"]
+    assert family["version"] == 4
+    head = await caseworker.http.get("/health")
+    assert head.json()["head"] == position
+
+
+async def test_unknown_enum_value_is_refused_by_the_schema(caseworker: Client) -> None:
+    response = await caseworker.post(ADD, input={"familyId": "x", "role": "UNCLE"})
+    assert response.status_code in (200, 400)
+    assert "errors" in response.json()
+
+
+async def test_retried_command_answers_the_first_result(caseworker: Client) -> None:
+    data = {
+        "caseNumber": "C-200",
+        "occurredAt": WHEN,
+        "source": "intake form",
+        "familyId": "6f1c3a52-5d0f-4b59-9a43-0e5b1b7f1c11",
+    }
+    first = await ok(caseworker, OPEN, input=data, key="open-C-200")
+    again = await ok(caseworker, OPEN, input=data, key="open-C-200")
+    assert (again["position"], again["duplicate"]) == (first["position"], True)
+
+
+async def test_requests_without_a_valid_token_get_401(http: httpx.AsyncClient) -> None:
+    anonymous = await http.post("/graphql", json={"query": "{ __typename }"})
+    assert anonymous.status_code == 401
+    forged = await http.post(
+        "/graphql",
+        json={"query": "{ __typename }"},
+        headers={"Authorization": "Bearer not.a.token"},
+    )
+    assert forged.status_code == 401
+    assert (await http.get("/health")).status_code == 200

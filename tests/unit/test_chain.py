@@ -1,0 +1,182 @@
+"""The hash chain recomputed in Python: byte-exact with the database, and every field counts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from service.chain import ChainBreak, event_hash, verify_stream
+from service.provenance import Provenance
+from service.store import RecordedEvent
+
+STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
+CORRELATION = UUID("11111111-2222-4333-8444-555555555555")
+
+# Two rows exactly as PostgreSQL 15 stored them through the trigger reunite_events_chain,
+# with the hashes it computed: non-ASCII text, binary payload, NULLs and non-NULLs.
+FIRST = RecordedEvent(
+    position=1,
+    transaction_id=817,
+    stream_id=STREAM,
+    version=1,
+    topic="domain.family:Family.Separated",
+    payload=b'{"a":1}\x00\xff',
+    occurred_at=datetime(2018, 5, 21, 9, 0, 0, 123456, tzinfo=UTC),
+    recorded_at=datetime(2026, 11, 27, 19, 34, 24, 549054, tzinfo=UTC),
+    provenance=Provenance(
+        actor="maría.lópez",
+        role="caseworker",
+        source="import:orr.csv row 58",
+        reason="Niño separado en San Ysidro",
+        correlation_id=CORRELATION,
+        causation_id=None,
+    ),
+    idempotency_key="cmd-é",
+    prev_hash=None,
+    hash=bytes.fromhex("05c21f51547c24bf7ede31b79dc5d3abc58a14fe5ea892060ec55373c5b98a10"),
+)
+SECOND = replace(
+    FIRST,
+    position=2,
+    transaction_id=818,
+    version=2,
+    recorded_at=datetime(2026, 11, 27, 19, 34, 24, 551141, tzinfo=UTC),
+    provenance=Provenance(actor="maría.lópez", role="caseworker", source="import:orr.csv row 58"),
+    idempotency_key=None,
+    prev_hash=FIRST.hash,
+    hash=bytes.fromhex("bb348eaab0477fab7043199644d46ef28186f551174aa4134152ac94adc9e522"),
+)
+
+
+def third(prev: RecordedEvent = SECOND) -> RecordedEvent:
+    """A correctly chained next event, hashed by chain.py itself."""
+    event = replace(
+        prev,
+        position=prev.position + 5,
+        version=prev.version + 1,
+        payload=b"placed",
+        prev_hash=prev.hash,
+    )
+    return replace(event, hash=event_hash(event, prev.hash))
+
+
+def with_provenance(event: RecordedEvent, **changes: Any) -> RecordedEvent:
+    return replace(event, provenance=replace(event.provenance, **changes))
+
+
+def test_recomputes_the_hashes_the_database_wrote() -> None:
+    assert event_hash(FIRST, None) == FIRST.hash
+    assert event_hash(SECOND, FIRST.hash) == SECOND.hash
+    assert verify_stream([FIRST, SECOND, third()]) is None
+
+
+def test_an_empty_stream_has_nothing_to_break() -> None:
+    assert verify_stream([]) is None
+
+
+EDITS: dict[str, RecordedEvent] = {
+    "stream_id": replace(FIRST, stream_id=UUID(int=STREAM.int ^ 1)),
+    "version": replace(FIRST, version=2),
+    "position": replace(FIRST, position=2),
+    "topic": replace(FIRST, topic="domain.family:Family.Reunified"),
+    "payload": replace(FIRST, payload=b'{"a":2}\x00\xff'),
+    "payload emptied": replace(FIRST, payload=b""),
+    "occurred_at by 1µs": replace(FIRST, occurred_at=FIRST.occurred_at + timedelta(microseconds=1)),
+    "recorded_at by 1µs": replace(FIRST, recorded_at=FIRST.recorded_at - timedelta(microseconds=1)),
+    "actor": with_provenance(FIRST, actor="maria.lopez"),
+    "role": with_provenance(FIRST, role="supervisor"),
+    "source": with_provenance(FIRST, source="import:orr.csv row 59"),
+    "reason": with_provenance(FIRST, reason="Niño separado en Tornillo"),
+    "reason removed": with_provenance(FIRST, reason=None),
+    "reason emptied": with_provenance(FIRST, reason=""),
+    "correlation_id": with_provenance(FIRST, correlation_id=UUID(int=CORRELATION.int + 1)),
+    "correlation_id removed": with_provenance(FIRST, correlation_id=None),
+    "causation_id added": with_provenance(FIRST, causation_id=CORRELATION),
+    "idempotency_key": replace(FIRST, idempotency_key="cmd-e"),
+    "idempotency_key removed": replace(FIRST, idempotency_key=None),
+    "actor/role boundary moved": with_provenance(FIRST, actor="maría.lópezcase", role="worker"),
+}
+
+
+@pytest.mark.parametrize("edited", EDITS.values(), ids=EDITS.keys())
+def test_editing_any_chained_field_changes_the_hash(edited: RecordedEvent) -> None:
+    assert event_hash(edited, None) != FIRST.hash
+
+
+@pytest.mark.parametrize("edited", EDITS.values(), ids=EDITS.keys())
+def test_verify_stream_names_the_edited_event(edited: RecordedEvent) -> None:
+    broken = verify_stream([edited, SECOND, third()])
+    assert broken is not None
+    assert (broken.stream_id, broken.version, broken.position) == (
+        edited.stream_id,
+        edited.version,
+        edited.position,
+    )
+
+
+def test_a_rewritten_payload_is_reported_as_a_hash_mismatch() -> None:
+    tampered = replace(SECOND, payload=b"something else")
+    assert verify_stream([FIRST, tampered, third()]) == ChainBreak(
+        STREAM, 2, 2, "hash does not match the event's contents"
+    )
+
+
+def test_a_different_prev_hash_is_a_previous_link_break() -> None:
+    # An attacker who rewrites an event and rehashes it still breaks the next link.
+    forged = replace(FIRST, payload=b"forged")
+    forged = replace(forged, hash=event_hash(forged, None))
+    broken = verify_stream([forged, SECOND])
+    assert broken == ChainBreak(STREAM, 2, 2, "prev_hash differs from the previous event's hash")
+
+
+def test_the_prev_hash_is_part_of_the_hash() -> None:
+    assert event_hash(SECOND, None) != SECOND.hash
+    relinked = replace(SECOND, prev_hash=None)
+    assert verify_stream([relinked]) is not None
+
+
+def test_a_missing_event_is_reported_where_the_version_jumps() -> None:
+    last = third()
+    assert verify_stream([FIRST, last]) == ChainBreak(
+        STREAM, 3, last.position, "version 3 where 2 was expected"
+    )
+    assert verify_stream([SECOND, last]) == ChainBreak(
+        STREAM, 2, 2, "version 2 where 1 was expected"
+    )
+
+
+def test_swapped_events_are_reported() -> None:
+    broken = verify_stream([SECOND, FIRST])
+    assert broken is not None and broken.version == 2
+
+
+def test_an_event_of_another_stream_is_reported() -> None:
+    stray = replace(third(), stream_id=UUID(int=1))
+    broken = verify_stream([FIRST, SECOND, stray])
+    assert broken is not None and broken.stream_id == UUID(int=1)
+    assert broken.what.startswith("belongs to stream")
+
+
+def test_only_the_instant_of_a_timestamp_counts_not_its_offset() -> None:
+    # timestamptz keeps an instant; asyncpg may hand it back in any zone.
+    madrid = timezone(timedelta(hours=2))
+    shifted = replace(
+        FIRST,
+        occurred_at=FIRST.occurred_at.astimezone(madrid),
+        recorded_at=FIRST.recorded_at.astimezone(madrid),
+    )
+    assert event_hash(shifted, None) == FIRST.hash
+
+
+def test_the_transaction_id_is_not_chained() -> None:
+    # Documents the trigger: transaction_id orders the log but is not part of the hash.
+    assert event_hash(replace(FIRST, transaction_id=1), None) == FIRST.hash
+
+
+def test_a_naive_timestamp_is_refused_rather_than_guessed() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        event_hash(replace(FIRST, occurred_at=datetime(2018, 5, 21, 9, 0)), None)
