@@ -73,11 +73,13 @@ class ProjectionRunner:
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
 
-    async def setup(self, schema: str = LIVE_SCHEMA) -> None:
+    async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
         """Create each projection's tables (if missing) and its checkpoint."""
         async with self.pool.acquire() as conn, conn.transaction():
             await _use_schema(conn, schema)
             for projection in self.projections.values():
+                if only is not None and projection.name != only:
+                    continue
                 await conn.execute(projection.ddl)
                 if schema == LIVE_SCHEMA:
                     await conn.execute(ENSURE_CHECKPOINT, projection.name)
@@ -202,7 +204,7 @@ class Rebuilder:
         pool = self.runner.pool
         await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
         await pool.execute(f"CREATE SCHEMA {_ident(self.schema)}")
-        await self.runner.setup(self.schema)
+        await self.runner.setup(self.schema, only=self.projection.name)
         while await self._step():
             pass
         async with pool.acquire() as conn, conn.transaction():

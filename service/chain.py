@@ -70,6 +70,7 @@ def event_hash(event: RecordedEvent, prev_hash: bytes | None) -> bytes:
             event.stream_id.bytes,  # uuid_send without a prefix: always 16 bytes, never NULL
             _int4(event.version),
             _int8(event.position),
+            _int8(event.transaction_id),
             _text(event.topic),
             _lp(event.payload),
             _micros(event.occurred_at),

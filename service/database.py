@@ -38,7 +38,13 @@ async def open_database(settings: Settings, min_size: int = 2, max_size: int = 1
     """Connect, apply pending migrations, and return the pool."""
     url, embedded = await resolve_url(settings)
     try:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size)
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            # A session idle inside a transaction would hold back every log reader.
+            server_settings={"idle_in_transaction_session_timeout": "60000"},
+        )
         async with pool.acquire() as conn:
             await migrate(conn)
     except BaseException:

@@ -15,9 +15,7 @@ from eventsourcing.persistence import Mapper, StoredEvent
 from service.provenance import Provenance
 
 # A connection taken directly or from the pool; both run the same statements.
-Connection: TypeAlias = (
-    "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
-)
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 APPEND = """
 SELECT version, first_position, last_position, duplicate
@@ -70,7 +68,11 @@ class IdempotencyKeyReused(StoreError):
 
 @dataclass(frozen=True)
 class AppendResult:
-    """Where an accepted command's events landed."""
+    """Where an accepted command's events landed.
+
+    Concurrent appends draw from one sequence, so other commands' events may sit between
+    first_position and last_position; the stream's versions are contiguous.
+    """
 
     stream_id: UUID
     version: int
@@ -193,9 +195,14 @@ class EventStore:
             else:
                 row = await conn.fetchrow(APPEND, *args)
         except asyncpg.UniqueViolationError as e:
-            if e.constraint_name in CONFLICT_CONSTRAINTS:
-                raise VersionConflict(_conflict(stream_id, expected_version)) from None
-            raise
+            if e.constraint_name not in CONFLICT_CONSTRAINTS:
+                raise
+            if idempotency_key is not None and conn is None:
+                # A concurrent retry of the same command lost the race: answer the winner's.
+                earlier = await self.find_command(idempotency_key, digest)
+                if earlier is not None:
+                    return earlier
+            raise VersionConflict(_conflict(stream_id, expected_version)) from None
         except asyncpg.PostgresError as e:
             if e.sqlstate == "RU001":
                 raise VersionConflict(_conflict(stream_id, expected_version)) from None

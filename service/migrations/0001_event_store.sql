@@ -71,6 +71,8 @@ BEGIN
         || uuid_send(NEW.stream_id)
         || int4send(NEW.version)
         || int8send(NEW.position)
+        -- The log's order is (transaction_id, position): hashing it makes reordering evident.
+        || int8send(NEW.transaction_id::text::bigint)
         || reunite_lp(convert_to(NEW.topic, 'UTF8'))
         || reunite_lp(NEW.payload)
         || reunite_micros(NEW.occurred_at)

