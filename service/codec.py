@@ -57,7 +57,12 @@ class ValueObjectAsDict(Transcoding):
         return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
 
     def decode(self, data: dict[str, Any]) -> Any:
-        return self.type(**data)
+        # Stored facts are not re-validated: a rule made stricter later must not make
+        # history unreadable (schema changes go through upcasters instead).
+        obj = object.__new__(self.type)
+        for name, value in data.items():
+            object.__setattr__(obj, name, value)
+        return obj
 
 
 def _domain_types() -> tuple[list[type[Enum]], list[type[Any]]]:
