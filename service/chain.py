@@ -13,6 +13,7 @@ from service.store import RecordedEvent
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
+UNKNOWN_MOMENT = -(2**63)
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,11 @@ def _uuid(value: UUID | None) -> bytes:
     return _lp(None if value is None else value.bytes)
 
 
-def _micros(moment: datetime) -> bytes:
+def _micros(moment: datetime | None) -> bytes:
     # reunite_micros: whole microseconds since the Unix epoch, so the offset a client
-    # chose to display does not matter, only the instant does.
+    # chose to display does not matter, only the instant does; unknown is the minimum.
+    if moment is None:
+        return _int8(UNKNOWN_MOMENT)
     if moment.tzinfo is None:
         raise ValueError("timestamptz values must be timezone-aware")
     return _int8((moment - EPOCH) // ONE_MICROSECOND)

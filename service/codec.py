@@ -59,7 +59,7 @@ class ValueObjectAsDict(Transcoding):
     def decode(self, data: dict[str, Any]) -> Any:
         # Stored facts are not re-validated: a rule made stricter later must not make
         # history unreadable (schema changes go through upcasters instead).
-        obj = object.__new__(self.type)
+        obj: Any = object.__new__(self.type)
         for name, value in data.items():
             object.__setattr__(obj, name, value)
         return obj

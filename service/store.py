@@ -91,7 +91,7 @@ class RecordedEvent:
     version: int
     topic: str
     payload: bytes
-    occurred_at: datetime
+    occurred_at: datetime | None
     recorded_at: datetime
     provenance: Provenance
     idempotency_key: str | None
@@ -142,7 +142,7 @@ class NewEvent:
 
     topic: str
     payload: bytes
-    occurred_at: datetime
+    occurred_at: datetime | None
 
 
 class EventStore:

@@ -9,7 +9,8 @@ CREATE TABLE events (
     version         integer     NOT NULL CHECK (version >= 1),
     topic           text        NOT NULL,
     payload         bytea       NOT NULL,
-    occurred_at     timestamptz NOT NULL,
+    -- NULL when the source says something happened but not when (never invented).
+    occurred_at     timestamptz,
     recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
     actor           text        NOT NULL,
     role            text        NOT NULL,
@@ -43,9 +44,12 @@ LANGUAGE sql IMMUTABLE AS $$
                 ELSE int4send(octet_length(value)) || value END
 $$;
 
+-- Microseconds since the epoch; an unknown moment is the smallest bigint, which no
+-- PostgreSQL timestamp can reach.
 CREATE FUNCTION reunite_micros(ts timestamptz) RETURNS bytea
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT int8send((extract(epoch FROM ts) * 1000000)::bigint)
+    SELECT int8send(coalesce((extract(epoch FROM ts) * 1000000)::bigint,
+                             -9223372036854775808))
 $$;
 
 -- The database, not the client, sets the store's own columns and chains each event to the

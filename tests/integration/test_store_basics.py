@@ -7,6 +7,7 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
+from service.chain import verify_stream
 from service.container import Container
 from service.store import IdempotencyKeyReused, NewEvent, VersionConflict
 from tests.builders import CASEWORKER, T0, opened_family
@@ -108,3 +109,15 @@ async def test_a_client_cannot_forge_the_hash_or_recorded_time(container: Contai
     assert row is not None
     assert row["hash"] != b"\xde\xad\xbe\xef" and len(row["hash"]) == 32
     assert row["recorded_at"].year > 2000
+
+
+async def test_an_unknown_moment_is_stored_as_null_and_still_chained(
+    container: Container,
+) -> None:
+    family, _, _ = opened_family()
+    events = [container.store.encode(e) for e in family.collect_events()]
+    undated = NewEvent(events[-1].topic, events[-1].payload, None)
+    await container.store.append(family.id, 0, [*events[:-1], undated], CASEWORKER)
+    stored = await container.store.read_stream(family.id)
+    assert stored[-1].occurred_at is None
+    assert verify_stream(stored) is None

@@ -15,6 +15,7 @@ from service.store import RecordedEvent
 
 STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 CORRELATION = UUID("11111111-2222-4333-8444-555555555555")
+OCCURRED = datetime(2018, 5, 21, 9, 0, 0, 123456, tzinfo=UTC)
 
 # Two rows with the hashes PostgreSQL 15 computes for them with the functions the trigger
 # reunite_events_chain uses: non-ASCII text, binary payload, NULLs and non-NULLs.
@@ -25,7 +26,7 @@ FIRST = RecordedEvent(
     version=1,
     topic="domain.family:Family.Separated",
     payload=b'{"a":1}\x00\xff',
-    occurred_at=datetime(2018, 5, 21, 9, 0, 0, 123456, tzinfo=UTC),
+    occurred_at=OCCURRED,
     recorded_at=datetime(2026, 11, 27, 19, 34, 24, 549054, tzinfo=UTC),
     provenance=Provenance(
         actor="maría.lópez",
@@ -85,7 +86,8 @@ EDITS: dict[str, RecordedEvent] = {
     "topic": replace(FIRST, topic="domain.family:Family.Reunified"),
     "payload": replace(FIRST, payload=b'{"a":2}\x00\xff'),
     "payload emptied": replace(FIRST, payload=b""),
-    "occurred_at by 1µs": replace(FIRST, occurred_at=FIRST.occurred_at + timedelta(microseconds=1)),
+    "occurred_at by 1µs": replace(FIRST, occurred_at=OCCURRED + timedelta(microseconds=1)),
+    "occurred_at unknown": replace(FIRST, occurred_at=None),
     "recorded_at by 1µs": replace(FIRST, recorded_at=FIRST.recorded_at - timedelta(microseconds=1)),
     "actor": with_provenance(FIRST, actor="maria.lopez"),
     "role": with_provenance(FIRST, role="supervisor"),
@@ -166,7 +168,7 @@ def test_only_the_instant_of_a_timestamp_counts_not_its_offset() -> None:
     madrid = timezone(timedelta(hours=2))
     shifted = replace(
         FIRST,
-        occurred_at=FIRST.occurred_at.astimezone(madrid),
+        occurred_at=OCCURRED.astimezone(madrid),
         recorded_at=FIRST.recorded_at.astimezone(madrid),
     )
     assert event_hash(shifted, None) == FIRST.hash
