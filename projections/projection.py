@@ -31,3 +31,8 @@ class Projection(Protocol):
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         """Fold a batch into the tables on search_path, inside the caller's transaction."""
+
+
+def effective_envelopes(history: Sequence[Envelope]) -> list[Envelope]:
+    """The events that still count, corrections applied (the domain decides how)."""
+    return list(history)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule, ValidationRule
 from strawberry import Schema
@@ -18,9 +19,10 @@ from strawberry.extensions import (
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
+from schema.case_queries import CaseQueries
 from schema.errors import PublicError
 from schema.mutations import Mutation
-from schema.queries import Query
+from schema.queries import FamilyQueries
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -34,6 +36,11 @@ LIMIT_RULES: tuple[type[ValidationRule], ...] = (
     max_aliases_rule(MAX_ALIASES),
 )
 PRODUCTION_RULES = (*LIMIT_RULES, NoSchemaIntrospectionCustomRule)
+
+
+@strawberry.type
+class Query(FamilyQueries, CaseQueries):
+    """Everything the read side answers."""
 
 
 def _expected(error: GraphQLError) -> bool:

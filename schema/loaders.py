@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from projections import family_summary
+from projections import case_queries, family_summary
 
 Row = asyncpg.Record
+K = TypeVar("K", bound=Hashable)
+
+
+def grouped(
+    fetch: Callable[[list[K]], Awaitable[list[Row]]], key: str
+) -> Callable[[Sequence[K]], Awaitable[list[list[Row]]]]:
+    """A batch function returning, for each key, the rows whose column `key` equals it."""
+
+    async def load(keys: Sequence[K]) -> list[list[Row]]:
+        groups: dict[K, list[Row]] = {k: [] for k in keys}
+        for row in await fetch(list(keys)):
+            groups[row[key]].append(row)
+        return [groups[k] for k in keys]
+
+    return load
 
 
 @dataclass
@@ -19,14 +35,24 @@ class Loaders:
     """One instance per request: caches never outlive it."""
 
     members: DataLoader[UUID, list[Row]]
+    parents: DataLoader[UUID, list[Row]]
+    facilities: DataLoader[str, Row | None]
 
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> Loaders:
-        async def load_members(ids: Sequence[UUID]) -> list[list[Row]]:
-            rows = await family_summary.members_of(pool, list(ids))
-            grouped: dict[UUID, list[Row]] = {i: [] for i in ids}
-            for row in rows:
-                grouped[row["family_id"]].append(row)
-            return [grouped[i] for i in ids]
+        async def members(ids: list[UUID]) -> list[Row]:
+            return await family_summary.members_of(pool, ids)
 
-        return cls(members=DataLoader(load_members))
+        async def parents(ids: list[UUID]) -> list[Row]:
+            return await pool.fetch(case_queries.PARENTS_OF_FAMILIES, ids)
+
+        async def facilities(ids: Sequence[str]) -> list[Row | None]:
+            rows = await pool.fetch(case_queries.FACILITIES_BY_ID, list(ids))
+            by_id = {r["facility_id"]: r for r in rows}
+            return [by_id.get(i) for i in ids]
+
+        return cls(
+            members=DataLoader(grouped(members, "family_id")),
+            parents=DataLoader(grouped(parents, "family_id")),
+            facilities=DataLoader(facilities),
+        )

@@ -29,4 +29,5 @@ def allow(*roles: Role) -> type[BasePermission]:
 RECORDERS = allow(Role.CASEWORKER)
 CASE_READERS = allow(Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR)
 AUDITORS = allow(Role.AUDITOR)
+REPORT_READERS = allow(Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR, Role.ANALYST)
 OPERATORS = allow(Role.ADMIN, Role.AUDITOR)

@@ -64,8 +64,8 @@ def cursor_parts(cursor: str | None, count: int) -> list[str] | None:
 
 
 @strawberry.type
-class Query:
-    """What the read side answers."""
+class FamilyQueries:
+    """Family cases and their timelines."""
 
     @strawberry.field(permission_classes=[CASE_READERS])
     async def family(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from projections.cases import CasesProjection
 from projections.family_summary import FamilySummaryProjection
-from projections.projection import Projection
+from projections.projection import Projection, effective_envelopes
 from projections.runner import ProjectionRunner
 from projections.timeline import TimelineProjection
 from service.codec import create_mapper
@@ -15,9 +16,13 @@ from service.settings import Settings
 from service.store import EventStore
 
 
-def all_projections() -> list[Projection]:
+def all_projections(store: EventStore) -> list[Projection]:
     """Every read model, in the order the runner feeds them."""
-    return [FamilySummaryProjection(), TimelineProjection()]
+    return [
+        FamilySummaryProjection(),
+        TimelineProjection(),
+        CasesProjection(store.decode, effective_envelopes),
+    ]
 
 
 @dataclass
@@ -34,6 +39,6 @@ class Container:
     async def build(cls, settings: Settings, database: Database) -> Container:
         """Wire the parts over an open database and make sure read-model tables exist."""
         store = EventStore(database.pool, create_mapper())
-        runner = ProjectionRunner(database.pool, store, all_projections())
+        runner = ProjectionRunner(database.pool, store, all_projections(store))
         await runner.setup()
         return cls(settings, database, store, FamilyCommands(store), runner)

@@ -16,6 +16,10 @@ pytestmark = pytest.mark.integration
 
 SNAPSHOT = {
     "family_summary": "SELECT * FROM family_summary ORDER BY family_id",
+    "child_case": "SELECT * FROM child_case ORDER BY child_id",
+    "parent_case": "SELECT * FROM parent_case ORDER BY parent_id",
+    "care_stays": "SELECT * FROM care_stays ORDER BY child_id, start_date",
+    "parent_situations": "SELECT * FROM parent_situations ORDER BY parent_id, start_date",
     "family_members": "SELECT * FROM family_members ORDER BY person_id",
     "timeline": "SELECT * FROM timeline ORDER BY position",
 }
@@ -47,7 +51,7 @@ async def test_small_batches_and_one_big_batch_agree(container: Container) -> No
     await container.runner.catch_up()
     whole = await snapshot(container)
     small = ProjectionRunner(
-        container.database.pool, container.store, all_projections(), batch_size=1
+        container.database.pool, container.store, all_projections(container.store), batch_size=1
     )
     for projection in small.projections:
         await Rebuilder(small, projection).run()
@@ -57,7 +61,7 @@ async def test_small_batches_and_one_big_batch_agree(container: Container) -> No
 async def test_cancelled_runner_resumes_without_loss_or_duplicates(container: Container) -> None:
     await record_families(container, 20)
     runner = ProjectionRunner(
-        container.database.pool, container.store, all_projections(), batch_size=7
+        container.database.pool, container.store, all_projections(container.store), batch_size=7
     )
     stop = asyncio.Event()
     task = asyncio.create_task(runner.run(stop))

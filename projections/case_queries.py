@@ -1,0 +1,167 @@
+"""SQL over the case read models: pages with filters, the court report, stakeholder lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+SITUATIONS = (
+    "removed",
+    "ice_custody",
+    "criminal_custody",
+    "released_interior",
+    "location_unknown",
+    "ineligible",
+    "waived",
+)
+
+# In care on D: approved into ORR care on or before D and not discharged by D (an unknown
+# discharge date leaves the stay open: it is never invented).
+COURT_REPORT = """
+WITH kids AS (
+  SELECT c.age_band, c.discharge_kind, c.discharged_at,
+         (c.placed_at <= $1 AND (c.discharged_at IS NULL OR c.discharged_at > $1)) AS in_care,
+         coalesce(ps.situation, 'location_unknown') AS situation
+    FROM child_case c
+    LEFT JOIN parent_situations ps
+      ON ps.parent_id = c.separated_from AND ps.start_date <= $1
+     AND (ps.end_date IS NULL OR ps.end_date > $1)
+   WHERE c.separated_at <= $1
+)
+SELECT coalesce(age_band, 'unknown') AS age_band,
+       count(*) AS total,
+       count(*) FILTER (WHERE discharged_at <= $1) AS discharged,
+       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'reunified')
+         AS reunified,
+       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'sponsor') AS sponsor,
+       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'aged_out') AS aged_out,
+       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'other') AS other,
+       count(*) FILTER (WHERE in_care) AS in_care,
+       count(*) FILTER (WHERE in_care AND situation = 'removed') AS removed,
+       count(*) FILTER (WHERE in_care AND situation = 'ice_custody') AS ice_custody,
+       count(*) FILTER (WHERE in_care AND situation = 'criminal_custody') AS criminal_custody,
+       count(*) FILTER (WHERE in_care AND situation = 'released_interior')
+         AS released_interior,
+       count(*) FILTER (WHERE in_care AND situation = 'location_unknown') AS location_unknown,
+       count(*) FILTER (WHERE in_care AND situation = 'ineligible') AS ineligible,
+       count(*) FILTER (WHERE in_care AND situation = 'waived') AS waived
+  FROM kids GROUP BY 1 ORDER BY 1
+"""
+
+FACILITIES = """
+SELECT facility_id, min(facility_name) AS facility_name,
+       count(*) FILTER (WHERE start_date <= $1 AND (end_date IS NULL OR end_date > $1))
+         AS census,
+       count(*) AS stays,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY least(coalesce(end_date, $1), $1)
+         - start_date) AS median_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY least(coalesce(end_date, $1), $1)
+         - start_date) AS p90_days
+  FROM care_stays
+ WHERE start_date <= $1
+ GROUP BY facility_id
+ ORDER BY census DESC, facility_id
+"""
+
+FACILITIES_BY_ID = """
+SELECT facility_id, min(facility_name) AS facility_name, min(program_type) AS program_type
+  FROM care_stays WHERE facility_id = ANY($1::text[]) GROUP BY facility_id
+"""
+
+PARENTS_OF_FAMILIES = """
+SELECT * FROM parent_case WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, parent_id
+"""
+
+REINTERVIEW_ELIGIBLE = """
+SELECT p.* FROM parent_case p
+ WHERE p.credible_fear = 'negative'
+   AND p.red_flag IS NULL AND p.eligibility IS DISTINCT FROM 'ineligible'
+   AND EXISTS (SELECT 1 FROM child_case c WHERE c.separated_from = p.parent_id)
+   AND p.parent_id > $1
+ ORDER BY p.parent_id LIMIT $2
+"""
+
+REMOVALS_WITHOUT_CHOICE = """
+SELECT p.* FROM parent_case p
+ WHERE p.removed_at IS NOT NULL AND p.removal_election IS NULL
+   AND EXISTS (SELECT 1 FROM child_case c
+                WHERE c.separated_from = p.parent_id
+                  AND NOT c.child_id = ANY(p.children_removed_with))
+   AND p.parent_id > $1
+ ORDER BY p.parent_id LIMIT $2
+"""
+
+CHILD_BY_ID = "SELECT * FROM child_case WHERE child_id = $1"
+PARENT_BY_ID = "SELECT * FROM parent_case WHERE parent_id = $1"
+
+FLAGS_OF_FAMILY = """
+SELECT version, rule, detail FROM data_quality_flags WHERE family_id = $1 ORDER BY version, rule
+"""
+
+
+@dataclass(frozen=True)
+class ChildFilter:
+    """The stakeholder filters over child_case; None means any."""
+
+    status: str | None = None
+    age_band: str | None = None
+    facility_id: str | None = None
+    parent_situation: str | None = None
+    removal_country: str | None = None
+    separated_from: date | None = None
+    separated_to: date | None = None
+    separation_reason: str | None = None
+    data_quality_flag: str | None = None
+    family_id: UUID | None = None
+
+
+# Each filter is a fixed SQL fragment with its own placeholder; values are never formatted.
+_FILTER_SQL = {
+    "status": "status = ${}",
+    "age_band": "age_band = ${}",
+    "facility_id": "facility_id = ${}",
+    "parent_situation": "parent_situation = ${}",
+    "removal_country": "removal_country = ${}",
+    "separated_from": "separated_at >= ${}",
+    "separated_to": "separated_at <= ${}",
+    "separation_reason": "separation_reason = ${}",
+    "data_quality_flag": (
+        "EXISTS (SELECT 1 FROM data_quality_flags f"
+        " WHERE f.family_id = child_case.family_id AND f.rule = ${})"
+    ),
+    "family_id": "family_id = ${}",
+}
+
+
+def children_page_sql(flt: ChildFilter) -> tuple[str, list[Any]]:
+    """The SQL and arguments for one keyset page of children; $1 cursor, $2 limit."""
+    clauses, args = ["child_id > $1"], []
+    for name, fragment in _FILTER_SQL.items():
+        value = getattr(flt, name)
+        if value is not None:
+            args.append(value)
+            clauses.append(fragment.format(len(args) + 2))
+    sql = f"SELECT * FROM child_case WHERE {' AND '.join(clauses)} ORDER BY child_id LIMIT $2"
+    return sql, args
+
+
+async def children_page(
+    pool: asyncpg.Pool, flt: ChildFilter, after: UUID, limit: int
+) -> list[asyncpg.Record]:
+    """Children matching the filter, in id order, after a keyset cursor."""
+    sql, args = children_page_sql(flt)
+    return await pool.fetch(sql, after, limit, *args)
+
+
+async def court_report(pool: asyncpg.Pool, as_of: date) -> list[asyncpg.Record]:
+    """One row per age band with every joint-status-report count as of a date."""
+    return await pool.fetch(COURT_REPORT, as_of)
+
+
+async def facilities(pool: asyncpg.Pool, on: date) -> list[asyncpg.Record]:
+    """Each facility's census on a date and its days-in-care distribution up to it."""
+    return await pool.fetch(FACILITIES, on)

@@ -1,0 +1,135 @@
+"""Read models child_case, parent_case, care_stays, parent_situations, data_quality_flags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import astuple, fields
+from typing import Any
+from uuid import UUID
+
+from projections.case_fold import CaseRows, ChildRow, Flag, ParentRow, Situation, Stay, fold_case
+from projections.projection import Envelope
+from service.store import Connection, RecordedEvent
+
+DDL = """
+CREATE TABLE IF NOT EXISTS child_case (
+    child_id uuid PRIMARY KEY, family_id uuid NOT NULL, name text, age integer,
+    birth_date date, sex text NOT NULL, country text, status text NOT NULL,
+    separated_at date, separated_from uuid, separation_reason text,
+    separation_reason_text text, referred_at date, referring_office text, placed_at date,
+    facility_id text, facility_name text, program_type text, discharged_at date,
+    discharge_kind text, reunified_with uuid, last_version integer NOT NULL,
+    age_band text, parent_situation text, removal_country text
+);
+CREATE INDEX IF NOT EXISTS child_case_family_idx ON child_case (family_id);
+CREATE INDEX IF NOT EXISTS child_case_facility_idx ON child_case (facility_id);
+CREATE TABLE IF NOT EXISTS care_stays (
+    family_id uuid NOT NULL, child_id uuid NOT NULL, facility_id text NOT NULL,
+    facility_name text NOT NULL, program_type text NOT NULL, start_date date, end_date date
+);
+CREATE INDEX IF NOT EXISTS care_stays_child_idx ON care_stays (child_id);
+CREATE INDEX IF NOT EXISTS care_stays_facility_idx ON care_stays (facility_id, start_date);
+CREATE TABLE IF NOT EXISTS parent_case (
+    parent_id uuid PRIMARY KEY, family_id uuid NOT NULL, name text, sex text NOT NULL,
+    country text, a_number text, custody text, facility_id text, facility_name text,
+    released_at date, released_to text, credible_fear text,
+    credible_fear_while_separated boolean, removal_order text, removal_election text,
+    removed_at date, removed_to text, times_removed integer NOT NULL,
+    children_removed_with uuid[] NOT NULL, returned_at date, return_route text,
+    location_attempts integer NOT NULL, located boolean NOT NULL, preference text,
+    eligibility text, red_flag text, settlement_election text, reinterview_outcome text,
+    asylum_reopened boolean NOT NULL, situation text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS parent_case_family_idx ON parent_case (family_id);
+CREATE TABLE IF NOT EXISTS parent_situations (
+    family_id uuid NOT NULL, parent_id uuid NOT NULL, situation text NOT NULL,
+    country text, start_date date NOT NULL, end_date date
+);
+CREATE INDEX IF NOT EXISTS parent_situations_parent_idx ON parent_situations (parent_id);
+CREATE TABLE IF NOT EXISTS data_quality_flags (
+    family_id uuid NOT NULL, version integer NOT NULL, rule text NOT NULL,
+    detail text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS data_quality_flags_family_idx ON data_quality_flags (family_id);
+CREATE INDEX IF NOT EXISTS data_quality_flags_rule_idx ON data_quality_flags (rule);
+"""
+
+TABLES = ("child_case", "care_stays", "parent_case", "parent_situations", "data_quality_flags")
+DELETE = {t: f"DELETE FROM {t} WHERE family_id = ANY($1::uuid[])" for t in TABLES}
+
+# The family's stream up to the last version this batch holds, so a replay folds the same
+# prefix whatever else has been written since.
+STREAMS = """
+SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic,
+       payload, occurred_at, recorded_at, actor, role, source, reason, correlation_id,
+       causation_id, idempotency_key, prev_hash, hash
+  FROM events e JOIN unnest($1::uuid[], $2::int[]) AS t(stream_id, upto) USING (stream_id)
+ WHERE e.version <= t.upto
+ ORDER BY e.stream_id, e.version
+"""
+
+CHILD_EXTRA = ("age_band", "parent_situation", "removal_country")
+
+
+def _columns(cls: type[Any], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls)) + extra
+
+
+def _insert(table: str, columns: tuple[str, ...]) -> str:
+    values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
+
+
+INSERTS = {
+    "child_case": _insert("child_case", _columns(ChildRow, CHILD_EXTRA)),
+    "care_stays": _insert("care_stays", _columns(Stay)),
+    "parent_case": _insert("parent_case", _columns(ParentRow)),
+    "parent_situations": _insert("parent_situations", _columns(Situation)),
+    "data_quality_flags": _insert("data_quality_flags", _columns(Flag)),
+}
+
+Decode = Callable[[RecordedEvent], Any]
+Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
+
+
+def child_record(rows: CaseRows, child: ChildRow) -> tuple[Any, ...]:
+    """A child row with what it borrows from the parent it was separated from."""
+    parent = rows.parents.get(child.separated_from) if child.separated_from else None
+    situation = parent.situation if parent else "location_unknown"
+    country = parent.removed_to if parent and situation in ("removed", "waived") else None
+    return (*astuple(child), child.age_band, situation, country)
+
+
+class CasesProjection:
+    """Re-folds each touched family from its stream, so corrections apply everywhere."""
+
+    name = "cases"
+    tables: tuple[str, ...] = TABLES
+    ddl = DDL
+
+    def __init__(self, decode: Decode, effective: Effective) -> None:
+        self.decode = decode
+        self.effective = effective
+
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        upto: dict[UUID, int] = {}
+        for envelope in batch:
+            upto[envelope.recorded.stream_id] = envelope.recorded.version
+        ids = list(upto)
+        records = await conn.fetch(STREAMS, ids, [upto[i] for i in ids])
+        streams: dict[UUID, list[Envelope]] = {i: [] for i in ids}
+        for record in records:
+            recorded = RecordedEvent.from_row(record)
+            streams[recorded.stream_id].append(Envelope(recorded, self.decode(recorded)))
+        out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
+        for history in streams.values():
+            rows = fold_case(self.effective(history))
+            out["child_case"] += [child_record(rows, c) for c in rows.children.values()]
+            out["care_stays"] += [astuple(s) for s in rows.stays]
+            out["parent_case"] += [astuple(p) for p in rows.parents.values()]
+            out["parent_situations"] += [astuple(s) for s in rows.situations]
+            out["data_quality_flags"] += [astuple(f) for f in rows.flags]
+        for table in TABLES:
+            await conn.execute(DELETE[table], ids)
+            if out[table]:
+                await conn.executemany(INSERTS[table], out[table])

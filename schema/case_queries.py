@@ -1,0 +1,156 @@
+"""Queries over the case read models: children, parents, the court report, facilities."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+import strawberry
+
+from domain.values import SeparationReason
+from projections import case_queries as sql
+from schema.context import Info
+from schema.errors import PublicError
+from schema.permissions import CASE_READERS, REPORT_READERS
+from schema.queries import MinPosition, cursor_parts, fresh, page_size
+from schema.read_types import (
+    AgeBand,
+    Child,
+    ChildStatus,
+    CourtReport,
+    FacilityStats,
+    Parent,
+    ParentSituation,
+)
+from schema.report import build_report
+from schema.types import Connection, connection, encode_cursor
+
+NO_ID = UUID(int=0)
+
+
+@strawberry.input
+class ChildFilter:
+    """Which children to list; every field narrows, none means all."""
+
+    status: ChildStatus | None = None
+    age_band: AgeBand | None = None
+    facility_id: str | None = None
+    parent_situation: ParentSituation | None = None
+    removal_country: str | None = None
+    separated_from: date | None = None
+    separated_to: date | None = None
+    separation_reason: SeparationReason | None = None
+    data_quality_flag: str | None = None
+    family_id: UUID | None = None
+
+    def to_sql(self) -> sql.ChildFilter:
+        def value(v: object) -> object:
+            return getattr(v, "value", v)
+
+        return sql.ChildFilter(
+            **{name: value(getattr(self, name)) for name in sql.ChildFilter.__dataclass_fields__}
+        )  # type: ignore[arg-type]
+
+
+def after_id(after: str | None) -> UUID:
+    """The id inside an id cursor."""
+    parts = cursor_parts(after, 1)
+    if not parts:
+        return NO_ID
+    try:
+        return UUID(parts[0])
+    except ValueError:
+        raise PublicError(f"invalid cursor {after!r}", "BAD_CURSOR") from None
+
+
+@strawberry.type
+class CaseQueries:
+    """What courts, counsel and caseworkers ask about children and parents."""
+
+    @strawberry.field(permission_classes=[CASE_READERS])
+    async def child(self, info: Info, id: UUID, min_position: MinPosition = None) -> Child | None:
+        await fresh(info, min_position)
+        row = await info.context.container.database.pool.fetchrow(sql.CHILD_BY_ID, id)
+        return Child.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[CASE_READERS])
+    async def parent(self, info: Info, id: UUID, min_position: MinPosition = None) -> Parent | None:
+        await fresh(info, min_position)
+        row = await info.context.container.database.pool.fetchrow(sql.PARENT_BY_ID, id)
+        return Parent.from_row(row) if row else None
+
+    @strawberry.field(permission_classes=[CASE_READERS])
+    async def children(
+        self,
+        info: Info,
+        filter: ChildFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+        min_position: MinPosition = None,
+    ) -> Connection[Child]:
+        await fresh(info, min_position)
+        limit = page_size(info, first)
+        rows = await sql.children_page(
+            info.context.container.database.pool,
+            (filter or ChildFilter()).to_sql(),
+            after_id(after),
+            limit + 1,
+        )
+        page = rows[:limit]
+        return connection(
+            [Child.from_row(r) for r in page],
+            [encode_cursor(r["child_id"]) for r in page],
+            len(rows) > limit,
+        )
+
+    @strawberry.field(permission_classes=[CASE_READERS])
+    async def reinterview_eligible(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        min_position: MinPosition = None,
+    ) -> Connection[Parent]:
+        """Parents with a negative credible-fear decision, in the class, not red-flagged."""
+        return await _parents(info, sql.REINTERVIEW_ELIGIBLE, first, after, min_position)
+
+    @strawberry.field(permission_classes=[CASE_READERS])
+    async def removals_without_documented_choice(
+        self,
+        info: Info,
+        first: int = 50,
+        after: str | None = None,
+        min_position: MinPosition = None,
+    ) -> Connection[Parent]:
+        """Removed parents whose child stayed and who signed no removal election."""
+        return await _parents(info, sql.REMOVALS_WITHOUT_CHOICE, first, after, min_position)
+
+    @strawberry.field(permission_classes=[REPORT_READERS])
+    async def court_report(
+        self, info: Info, as_of: date, min_position: MinPosition = None
+    ) -> CourtReport:
+        await fresh(info, min_position)
+        rows = await sql.court_report(info.context.container.database.pool, as_of)
+        return build_report(as_of, rows)
+
+    @strawberry.field(permission_classes=[REPORT_READERS])
+    async def facilities(
+        self, info: Info, on: date, min_position: MinPosition = None
+    ) -> list[FacilityStats]:
+        await fresh(info, min_position)
+        rows = await sql.facilities(info.context.container.database.pool, on)
+        return [FacilityStats(**dict(r)) for r in rows]
+
+
+async def _parents(
+    info: Info, query: str, first: int, after: str | None, min_position: int | None
+) -> Connection[Parent]:
+    await fresh(info, min_position)
+    limit = page_size(info, first)
+    rows = await info.context.container.database.pool.fetch(query, after_id(after), limit + 1)
+    page = rows[:limit]
+    return connection(
+        [Parent.from_row(r) for r in page],
+        [encode_cursor(r["parent_id"]) for r in page],
+        len(rows) > limit,
+    )

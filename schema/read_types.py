@@ -1,0 +1,215 @@
+"""GraphQL types of the case read models: children, parents, facilities, the court report."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Any
+from uuid import UUID
+
+import strawberry
+
+from schema.context import Info
+
+
+@strawberry.enum
+class AgeBand(Enum):
+    """The court report's age bands."""
+
+    UNDER_5 = "0-4"
+    FROM_5_TO_17 = "5-17"
+    ADULT = "18+"
+
+
+@strawberry.enum
+class ChildStatus(Enum):
+    """Where a child's path stands."""
+
+    WITH_FAMILY = "with_family"
+    SEPARATED = "separated"
+    REFERRED = "referred"
+    IN_CARE = "in_care"
+    REUNIFIED = "reunified"
+    DISCHARGED = "discharged"
+
+
+@strawberry.enum
+class ParentSituation(Enum):
+    """The joint status report's categories for a separated parent."""
+
+    REMOVED = "removed"
+    ICE_CUSTODY = "ice_custody"
+    CRIMINAL_CUSTODY = "criminal_custody"
+    RELEASED_INTERIOR = "released_interior"
+    LOCATION_UNKNOWN = "location_unknown"
+    INELIGIBLE = "ineligible"
+    WAIVED = "waived"
+
+
+def _fields(cls: type[Any], row: Any) -> dict[str, Any]:
+    present = set(row.keys())
+    return {name: row[name] for name in cls.__annotations__ if name in present}
+
+
+@strawberry.type
+class Facility:
+    """An ORR care provider as recorded."""
+
+    facility_id: str
+    facility_name: str
+    program_type: str | None = None
+
+
+@strawberry.type
+class Parent:
+    """A parent's custody, proceedings, removal and return."""
+
+    parent_id: UUID
+    family_id: UUID
+    name: str | None
+    sex: str
+    country: str | None
+    a_number: str | None
+    custody: str | None
+    facility_name: str | None
+    released_at: date | None
+    credible_fear: str | None
+    credible_fear_while_separated: bool | None
+    removal_order: str | None
+    removal_election: str | None
+    removed_at: date | None
+    removed_to: str | None
+    times_removed: int
+    returned_at: date | None
+    return_route: str | None
+    location_attempts: int
+    located: bool
+    preference: str | None
+    eligibility: str | None
+    red_flag: str | None
+    settlement_election: str | None
+    reinterview_outcome: str | None
+    asylum_reopened: bool
+    situation: ParentSituation
+
+    @classmethod
+    def from_row(cls, row: Any) -> Parent:
+        values = _fields(cls, row)
+        values["situation"] = ParentSituation(row["situation"])
+        return cls(**values)
+
+
+@strawberry.type
+class Child:
+    """A child's status, care and the parent it was separated from."""
+
+    child_id: UUID
+    family_id: UUID
+    name: str | None
+    age: int | None
+    age_band: AgeBand | None
+    sex: str
+    country: str | None
+    status: ChildStatus
+    separated_at: date | None
+    separation_reason: str | None
+    separation_reason_text: str | None
+    referred_at: date | None
+    referring_office: str | None
+    placed_at: date | None
+    discharged_at: date | None
+    discharge_kind: str | None
+    parent_situation: ParentSituation | None
+    removal_country: str | None
+    facility_id: strawberry.Private[str | None]
+
+    @strawberry.field(description="The parents of this child's family case.")
+    async def parents(self, info: Info) -> list[Parent]:
+        rows = await info.context.loaders.parents.load(self.family_id)
+        return [Parent.from_row(r) for r in rows]
+
+    @strawberry.field(description="The care provider the child is with now, if any.")
+    async def facility(self, info: Info) -> Facility | None:
+        if self.facility_id is None:
+            return None
+        row = await info.context.loaders.facilities.load(self.facility_id)
+        return Facility(**_fields(Facility, row)) if row else None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Child:
+        values = _fields(cls, row)
+        values["status"] = ChildStatus(row["status"])
+        values["age_band"] = AgeBand(row["age_band"]) if row["age_band"] else None
+        situation = row["parent_situation"]
+        values["parent_situation"] = ParentSituation(situation) if situation else None
+        return cls(**values)
+
+
+@strawberry.type
+class Counts:
+    """A count with its age-band split."""
+
+    total: int
+    under_5: int
+    from_5_to_17: int
+    adult: int
+    unknown_age: int
+
+
+@strawberry.type
+class InCareByParentSituation:
+    """Children still in care, by where their separated parent stands."""
+
+    total: Counts
+    removed: Counts = strawberry.field(
+        description="Parent removed from the US; the seed's 'parents deported' figure."
+    )
+    ice_custody: Counts
+    criminal_custody: Counts
+    released_interior: Counts
+    location_unknown: Counts
+    ineligible: Counts
+    waived: Counts
+
+
+@strawberry.type
+class Discharged:
+    """Children discharged from care by the date."""
+
+    total: Counts
+    reunified_with_separated_parent: Counts
+    other_appropriate_circumstances: Counts
+    sponsor: Counts
+    aged_out: Counts
+    other: Counts
+
+
+@strawberry.type
+class CourtReport:
+    """The joint status report's figures as of a date."""
+
+    as_of: date
+    children: Counts
+    discharged: Discharged
+    in_care: InCareByParentSituation
+
+
+@strawberry.type
+class FacilityStats:
+    """One facility's census on a date and how long children stayed."""
+
+    facility_id: str
+    facility_name: str
+    census: int
+    stays: int
+    median_days: float | None
+    p90_days: float | None
+
+
+@strawberry.type
+class DataQualityFlag:
+    """A rule a recorded event broke; the event was kept."""
+
+    version: int
+    rule: str
+    detail: str
