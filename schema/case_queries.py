@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import Enum
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -44,12 +46,14 @@ class ChildFilter:
     family_id: UUID | None = None
 
     def to_sql(self) -> sql.ChildFilter:
-        def value(v: object) -> object:
-            return getattr(v, "value", v)
-
-        return sql.ChildFilter(
-            **{name: value(getattr(self, name)) for name in sql.ChildFilter.__dataclass_fields__}
-        )  # type: ignore[arg-type]
+        """The read model's filter, enums as their stored values."""
+        values: dict[str, Any] = {
+            name: getattr(self, name) for name in sql.ChildFilter.__dataclass_fields__
+        }
+        for name, value in values.items():
+            if isinstance(value, Enum):
+                values[name] = value.value
+        return sql.ChildFilter(**values)
 
 
 def after_id(after: str | None) -> UUID:

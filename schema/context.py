@@ -20,7 +20,7 @@ class Context:
     """Everything a resolver may use; built fresh for every request."""
 
     container: Container
-    request: Request | WebSocket
+    request: Request | WebSocket | None
     response: Response | WebSocket | None
     identity: Identity | None
     loaders: Loaders

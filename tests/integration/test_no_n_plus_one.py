@@ -59,7 +59,7 @@ async def test_children_page_queries_do_not_grow_with_page_size(
         context = Context(
             counted,
             None,
-            None,  # type: ignore[arg-type]
+            None,
             Identity("maria.lopez", Role.CASEWORKER),
             Loaders.create(pool),
         )
