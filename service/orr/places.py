@@ -17,8 +17,8 @@ COUNTRIES: Mapping[str, str] = MappingProxyType(
         "Belize": "BZ",
         "Brazil": "BR",
         "Colombia": "CO",
-        # ISO 3166-1's short name "Congo" is the Republic of the Congo (Brazzaville); the
-        # Democratic Republic is a different entry and would be written differently.
+        # ISO 3166-1's short name "Congo" is the Republic of the Congo (CG); the DR Congo
+        # (CD) has its own name there. The file does not say more, so the ISO reading holds.
         "Congo": "CG",
         "Ecuador": "EC",
         "El Salvador": "SV",
@@ -71,9 +71,9 @@ def referring_office(text: str) -> Office | None:
         office_id = slug(name).upper()
         if not office_id:
             raise ValueError(f"no office name in {text!r}")
-        return Office(id=office_id, name=name, original=text)
+        return Office(id=office_id, name=name, original=text.strip())
     code = match["code"].upper()
-    return Office(id=code, name=match["name"] or code, original=text)
+    return Office(id=code, name=match["name"] or code, original=text.strip())
 
 
 def facility(text: str) -> Facility | None:

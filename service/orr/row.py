@@ -1,4 +1,4 @@
-"""One child row of the ORR list as read: typed, normalised, with its data-quality flags."""
+"""A record of the ORR list as read: a typed, flagged OrrRow, or a Rejected one and why."""
 
 from __future__ import annotations
 
@@ -56,7 +56,9 @@ class OrrRow:
 
     ``row_number`` is the spreadsheet row: the CSV record number counting the header as
     row 1, whatever line breaks the quoted fields hold. ``line_number`` is the physical
-    line of the file on which the record starts. ``raw`` is the record exactly as read.
+    line of the file on which the record starts. The original texts (``country_name``,
+    ``status_label``, ``reason_text``, the office's and facility's) lose only surrounding
+    whitespace; ``raw`` is the record exactly as read.
     """
 
     row_number: int
@@ -77,4 +79,14 @@ class OrrRow:
     reason: SeparationReason
     reason_text: str
     flags: tuple[Flag, ...]
+    raw: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that is not a readable data row, with why; numbered as OrrRow is."""
+
+    row_number: int
+    line_number: int
+    reason: str
     raw: tuple[str, ...]

@@ -1,0 +1,36 @@
+"""Read and normalise the 2018 ORR list of separated children; no database, no domain events."""
+
+from __future__ import annotations
+
+from service.orr.normalise import COLUMNS, Unreadable, normalise
+from service.orr.reader import (
+    BLANK_ROW,
+    LETTER_ROW,
+    OrrFile,
+    OrrFileError,
+    file_digest,
+    read_file,
+    read_records,
+)
+from service.orr.row import Flag, Office, OrrRow, Rejected, ReunificationStatus
+from service.orr.summary import ReadSummary, summarise
+
+__all__ = [
+    "BLANK_ROW",
+    "COLUMNS",
+    "LETTER_ROW",
+    "Flag",
+    "Office",
+    "OrrFile",
+    "OrrFileError",
+    "OrrRow",
+    "ReadSummary",
+    "Rejected",
+    "ReunificationStatus",
+    "Unreadable",
+    "file_digest",
+    "normalise",
+    "read_file",
+    "read_records",
+    "summarise",
+]
