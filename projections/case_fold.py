@@ -131,6 +131,20 @@ class Flag:
 
 
 @dataclass
+class StatusChange:
+    """A child's status changed, caused by the event at this place in the log."""
+
+    transaction_id: int
+    position: int
+    family_id: UUID
+    child_id: UUID
+    version: int
+    from_status: str | None
+    to_status: str
+    occurred_at: datetime | None
+
+
+@dataclass
 class CaseRows:
     """Everything the case read models hold for one family."""
 
@@ -139,6 +153,7 @@ class CaseRows:
     parents: dict[UUID, ParentRow] = field(default_factory=dict)
     situations: list[Situation] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    status_changes: list[StatusChange] = field(default_factory=list)
     open_situations: dict[UUID, Situation] = field(default_factory=dict)
 
 
@@ -163,15 +178,37 @@ def fold_case(history: Sequence[Envelope]) -> CaseRows:
     """Fold one family's effective events, in version order, into its rows."""
     rows = CaseRows()
     for envelope in history:
+        child_id = getattr(envelope.event, "child_id", None) or getattr(
+            envelope.event, "person_id", None
+        )
+        before = rows.children[child_id].status if child_id in rows.children else None
         handler = _HANDLERS.get(envelope.kind)
         if handler is not None:
             handler(rows, envelope)
-        child = rows.children.get(getattr(envelope.event, "child_id", None))  # type: ignore[arg-type]
+        child = rows.children.get(child_id) if child_id else None
         if child is not None:
             child.last_version = envelope.recorded.version
+            if child.status != before:
+                _record_change(rows, envelope, child, before)
         for parent in rows.parents.values():
             _track_situation(rows, parent, day(envelope.recorded.occurred_at))
     return rows
+
+
+def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str | None) -> None:
+    r = env.recorded
+    rows.status_changes.append(
+        StatusChange(
+            r.transaction_id,
+            r.position,
+            r.stream_id,
+            child.child_id,
+            r.version,
+            before,
+            child.status,
+            r.occurred_at,
+        )
+    )
 
 
 def _track_situation(rows: CaseRows, parent: ParentRow, on: date | None) -> None:

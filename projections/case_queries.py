@@ -165,3 +165,40 @@ async def court_report(pool: asyncpg.Pool, as_of: date) -> list[asyncpg.Record]:
 async def facilities(pool: asyncpg.Pool, on: date) -> list[asyncpg.Record]:
     """Each facility's census on a date and its days-in-care distribution up to it."""
     return await pool.fetch(FACILITIES, on)
+
+
+STATUS_CHANGES_AFTER = """
+SELECT s.transaction_id, s.position, s.from_status, s.to_status, s.version, s.occurred_at,
+       c.*
+  FROM status_changes s JOIN child_case c USING (child_id)
+ WHERE (s.transaction_id, s.position) > ($1, $2)
+ ORDER BY s.transaction_id, s.position, s.child_id
+ LIMIT 500
+"""
+CASES_CHECKPOINT = """
+SELECT transaction_id::text::bigint AS transaction_id, position
+  FROM projection_checkpoints WHERE name = 'cases'
+"""
+
+HAS_FLAG = "SELECT EXISTS (SELECT 1 FROM data_quality_flags WHERE family_id = $1 AND rule = $2)"
+
+
+def matches(flt: ChildFilter, row: Any) -> bool:
+    """Whether a child_case row passes the filter, without the data-quality flag test."""
+    equal = (
+        "status",
+        "age_band",
+        "facility_id",
+        "parent_situation",
+        "removal_country",
+        "separation_reason",
+        "family_id",
+    )
+    if any(getattr(flt, f) is not None and row[f] != getattr(flt, f) for f in equal):
+        return False
+    separated = row["separated_at"]
+    if flt.separated_from is not None and (separated is None or separated < flt.separated_from):
+        return False
+    return not (
+        flt.separated_to is not None and (separated is None or separated > flt.separated_to)
+    )

@@ -7,7 +7,16 @@ from dataclasses import astuple, fields
 from typing import Any
 from uuid import UUID
 
-from projections.case_fold import CaseRows, ChildRow, Flag, ParentRow, Situation, Stay, fold_case
+from projections.case_fold import (
+    CaseRows,
+    ChildRow,
+    Flag,
+    ParentRow,
+    Situation,
+    StatusChange,
+    Stay,
+    fold_case,
+)
 from projections.projection import Envelope
 from service.store import Connection, RecordedEvent
 
@@ -52,9 +61,25 @@ CREATE TABLE IF NOT EXISTS data_quality_flags (
 );
 CREATE INDEX IF NOT EXISTS data_quality_flags_family_idx ON data_quality_flags (family_id);
 CREATE INDEX IF NOT EXISTS data_quality_flags_rule_idx ON data_quality_flags (rule);
+-- Keyed by the log order of the event that caused each change, so a subscriber can follow
+-- them with the same cursor the runner uses.
+CREATE TABLE IF NOT EXISTS status_changes (
+    transaction_id bigint NOT NULL, position bigint NOT NULL, family_id uuid NOT NULL,
+    child_id uuid NOT NULL, version integer NOT NULL, from_status text,
+    to_status text NOT NULL, occurred_at timestamptz,
+    PRIMARY KEY (transaction_id, position, child_id)
+);
+CREATE INDEX IF NOT EXISTS status_changes_family_idx ON status_changes (family_id);
 """
 
-TABLES = ("child_case", "care_stays", "parent_case", "parent_situations", "data_quality_flags")
+TABLES = (
+    "child_case",
+    "care_stays",
+    "parent_case",
+    "parent_situations",
+    "data_quality_flags",
+    "status_changes",
+)
 DELETE = {t: f"DELETE FROM {t} WHERE family_id = ANY($1::uuid[])" for t in TABLES}
 
 # The family's stream up to the last version this batch holds, so a replay folds the same
@@ -86,6 +111,7 @@ INSERTS = {
     "parent_case": _insert("parent_case", _columns(ParentRow)),
     "parent_situations": _insert("parent_situations", _columns(Situation)),
     "data_quality_flags": _insert("data_quality_flags", _columns(Flag)),
+    "status_changes": _insert("status_changes", _columns(StatusChange)),
 }
 
 Decode = Callable[[RecordedEvent], Any]
@@ -129,6 +155,7 @@ class CasesProjection:
             out["parent_case"] += [astuple(p) for p in rows.parents.values()]
             out["parent_situations"] += [astuple(s) for s in rows.situations]
             out["data_quality_flags"] += [astuple(f) for f in rows.flags]
+            out["status_changes"] += [astuple(c) for c in rows.status_changes]
         for table in TABLES:
             await conn.execute(DELETE[table], ids)
             if out[table]:

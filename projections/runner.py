@@ -17,8 +17,9 @@ log = logging.getLogger(__name__)
 
 LIVE_SCHEMA = "public"
 CHANNEL = "reunite_events"
-PROJECTED_CHANNEL = "reunite_projected"
+PROJECTED_CHANNEL = "reunite_projected"  # service.notifications listens to it
 
+SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
 """
@@ -76,6 +77,8 @@ class ProjectionRunner:
     async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
         """Create each projection's tables (if missing) and its checkpoint."""
         async with self.pool.acquire() as conn, conn.transaction():
+            # Two processes starting together would race on CREATE TABLE IF NOT EXISTS.
+            await conn.execute(SETUP_LOCK)
             await _use_schema(conn, schema)
             for projection in self.projections.values():
                 if only is not None and projection.name != only:

@@ -23,6 +23,7 @@ from schema.case_queries import CaseQueries
 from schema.errors import PublicError
 from schema.mutations import Mutation
 from schema.queries import FamilyQueries
+from schema.subscriptions import Subscription
 
 MAX_DEPTH = 10
 MAX_TOKENS = 2000
@@ -61,4 +62,4 @@ def create_schema(dev: bool = False) -> Schema:
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
     ]
-    return Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)

@@ -98,6 +98,7 @@ def create_app(settings: Settings) -> Starlette:
         database = await open_database(settings)
         container = await Container.build(settings, database)
         app.state.container = graphql.container = container
+        await container.notifications.start()
         stop = asyncio.Event()
         runner = (
             asyncio.create_task(container.runner.run(stop)) if settings.run_projections else None
@@ -108,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
             stop.set()
             if runner is not None:
                 await runner
+            await container.notifications.stop()
             await database.close()
 
     return Starlette(

@@ -12,6 +12,7 @@ from projections.timeline import TimelineProjection
 from service.codec import create_mapper
 from service.commands import FamilyCommands
 from service.database import Database
+from service.notifications import Notifications
 from service.settings import Settings
 from service.store import EventStore
 
@@ -34,6 +35,7 @@ class Container:
     store: EventStore
     commands: FamilyCommands
     runner: ProjectionRunner
+    notifications: Notifications
 
     @classmethod
     async def build(cls, settings: Settings, database: Database) -> Container:
@@ -41,4 +43,5 @@ class Container:
         store = EventStore(database.pool, create_mapper())
         runner = ProjectionRunner(database.pool, store, all_projections(store))
         await runner.setup()
-        return cls(settings, database, store, FamilyCommands(store), runner)
+        return cls(settings, database, store, FamilyCommands(store), runner,
+                   Notifications(database.pool))

@@ -1,0 +1,231 @@
+"""Subscriptions across processes: written through one server, seen on another's websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from typing import IO, Any
+
+import httpx
+import pytest
+import websockets
+
+from service.auth import Authenticator, Role
+from service.settings import Settings
+from tests.e2e.conftest import SECRET, free_port
+from tests.e2e.test_http_family import ADD, LINK, OPEN, PLACE, SEPARATE, WHEN
+
+pytestmark = pytest.mark.e2e
+
+PROTOCOL = "graphql-transport-ws"
+
+
+def start_server(
+    database_url: str, port: int, log: IO[bytes], *flags: str
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": database_url, "REUNITE_JWT_SECRET": SECRET}
+    return subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *flags],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+async def servers(database_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A writer process running the projections, and a reader process running none."""
+    ports = free_port(), free_port()
+    with tempfile.TemporaryFile() as log:
+        processes = [
+            start_server(database_url, ports[0], log),
+            start_server(database_url, ports[1], log, "--no-projections"),
+        ]
+        bases = f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[1]}"
+        try:
+            for base, process in zip(bases, processes, strict=True):
+                await wait_healthy(base, process, log)
+            yield bases
+        finally:
+            for process in processes:
+                process.terminate()
+                process.wait(timeout=30)
+
+
+async def wait_healthy(base: str, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Poll /health until it answers; fail with the servers' output if one died."""
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited: {log.read().decode()}")
+            try:
+                if (await client.get(f"{base}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(f"{base} did not answer /health")
+
+
+def bearer(role: Role = Role.CASEWORKER) -> str:
+    return "Bearer " + Authenticator(Settings(jwt_secret=SECRET)).mint("maria.lopez", role)
+
+
+async def gql(base: str, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{base}/graphql",
+            headers={"Authorization": bearer()},
+            json={"query": query, "variables": variables},
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    result: dict[str, Any] = next(iter(body["data"].values()))
+    assert result["__typename"] == "CommandSuccess", result
+    return result
+
+
+async def subscribe(ws: Any, query: str, **variables: Any) -> None:
+    await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": bearer()}}))
+    assert json.loads(await ws.recv())["type"] == "connection_ack"
+    await ws.send(
+        json.dumps(
+            {"id": "1", "type": "subscribe", "payload": {"query": query, "variables": variables}}
+        )
+    )
+
+
+async def next_data(ws: Any) -> dict[str, Any]:
+    message = json.loads(await asyncio.wait_for(ws.recv(), timeout=15))
+    assert message["type"] == "next", message
+    data: dict[str, Any] = message["payload"]["data"]
+    return data
+
+
+async def test_family_events_reach_a_subscriber_on_another_process(
+    servers: tuple[str, str],
+) -> None:
+    writer, reader = servers
+    opened = await gql(
+        writer, OPEN, input={"caseNumber": "C-WS", "occurredAt": WHEN, "source": "intake"}
+    )
+    fid = opened["familyId"]
+    url = reader.replace("http", "ws") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await subscribe(
+            ws,
+            """subscription($id: UUID!) {
+            familyEvents(familyId: $id, afterVersion: 1) { version eventType summary } }""",
+            id=fid,
+        )
+        await gql(
+            writer,
+            ADD,
+            input={
+                "familyId": fid,
+                "role": "PARENT",
+                "sex": "FEMALE",
+                "name": "Ana",
+                "occurredAt": WHEN,
+            },
+        )
+        event = (await next_data(ws))["familyEvents"]
+        assert (event["version"], event["eventType"]) == (2, "MemberAdded")
+        assert "Ana (parent)" in event["summary"]
+
+
+async def test_status_changes_reach_a_filtered_subscriber(servers: tuple[str, str]) -> None:
+    writer, reader = servers
+    fid = (
+        await gql(
+            writer, OPEN, input={"caseNumber": "C-WS2", "occurredAt": WHEN, "source": "intake"}
+        )
+    )["familyId"]
+    mother = (
+        await gql(
+            writer,
+            ADD,
+            input={
+                "familyId": fid,
+                "role": "PARENT",
+                "sex": "FEMALE",
+                "name": "Ana",
+                "occurredAt": WHEN,
+            },
+        )
+    )["createdId"]
+    son = (
+        await gql(
+            writer,
+            ADD,
+            input={
+                "familyId": fid,
+                "role": "CHILD",
+                "sex": "MALE",
+                "name": "Beto",
+                "age": 4,
+                "occurredAt": WHEN,
+            },
+        )
+    )["createdId"]
+    await gql(
+        writer,
+        LINK,
+        input={
+            "familyId": fid,
+            "parentId": mother,
+            "childId": son,
+            "kind": "MOTHER",
+            "evidence": "CLAIMED",
+            "occurredAt": WHEN,
+        },
+    )
+    url = reader.replace("http", "ws") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await subscribe(
+            ws,
+            """subscription($f: ChildFilter) { caseStatusChanged(filter: $f) {
+            fromStatus toStatus child { childId name status } } }""",
+            f={"familyId": fid, "status": "IN_CARE"},
+        )
+        await gql(
+            writer,
+            SEPARATE,
+            input={
+                "familyId": fid,
+                "parentId": mother,
+                "childId": son,
+                "reason": "ZERO_TOLERANCE",
+                "place": {"kind": "PORT_OF_ENTRY", "name": "San Ysidro"},
+                "occurredAt": WHEN,
+            },
+        )
+        await gql(
+            writer,
+            PLACE,
+            input={
+                "familyId": fid,
+                "childId": son,
+                "programType": "SHELTER",
+                "occurredAt": WHEN,
+                "facility": {"id": "casa-padre", "name": "Casa Padre"},
+            },
+        )
+        change = (await next_data(ws))["caseStatusChanged"]
+    assert (change["fromStatus"], change["toStatus"]) == ("SEPARATED", "IN_CARE")
+    assert change["child"]["name"] == "Beto"
+
+
+async def test_a_websocket_without_a_token_is_refused(servers: tuple[str, str]) -> None:
+    url = servers[1].replace("http", "ws") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
