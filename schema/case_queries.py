@@ -11,10 +11,11 @@ import strawberry
 
 from domain.values import SeparationReason
 from projections import case_queries as sql
+from schema.audit import reads
 from schema.context import Info
 from schema.errors import PublicError
+from schema.paging import MinPosition, cursor_parts, fresh, page_size
 from schema.permissions import CASE_READERS, REPORT_READERS
-from schema.queries import MinPosition, cursor_parts, fresh, page_size
 from schema.read_types import (
     AgeBand,
     Child,
@@ -24,8 +25,9 @@ from schema.read_types import (
     Parent,
     ParentSituation,
 )
-from schema.report import build_report
+from schema.report import build_report, suppress
 from schema.types import Connection, connection, encode_cursor
+from service.auth import Role
 
 NO_ID = UUID(int=0)
 
@@ -75,13 +77,19 @@ class CaseQueries:
     async def child(self, info: Info, id: UUID, min_position: MinPosition = None) -> Child | None:
         await fresh(info, min_position)
         row = await info.context.container.database.pool.fetchrow(sql.CHILD_BY_ID, id)
-        return Child.from_row(row) if row else None
+        if row is None:
+            return None
+        reads(info, [row["family_id"]])
+        return Child.from_row(row)
 
     @strawberry.field(permission_classes=[CASE_READERS])
     async def parent(self, info: Info, id: UUID, min_position: MinPosition = None) -> Parent | None:
         await fresh(info, min_position)
         row = await info.context.container.database.pool.fetchrow(sql.PARENT_BY_ID, id)
-        return Parent.from_row(row) if row else None
+        if row is None:
+            return None
+        reads(info, [row["family_id"]])
+        return Parent.from_row(row)
 
     @strawberry.field(permission_classes=[CASE_READERS])
     async def children(
@@ -101,6 +109,7 @@ class CaseQueries:
             limit + 1,
         )
         page = rows[:limit]
+        reads(info, [r["family_id"] for r in page])
         return connection(
             [Child.from_row(r) for r in page],
             [encode_cursor(r["child_id"]) for r in page],
@@ -135,7 +144,7 @@ class CaseQueries:
     ) -> CourtReport:
         await fresh(info, min_position)
         rows = await sql.court_report(info.context.container.database.pool, as_of)
-        return build_report(as_of, rows)
+        return build_report(as_of, rows, small_counts_hidden(info))
 
     @strawberry.field(permission_classes=[REPORT_READERS])
     async def facilities(
@@ -143,7 +152,23 @@ class CaseQueries:
     ) -> list[FacilityStats]:
         await fresh(info, min_position)
         rows = await sql.facilities(info.context.container.database.pool, on)
-        return [FacilityStats(**dict(r)) for r in rows]
+        hide = small_counts_hidden(info)
+        return [
+            FacilityStats(
+                **{
+                    **dict(r),
+                    "census": suppress(r["census"], hide),
+                    "stays": suppress(r["stays"], hide),
+                }
+            )
+            for r in rows
+        ]
+
+
+def small_counts_hidden(info: Info) -> bool:
+    """Analysts see aggregates only, with small counts suppressed."""
+    identity = info.context.identity
+    return identity is not None and identity.role is Role.ANALYST
 
 
 async def _parents(
@@ -153,6 +178,7 @@ async def _parents(
     limit = page_size(info, first)
     rows = await info.context.container.database.pool.fetch(query, after_id(after), limit + 1)
     page = rows[:limit]
+    reads(info, [r["family_id"] for r in page])
     return connection(
         [Parent.from_row(r) for r in page],
         [encode_cursor(r["parent_id"]) for r in page],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import strawberry
 from starlette.requests import Request
@@ -25,6 +26,7 @@ class Context:
     identity: Identity | None
     loaders: Loaders
     connection_params: dict[str, Any] | None = field(default=None)
+    read_families: set[UUID] = field(default_factory=set)
 
 
 Info = strawberry.Info[Context, None]

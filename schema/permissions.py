@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from strawberry.permission import BasePermission
+import strawberry
+from strawberry.permission import BasePermission, PermissionExtension
 
 from service.auth import Role
 
@@ -26,8 +27,18 @@ def allow(*roles: Role) -> type[BasePermission]:
     return Allowed
 
 
+# The access policy, in one place: which roles each kind of field admits.
 RECORDERS = allow(Role.CASEWORKER)
 CASE_READERS = allow(Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR)
-AUDITORS = allow(Role.AUDITOR)
+# Credible-fear and re-interview contents are confidential (8 CFR 208.6): not for counsel.
+CONFIDENTIAL_READERS = allow(Role.CASEWORKER, Role.AUDITOR)
 REPORT_READERS = allow(Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR, Role.ANALYST)
+AUDITORS = allow(Role.AUDITOR)
 OPERATORS = allow(Role.ADMIN, Role.AUDITOR)
+
+
+def confidential() -> Any:
+    """A field that reads as null for callers who may not see confidential contents."""
+    return strawberry.field(
+        extensions=[PermissionExtension(permissions=[CONFIDENTIAL_READERS()], fail_silently=True)]
+    )

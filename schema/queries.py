@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 import strawberry
 
 from projections import family_summary, timeline
+from schema.audit import reads
 from schema.context import Info
 from schema.errors import PublicError
+from schema.paging import MinPosition, cursor_parts, fresh, page_size
 from schema.permissions import CASE_READERS, OPERATORS
 from schema.types import (
     Connection,
@@ -18,49 +19,8 @@ from schema.types import (
     ProjectionState,
     TimelineEntry,
     connection,
-    decode_cursor,
     encode_cursor,
 )
-
-MinPosition = Annotated[
-    int | None,
-    strawberry.argument(
-        description="Wait (bounded) until the read models include this global position."
-    ),
-]
-
-
-async def fresh(info: Info, min_position: int | None) -> None:
-    """Read-your-writes: wait until the projections have applied min_position."""
-    if min_position is None:
-        return
-    container = info.context.container
-    if not await container.runner.wait_for(min_position, container.settings.freshness_timeout):
-        raise PublicError(
-            f"read models have not reached position {min_position} yet; retry shortly",
-            "NOT_FRESH",
-        )
-
-
-def page_size(info: Info, first: int) -> int:
-    """The requested page size, refused above the configured cap."""
-    cap = info.context.container.settings.max_page_size
-    if not 1 <= first <= cap:
-        raise PublicError(f"first must be between 1 and {cap}", "BAD_PAGE_SIZE")
-    return first
-
-
-def cursor_parts(cursor: str | None, count: int) -> list[str] | None:
-    """Decode a cursor into its keyset values, or refuse it clearly."""
-    if cursor is None:
-        return None
-    try:
-        parts = decode_cursor(cursor)
-    except ValueError as e:
-        raise PublicError(str(e), "BAD_CURSOR") from None
-    if len(parts) != count:
-        raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR")
-    return parts
 
 
 @strawberry.type
@@ -76,7 +36,10 @@ class FamilyQueries:
     ) -> Family | None:
         await fresh(info, min_position)
         row = await family_summary.get_family(info.context.container.database.pool, id)
-        return Family.from_row(row) if row else None
+        if row is None:
+            return None
+        reads(info, [id])
+        return Family.from_row(row)
 
     @strawberry.field(permission_classes=[CASE_READERS])
     async def families(
@@ -96,6 +59,7 @@ class FamilyQueries:
         pool = info.context.container.database.pool
         rows = await family_summary.page_families(pool, keyset, limit + 1)
         nodes = [Family.from_row(r) for r in rows[:limit]]
+        reads(info, [n.family_id for n in nodes])
         cursors = [encode_cursor(r["opened_at"], r["family_id"]) for r in rows[:limit]]
         return connection(nodes, cursors, len(rows) > limit)
 
@@ -117,6 +81,8 @@ class FamilyQueries:
         pool = info.context.container.database.pool
         rows = await timeline.page(pool, family_id, after_version, limit + 1)
         nodes = [TimelineEntry.from_row(r) for r in rows[:limit]]
+        if nodes:
+            reads(info, [family_id])
         return connection(
             nodes, [encode_cursor(r["version"]) for r in rows[:limit]], len(rows) > limit
         )

@@ -10,6 +10,7 @@ from uuid import UUID
 import strawberry
 
 from schema.context import Info
+from schema.permissions import confidential
 
 
 @strawberry.enum
@@ -73,8 +74,6 @@ class Parent:
     custody: str | None
     facility_name: str | None
     released_at: date | None
-    credible_fear: str | None
-    credible_fear_while_separated: bool | None
     removal_order: str | None
     removal_election: str | None
     removed_at: date | None
@@ -88,9 +87,11 @@ class Parent:
     eligibility: str | None
     red_flag: str | None
     settlement_election: str | None
-    reinterview_outcome: str | None
     asylum_reopened: bool
     situation: ParentSituation
+    credible_fear: str | None = confidential()
+    credible_fear_while_separated: bool | None = confidential()
+    reinterview_outcome: str | None = confidential()
 
     @classmethod
     def from_row(cls, row: Any) -> Parent:
@@ -147,13 +148,13 @@ class Child:
 
 @strawberry.type
 class Counts:
-    """A count with its age-band split."""
+    """A count with its age-band split; null where a small count is suppressed."""
 
-    total: int
-    under_5: int
-    from_5_to_17: int
-    adult: int
-    unknown_age: int
+    total: int | None
+    under_5: int | None
+    from_5_to_17: int | None
+    adult: int | None
+    unknown_age: int | None
 
 
 @strawberry.type
@@ -200,8 +201,8 @@ class FacilityStats:
 
     facility_id: str
     facility_name: str
-    census: int
-    stays: int
+    census: int | None
+    stays: int | None
     median_days: float | None
     p90_days: float | None
 

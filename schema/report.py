@@ -11,35 +11,46 @@ from schema.read_types import Counts, CourtReport, Discharged, InCareByParentSit
 BANDS = {"0-4": "under_5", "5-17": "from_5_to_17", "18+": "adult", "unknown": "unknown_age"}
 
 
-def counts(rows: Sequence[Any], *columns: str) -> Counts:
-    """Sum the given columns, split by age band."""
-    split = dict.fromkeys(BANDS.values(), 0)
-    for row in rows:
-        split[BANDS[row["age_band"]]] += sum(row[c] for c in columns)
-    return Counts(total=sum(split.values()), **split)
+SMALL = 5  # counts from 1 to SMALL - 1 could identify a child: suppressed for analysts
 
 
-def build_report(as_of: date, rows: Sequence[Any]) -> CourtReport:
+def suppress(count: int, small_counts_hidden: bool) -> int | None:
+    """The count, or None where it is small enough to identify someone."""
+    return None if small_counts_hidden and 0 < count < SMALL else count
+
+
+def build_report(as_of: date, rows: Sequence[Any], small_counts_hidden: bool) -> CourtReport:
     """The report for one date from COURT_REPORT's rows."""
+
+    def counts(*columns: str) -> Counts:
+        split = dict.fromkeys(BANDS.values(), 0)
+        for row in rows:
+            split[BANDS[row["age_band"]]] += sum(row[c] for c in columns)
+        total = sum(split.values())
+        return Counts(
+            total=suppress(total, small_counts_hidden),
+            **{k: suppress(v, small_counts_hidden) for k, v in split.items()},
+        )
+
     return CourtReport(
         as_of=as_of,
-        children=counts(rows, "total"),
+        children=counts("total"),
         discharged=Discharged(
-            total=counts(rows, "discharged"),
-            reunified_with_separated_parent=counts(rows, "reunified"),
-            other_appropriate_circumstances=counts(rows, "sponsor", "aged_out", "other"),
-            sponsor=counts(rows, "sponsor"),
-            aged_out=counts(rows, "aged_out"),
-            other=counts(rows, "other"),
+            total=counts("discharged"),
+            reunified_with_separated_parent=counts("reunified"),
+            other_appropriate_circumstances=counts("sponsor", "aged_out", "other"),
+            sponsor=counts("sponsor"),
+            aged_out=counts("aged_out"),
+            other=counts("other"),
         ),
         in_care=InCareByParentSituation(
-            total=counts(rows, "in_care"),
-            removed=counts(rows, "removed"),
-            ice_custody=counts(rows, "ice_custody"),
-            criminal_custody=counts(rows, "criminal_custody"),
-            released_interior=counts(rows, "released_interior"),
-            location_unknown=counts(rows, "location_unknown"),
-            ineligible=counts(rows, "ineligible"),
-            waived=counts(rows, "waived"),
+            total=counts("in_care"),
+            removed=counts("removed"),
+            ice_custody=counts("ice_custody"),
+            criminal_custody=counts("criminal_custody"),
+            released_interior=counts("released_interior"),
+            location_unknown=counts("location_unknown"),
+            ineligible=counts("ineligible"),
+            waived=counts("waived"),
         ),
     )

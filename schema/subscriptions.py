@@ -16,6 +16,7 @@ from schema.context import Info
 from schema.permissions import CASE_READERS
 from schema.read_types import Child, ChildStatus
 from schema.types import TimelineEntry
+from service.access_log import record_reads
 
 LAST_VERSION = "SELECT coalesce(max(version), 0) FROM timeline WHERE family_id = $1"
 BATCH = 100
@@ -50,6 +51,8 @@ class Subscription:
                 last = int(await pool.fetchval(LAST_VERSION, family_id))
             while True:
                 rows = await timeline.page(pool, family_id, last, BATCH)
+                if rows:
+                    await _record(info, "subscription familyEvents", [family_id])
                 for row in rows:
                     last = row["version"]
                     yield TimelineEntry.from_row(row)
@@ -72,9 +75,17 @@ class Subscription:
                 for row in rows:
                     cursor = (row["transaction_id"], row["position"])
                     if await _passes(pool, wanted, row):
+                        await _record(info, "subscription caseStatusChanged", [row["family_id"]])
                         yield _change(row)
                 if len(rows) < 500:
                     await woken.get()
+
+
+async def _record(info: Info, operation: str, family_ids: list[UUID]) -> None:
+    """Subscriptions have no end of execution: each delivery is audited as it goes."""
+    identity = info.context.identity
+    if identity is not None:
+        await record_reads(info.context.container.database.pool, identity, operation, family_ids)
 
 
 async def _passes(pool: asyncpg.Pool, wanted: sql.ChildFilter, row: asyncpg.Record) -> bool:
