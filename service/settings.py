@@ -20,7 +20,7 @@ class Settings:
     dev: bool = False
     run_projections: bool = True
     freshness_timeout: float = 5.0
-    max_page_size: int = 100
+    max_page_size: int = 500
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
     jwks_url: str | None = None

@@ -1,0 +1,205 @@
+"""Every role against every query, mutation and subscription: allowed and refused answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLScalarType,
+    GraphQLType,
+    get_named_type,
+)
+from strawberry import Schema
+
+from schema.build import create_schema
+from schema.context import Context
+from schema.loaders import Loaders
+from service.auth import Identity, Role
+from service.container import Container
+
+pytestmark = pytest.mark.integration
+
+C, N, A, Y, D = Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR, Role.ANALYST, Role.ADMIN
+READERS = {C, N, A}
+
+# The policy as the test states it, independently of schema/permissions.py.
+QUERIES: dict[str, set[Role]] = {
+    "family": READERS,
+    "families": READERS,
+    "timeline": READERS,
+    "child": READERS,
+    "parent": READERS,
+    "children": READERS,
+    "reinterviewEligible": READERS,
+    "removalsWithoutDocumentedChoice": READERS,
+    "courtReport": READERS | {Y},
+    "facilities": READERS | {Y},
+    "projectionStatus": {D, A},
+    "accessLog": {A},
+}
+SUBSCRIPTIONS: dict[str, set[Role]] = {"familyEvents": READERS, "caseStatusChanged": READERS}
+MUTATION_ROLES = {C}
+
+SCALARS = {
+    "String": "x",
+    "ID": "x",
+    "Int": 1,
+    "Float": 1.0,
+    "Boolean": False,
+    "UUID": "00000000-0000-4000-8000-000000000001",
+    "Date": "2018-06-20",
+    "DateTime": "2018-06-20T09:00:00+00:00",
+}
+
+
+def sample(kind: GraphQLType) -> Any:
+    """A minimal value of the right shape: required fields only."""
+    if isinstance(kind, GraphQLNonNull):
+        return sample(kind.of_type)
+    if isinstance(kind, GraphQLList):
+        return [sample(kind.of_type)]
+    if isinstance(kind, GraphQLEnumType):
+        return next(iter(kind.values))
+    if isinstance(kind, GraphQLInputObjectType):
+        return {
+            name: sample(f.type)
+            for name, f in kind.fields.items()
+            if isinstance(f.type, GraphQLNonNull)
+        }
+    assert isinstance(kind, GraphQLScalarType)
+    return SCALARS[kind.name]
+
+
+def literal(value: Any) -> str:
+    """A GraphQL literal for a sample (enum names unquoted)."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {literal(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.isupper() and value.replace("_", "").isalpha():
+        return value
+    return repr(value).replace("'", '"') if isinstance(value, str) else str(value)
+
+
+def operation(kind: str, name: str, field: GraphQLField) -> str:
+    args = ", ".join(
+        f"{a}: {literal(sample(arg.type))}"
+        for a, arg in field.args.items()
+        if isinstance(arg.type, GraphQLNonNull)
+    )
+    call = f"{name}({args})" if args else name
+    return (
+        f"{kind} {{ {call} {{ __typename }} }}"
+        if not isinstance(get_named_type(field.type), GraphQLScalarType)
+        else f"{kind} {{ {call} }}"
+    )
+
+
+def context(container: Container, role: Role) -> Context:
+    return Context(
+        container,
+        None,
+        None,
+        Identity(f"{role.value}-1", role),
+        Loaders.create(container.database.pool),
+    )
+
+
+def forbidden(errors: Any) -> bool:
+    return any((e.extensions or {}).get("code") == "FORBIDDEN" for e in errors or [])
+
+
+@pytest.fixture(scope="module")
+def schema() -> Schema:
+    return create_schema(dev=True)
+
+
+@pytest.fixture
+async def matrix_container(container: Container) -> AsyncIterator[Container]:
+    yield container
+
+
+def test_the_policy_covers_every_field(schema: Schema) -> None:
+    s = schema._schema
+    assert set(s.query_type.fields) == set(QUERIES)  # type: ignore[union-attr]
+    assert set(s.subscription_type.fields) == set(SUBSCRIPTIONS)  # type: ignore[union-attr]
+    assert len(s.mutation_type.fields) >= 6  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+async def test_queries_admit_exactly_their_roles(
+    schema: Schema, matrix_container: Container, role: Role
+) -> None:
+    for name, field in schema._schema.query_type.fields.items():  # type: ignore[union-attr]
+        result = await schema.execute(
+            operation("query", name, field), context_value=context(matrix_container, role)
+        )
+        allowed = role in QUERIES[name]
+        assert forbidden(result.errors) is not allowed, (name, role, result.errors)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+async def test_mutations_admit_only_caseworkers(
+    schema: Schema, matrix_container: Container, role: Role
+) -> None:
+    for name, field in schema._schema.mutation_type.fields.items():  # type: ignore[union-attr]
+        result = await schema.execute(
+            operation("mutation", name, field), context_value=context(matrix_container, role)
+        )
+        allowed = role in MUTATION_ROLES
+        assert forbidden(result.errors) is not allowed, (name, role, result.errors)
+        if not allowed:
+            assert result.data is None
+    events = await matrix_container.database.pool.fetchval("SELECT count(*) FROM events")
+    assert role in MUTATION_ROLES or events == 0
+
+
+@pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
+async def test_subscriptions_admit_exactly_their_roles(
+    schema: Schema, matrix_container: Container, role: Role
+) -> None:
+    sub_type = schema._schema.subscription_type
+    for name, field in sub_type.fields.items():  # type: ignore[union-attr]
+        stream = await schema.subscribe(
+            operation("subscription", name, field), context_value=context(matrix_container, role)
+        )
+        if role in SUBSCRIPTIONS[name]:
+            assert not hasattr(stream, "errors"), (name, role)
+            await stream.aclose()  # type: ignore[union-attr]
+        else:
+            first = await anext(stream) if hasattr(stream, "__anext__") else stream
+            assert forbidden(first.errors), (name, role)  # type: ignore[union-attr]
+
+
+async def test_counsel_sees_null_where_contents_are_confidential(
+    schema: Schema, container: Container
+) -> None:
+    parent_id = uuid.uuid4()
+    await container.database.pool.execute(
+        "INSERT INTO parent_case (parent_id, family_id, sex, times_removed,"
+        " children_removed_with, location_attempts, located, asylum_reopened, situation,"
+        " credible_fear, reinterview_outcome) VALUES ($1, $2, 'female', 0, '{}', 0, false,"
+        " false, 'location_unknown', 'negative', 'positive')",
+        parent_id,
+        uuid.uuid4(),
+    )
+    query = "query($id: UUID!) { parent(id: $id) { credibleFear reinterviewOutcome } }"
+    seen = {}
+    for role in (C, N, A):
+        result = await schema.execute(
+            query, variable_values={"id": str(parent_id)}, context_value=context(container, role)
+        )
+        assert result.errors is None and result.data is not None
+        seen[role] = result.data["parent"]
+    assert seen[C] == seen[A] == {"credibleFear": "negative", "reinterviewOutcome": "positive"}
+    assert seen[N] == {"credibleFear": None, "reinterviewOutcome": None}
