@@ -175,7 +175,7 @@ async def test_subscriptions_admit_exactly_their_roles(
         )
         if role in SUBSCRIPTIONS[name]:
             assert not hasattr(stream, "errors"), (name, role)
-            await stream.aclose()  # type: ignore[union-attr]
+            await stream.aclose()
         else:
             first = await anext(stream) if hasattr(stream, "__anext__") else stream
             assert forbidden(first.errors), (name, role)  # type: ignore[union-attr]
