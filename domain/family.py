@@ -2,261 +2,159 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import Enum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import CaseClosed, InvariantViolated, NotLinked, UnknownMember
+from domain import events
+from domain.asylum_commands import AsylumCommands
+from domain.case_commands import CaseCommands
+from domain.child_commands import ChildCommands
+from domain.corrections import Amendments
+from domain.errors import InvalidValue
+from domain.parent_commands import ParentCommands
+from domain.paths import (
+    AsylumPath,
+    CaseStatus,
+    ChildPath,
+    ChildStatus,
+    DataQualityFlag,
+    Eligibility,
+    Member,
+    ParentPath,
+)
+from domain.rules import BEFORE_APPREHENSION, check_when
 from domain.values import (
     ANumber,
     Country,
-    Evidence,
+    CredibleFearOutcome,
+    CustodyKind,
+    DischargeReason,
+    EligibilityOutcome,
     Facility,
+    FieldChange,
+    LocationOutcome,
     MemberRole,
+    Office,
     PersonName,
-    Place,
-    ProgramType,
-    RelationshipKind,
-    SeparationReason,
+    RemovalElection,
+    RemovalKind,
+    ReturnRoute,
+    ReunificationPreference,
+    SettlementElection,
     Sex,
 )
 
-
-class ChildStatus(Enum):
-    """Where a child's path stands."""
-
-    WITH_FAMILY = "with_family"
-    SEPARATED = "separated"
-    IN_CARE = "in_care"
-    REUNIFIED = "reunified"
-    DISCHARGED = "discharged"
+__all__ = ["CONFIDENTIAL_EVENTS", "CaseStatus", "ChildPath", "ChildStatus", "Family", "Member"]
 
 
-class CaseStatus(Enum):
-    """Where the family case as a whole stands."""
+class Family(CaseCommands, ChildCommands, ParentCommands, AsylumCommands, Aggregate):
+    """A family case: its members, their links, and each member's path."""
 
-    OPEN = "open"
-    SEPARATED = "separated"
-    REUNIFIED = "reunified"
-    CLOSED = "closed"
+    class Event(events.Happened):
+        """Base of every family event; the case remembers each one it applies."""
 
+        def mutate(self, aggregate: Any) -> Any:  # Any: the library's signature is generic
+            family = super().mutate(aggregate)
+            assert isinstance(family, Family)
+            family.history.append(self)
+            return family
 
-@dataclass
-class Member:
-    """What the case knows about one person."""
+    # The events, nested so that their stored topics read domain.family:Family.<Name>.
+    CaseOpened = events.CaseOpened
+    MemberAdded = events.MemberAdded
+    RelationshipRecorded = events.RelationshipRecorded
+    Apprehended = events.Apprehended
+    Separated = events.Separated
+    ChildReferred = events.ChildReferred
+    ChildPlaced = events.ChildPlaced
+    ChildTransferred = events.ChildTransferred
+    ParentDetained = events.ParentDetained
+    ParentTransferred = events.ParentTransferred
+    ParentReleased = events.ParentReleased
+    ContactEstablished = events.ContactEstablished
+    CredibleFearDecided = events.CredibleFearDecided
+    RemovalOrdered = events.RemovalOrdered
+    RemovalElectionSigned = events.RemovalElectionSigned
+    ParentRemoved = events.ParentRemoved
+    LocationAttempted = events.LocationAttempted
+    PreferenceRecorded = events.PreferenceRecorded
+    EligibilityDetermined = events.EligibilityDetermined
+    SettlementElected = events.SettlementElected
+    Reinterviewed = events.Reinterviewed
+    AsylumCaseReopened = events.AsylumCaseReopened
+    ParentReturned = events.ParentReturned
+    Reunified = events.Reunified
+    ChildDischarged = events.ChildDischarged
+    EntryCorrected = events.EntryCorrected
+    EntryRetracted = events.EntryRetracted
+    CaseClosed = events.CaseClosed
+    DataQualityFlagged = events.DataQualityFlagged
 
-    person_id: UUID
-    role: MemberRole
-    name: PersonName | None
-    sex: Sex
-    birth_date: date | None = None
-    age: int | None = None
-    country: Country | None = None
-    a_number: ANumber | None = None
+    @classmethod
+    def open(cls, id: UUID, occurred_at: datetime, case_number: str, source: str) -> Family:
+        """Open a case, checking what the constructor (also run on replay) cannot."""
+        check_when(occurred_at)
+        if not case_number.strip() or not source.strip():
+            raise InvalidValue("a case needs a case number and a source")
+        return cls(id=id, occurred_at=occurred_at, case_number=case_number, source=source)
 
-
-@dataclass
-class ChildPath:
-    """One child's path from separation to reunification or discharge."""
-
-    status: ChildStatus = ChildStatus.WITH_FAMILY
-    facility: Facility | None = None
-    separated_from: set[UUID] = field(default_factory=set)
-    reunified_with: UUID | None = None
-
-
-class Family(Aggregate):
-    """A family case: its members, their links, and each child's path."""
-
-    class Event(Aggregate.Event):
-        """Base of every family event: when it happened in the world."""
-
-        occurred_at: datetime
-
-    class CaseOpened(Aggregate.Created):
-        """A case was opened for a family."""
-
-        occurred_at: datetime
-        case_number: str
-        source: str
-
-    class MemberAdded(Event):
-        """A person was added to the case."""
-
-        person_id: UUID
-        role: MemberRole
-        name: PersonName | None
-        sex: Sex
-        birth_date: date | None
-        age: int | None
-        country: Country | None
-        a_number: ANumber | None
-
-    class RelationshipRecorded(Event):
-        """An adult was linked to a child."""
-
-        parent_id: UUID
-        child_id: UUID
-        kind: RelationshipKind
-        evidence: Evidence
-
-    class Separated(Event):
-        """A child was taken from a parent."""
-
-        parent_id: UUID
-        child_id: UUID
-        place: Place
-        reason: SeparationReason
-        note: str | None
-        parent_notified: bool
-
-    class ChildPlaced(Event):
-        """A child was placed with an ORR care provider."""
-
-        child_id: UUID
-        facility: Facility
-        program_type: ProgramType
-
-    class Reunified(Event):
-        """A child was reunified with a parent."""
-
-        child_id: UUID
-        parent_id: UUID
-        place: Place | None
+    @classmethod
+    def confidential_event_types(cls) -> frozenset[str]:
+        """Names of the events whose contents are confidential (8 CFR 208.6)."""
+        return frozenset(
+            name
+            for name, value in vars(cls).items()
+            if isinstance(value, type) and issubclass(value, events.Happened) and value.confidential
+        )
 
     @event(CaseOpened)
     def __init__(self, id: UUID, occurred_at: datetime, case_number: str, source: str) -> None:
-        self.case_number = case_number
-        self.source = source
-        self.opened_at = occurred_at
+        self.history: list[events.Happened] = []
+        self.amendments = Amendments()
+        self._reset(occurred_at, case_number, source)
+
+    def _reset(self, opened_at: datetime, case_number: str, source: str) -> None:
+        """The state of a case just opened; everything else is folded from its events."""
+        self.case_number, self.source, self.opened_at = case_number, source, opened_at
         self.closed = False
         self.members: dict[UUID, Member] = {}
         self.links: set[tuple[UUID, UUID]] = set()
         self.children: dict[UUID, ChildPath] = {}
+        self.parents: dict[UUID, ParentPath] = {}
+        self.asylum: dict[UUID, AsylumPath] = {}
+        self.apprehended_at: dict[UUID, datetime] = {}
+        self.flags: list[DataQualityFlag] = []
 
-    # Commands: check, then trigger exactly one event.
+    def _rederive(self) -> None:
+        """Fold the effective history again: an amendment changes what the past says."""
+        opening, *rest = self.amendments.apply(self.history)
+        assert isinstance(opening, events.CaseOpened)
+        self._reset(opening.occurred_at, opening.case_number, opening.source)
+        for effective in rest:
+            effective.apply(self)
 
-    def add_member(self, member: Member, occurred_at: datetime) -> None:
-        """Add a parent, child or other adult to the case."""
-        self.check_open()
-        if member.person_id in self.members:
-            raise InvariantViolated(f"person {member.person_id} is already a member of the case")
-        self._member_added(
-            occurred_at,
-            member.person_id,
-            member.role,
-            member.name,
-            member.sex,
-            member.birth_date,
-            member.age,
-            member.country,
-            member.a_number,
-        )
-
-    def record_relationship(
-        self,
-        parent_id: UUID,
-        child_id: UUID,
-        kind: RelationshipKind,
-        evidence: Evidence,
-        occurred_at: datetime,
+    def _record(
+        self, event_class: type[events.Happened], breach: str | None, **fields: Any
     ) -> None:
-        """Link an adult member to a child member."""
-        self.check_open()
-        self.check_role(parent_id, MemberRole.PARENT, MemberRole.OTHER_ADULT)
-        self.check_role(child_id, MemberRole.CHILD)
-        if (parent_id, child_id) in self.links:
-            raise InvariantViolated("this relationship is already recorded")
-        self._relationship_recorded(occurred_at, parent_id, child_id, kind, evidence)
-
-    def separate(
-        self,
-        parent_id: UUID,
-        child_id: UUID,
-        place: Place,
-        reason: SeparationReason,
-        note: str | None,
-        parent_notified: bool,
-        occurred_at: datetime,
-    ) -> None:
-        """Record that a child was taken from a linked parent."""
-        self.check_open()
-        self.check_linked(parent_id, child_id)
-        self.check_child_not_done(child_id)
-        self._separated(occurred_at, parent_id, child_id, place, reason, note, parent_notified)
-
-    def place_child(
-        self,
-        child_id: UUID,
-        facility: Facility,
-        program_type: ProgramType,
-        occurred_at: datetime,
-    ) -> None:
-        """Record that a child was placed with a care provider."""
-        self.check_open()
-        self.check_role(child_id, MemberRole.CHILD)
-        self.check_child_not_done(child_id)
-        self._child_placed(occurred_at, child_id, facility, program_type)
-
-    def reunify(
-        self, child_id: UUID, parent_id: UUID, place: Place | None, occurred_at: datetime
-    ) -> None:
-        """Record that a child was reunified with a linked parent."""
-        self.check_open()
-        self.check_linked(parent_id, child_id)
-        self.check_child_not_done(child_id)
-        self._reunified(occurred_at, child_id, parent_id, place)
-
-    # Invariants: each raises before any event is triggered.
-
-    def check_open(self) -> None:
-        if self.closed:
-            raise CaseClosed(f"case {self.case_number} is closed")
-
-    def check_role(self, person_id: UUID, *roles: MemberRole) -> None:
-        member = self.members.get(person_id)
-        if member is None:
-            raise UnknownMember(f"person {person_id} is not a member of this case")
-        if member.role not in roles:
-            wanted = " or ".join(r.value for r in roles)
-            raise InvariantViolated(f"person {person_id} is a {member.role.value}, not a {wanted}")
-
-    def check_linked(self, parent_id: UUID, child_id: UUID) -> None:
-        self.check_role(parent_id, MemberRole.PARENT, MemberRole.OTHER_ADULT)
-        self.check_role(child_id, MemberRole.CHILD)
-        if (parent_id, child_id) not in self.links:
-            raise NotLinked(f"no relationship links parent {parent_id} to child {child_id}")
-
-    def check_child_not_done(self, child_id: UUID) -> None:
-        path = self.children[child_id]
-        if path.status in (ChildStatus.REUNIFIED, ChildStatus.DISCHARGED):
-            raise InvariantViolated(
-                f"child {child_id} is already {path.status.value}; record a correction instead"
+        # The command modules name the event's payload class; trigger the nested one.
+        self.trigger_event(getattr(type(self), event_class.__name__), **fields)
+        if breach is not None:
+            self.trigger_event(
+                type(self).DataQualityFlagged,
+                occurred_at=fields["occurred_at"],
+                rule=BEFORE_APPREHENSION,
+                about_version=self.version,
+                detail=breach,
             )
-
-    # Derived state.
-
-    @property
-    def status(self) -> CaseStatus:
-        """The case's status, derived from its children's paths."""
-        if self.closed:
-            return CaseStatus.CLOSED
-        paths = [p for p in self.children.values() if p.status is not ChildStatus.WITH_FAMILY]
-        if not paths:
-            return CaseStatus.OPEN
-        if all(p.status in (ChildStatus.REUNIFIED, ChildStatus.DISCHARGED) for p in paths):
-            return CaseStatus.REUNIFIED
-        return CaseStatus.SEPARATED
 
     # Event appliers: run on trigger and on replay, so they never check.
 
     @event(MemberAdded)
     def _member_added(
         self,
-        occurred_at: datetime,
         person_id: UUID,
         role: MemberRole,
         name: PersonName | None,
@@ -269,53 +167,137 @@ class Family(Aggregate):
         self.members[person_id] = Member(
             person_id, role, name, sex, birth_date, age, country, a_number
         )
+        self.asylum[person_id] = AsylumPath()
         if role is MemberRole.CHILD:
             self.children[person_id] = ChildPath()
+        else:
+            self.parents[person_id] = ParentPath()
 
     @event(RelationshipRecorded)
-    def _relationship_recorded(
-        self,
-        occurred_at: datetime,
-        parent_id: UUID,
-        child_id: UUID,
-        kind: RelationshipKind,
-        evidence: Evidence,
-    ) -> None:
+    def _relationship_recorded(self, parent_id: UUID, child_id: UUID) -> None:
         self.links.add((parent_id, child_id))
 
+    @event(Apprehended)
+    def _apprehended(self, occurred_at: datetime, person_ids: list[UUID]) -> None:
+        for person_id in person_ids:  # the first apprehension is the one events follow
+            self.apprehended_at[person_id] = min(
+                occurred_at, self.apprehended_at.get(person_id, occurred_at)
+            )
+
     @event(Separated)
-    def _separated(
-        self,
-        occurred_at: datetime,
-        parent_id: UUID,
-        child_id: UUID,
-        place: Place,
-        reason: SeparationReason,
-        note: str | None,
-        parent_notified: bool,
+    def _separated(self, parent_id: UUID, child_id: UUID) -> None:
+        self.children[child_id].separate_from(parent_id)
+
+    @event(ChildReferred)
+    def _child_referred(
+        self, child_id: UUID, office: Office, hours_in_cbp_custody: int | None
     ) -> None:
-        path = self.children[child_id]
-        path.separated_from.add(parent_id)
-        if path.status is ChildStatus.WITH_FAMILY:
-            path.status = ChildStatus.SEPARATED
+        self.children[child_id].refer(office, hours_in_cbp_custody)
 
     @event(ChildPlaced)
-    def _child_placed(
-        self,
-        occurred_at: datetime,
-        child_id: UUID,
-        facility: Facility,
-        program_type: ProgramType,
+    def _child_placed(self, child_id: UUID, facility: Facility) -> None:
+        self.children[child_id].place(facility)
+
+    @event(ChildTransferred)
+    def _child_transferred(self, child_id: UUID, facility: Facility) -> None:
+        self.children[child_id].place(facility)
+
+    @event(ParentDetained)
+    def _parent_detained(self, parent_id: UUID, facility: Facility, custody: CustodyKind) -> None:
+        self.parents[parent_id].detain(facility, custody)
+
+    @event(ParentTransferred)
+    def _parent_transferred(
+        self, parent_id: UUID, facility: Facility, custody: CustodyKind
     ) -> None:
-        path = self.children[child_id]
-        path.status = ChildStatus.IN_CARE
-        path.facility = facility
+        self.parents[parent_id].detain(facility, custody)
+
+    @event(ParentReleased)
+    def _parent_released(self, parent_id: UUID, destination: str) -> None:
+        self.parents[parent_id].release(destination)
+
+    @event(ContactEstablished)
+    def _contact_established(self, parent_id: UUID, child_id: UUID) -> None:
+        self.parents[parent_id].contacted.add(child_id)
+
+    @event(CredibleFearDecided)
+    def _credible_fear_decided(
+        self, person_id: UUID, outcome: CredibleFearOutcome, while_separated: bool
+    ) -> None:
+        path = self.asylum[person_id]
+        path.credible_fear, path.fear_while_separated = outcome, while_separated
+
+    @event(RemovalOrdered)
+    def _removal_ordered(self, parent_id: UUID, kind: RemovalKind) -> None:
+        self.parents[parent_id].removal_order = kind
+
+    @event(RemovalElectionSigned)
+    def _removal_election_signed(self, parent_id: UUID, election: RemovalElection) -> None:
+        self.parents[parent_id].removal_election = election
+
+    @event(ParentRemoved)
+    def _parent_removed(
+        self, parent_id: UUID, country: Country, children_removed_with: list[UUID]
+    ) -> None:
+        self.parents[parent_id].remove(country)
+        for child_id in children_removed_with:
+            self.children[child_id].removed_to = country
+
+    @event(LocationAttempted)
+    def _location_attempted(self, parent_id: UUID, outcome: LocationOutcome) -> None:
+        self.parents[parent_id].attempt_location(outcome)
+
+    @event(PreferenceRecorded)
+    def _preference_recorded(self, parent_id: UUID, preference: ReunificationPreference) -> None:
+        self.parents[parent_id].preference = preference
+
+    @event(EligibilityDetermined)
+    def _eligibility_determined(
+        self, parent_id: UUID, child_id: UUID, outcome: EligibilityOutcome, red_flag: str | None
+    ) -> None:
+        self.parents[parent_id].eligibility[child_id] = Eligibility(outcome, red_flag)
+
+    @event(SettlementElected)
+    def _settlement_elected(self, person_id: UUID, election: SettlementElection) -> None:
+        self.asylum[person_id].settlement = election
+
+    @event(Reinterviewed)
+    def _reinterviewed(self, person_id: UUID, outcome: CredibleFearOutcome) -> None:
+        self.asylum[person_id].reinterview = outcome
+
+    @event(AsylumCaseReopened)
+    def _asylum_case_reopened(self, person_id: UUID, proceeding: str) -> None:
+        self.asylum[person_id].reopened_in = proceeding
+
+    @event(ParentReturned)
+    def _parent_returned(self, parent_id: UUID, how: ReturnRoute) -> None:
+        self.parents[parent_id].returned = how
 
     @event(Reunified)
-    def _reunified(
-        self, occurred_at: datetime, child_id: UUID, parent_id: UUID, place: Place | None
-    ) -> None:
-        path = self.children[child_id]
-        path.status = ChildStatus.REUNIFIED
-        path.reunified_with = parent_id
-        path.facility = None
+    def _reunified(self, child_id: UUID, parent_id: UUID) -> None:
+        self.children[child_id].reunify(parent_id)
+
+    @event(ChildDischarged)
+    def _child_discharged(self, child_id: UUID, reason: DischargeReason) -> None:
+        self.children[child_id].discharge(reason)
+
+    @event(EntryCorrected)
+    def _entry_corrected(self, version: int, changes: list[FieldChange]) -> None:
+        self.amendments.correct(version, self.version + 1, changes)
+        self._rederive()
+
+    @event(EntryRetracted)
+    def _entry_retracted(self, version: int) -> None:
+        self.amendments.retract(version, self.version + 1)
+        self._rederive()
+
+    @event(CaseClosed)
+    def _case_closed(self) -> None:
+        self.closed = True
+
+    @event(DataQualityFlagged)
+    def _data_quality_flagged(self, rule: str, about_version: int, detail: str) -> None:
+        self.flags.append(DataQualityFlag(rule, about_version, detail))
+
+
+CONFIDENTIAL_EVENTS = Family.confidential_event_types()

@@ -81,6 +81,105 @@ class PlaceKind(Enum):
     OTHER = "other"
 
 
+class Agency(Enum):
+    """The agency that apprehended a family."""
+
+    BORDER_PATROL = "border_patrol"
+    OFFICE_OF_FIELD_OPERATIONS = "office_of_field_operations"
+    ICE = "ice"
+    OTHER = "other"
+
+
+class CustodyKind(Enum):
+    """Who holds a detained parent."""
+
+    ICE = "ice"
+    US_MARSHALS = "us_marshals"
+    STATE_OR_LOCAL = "state_or_local"
+    OTHER = "other"
+
+
+class ContactChannel(Enum):
+    """How a parent and child were put in touch."""
+
+    PHONE = "phone"
+    VIDEO = "video"
+    IN_PERSON = "in_person"
+    LETTER = "letter"
+    OTHER = "other"
+
+
+class CredibleFearOutcome(Enum):
+    """The outcome of a credible-fear interview or re-interview."""
+
+    POSITIVE = "positive"
+    NEGATIVE = "negative"
+
+
+class RemovalKind(Enum):
+    """The kind of removal order a parent received."""
+
+    EXPEDITED = "expedited"
+    REINSTATED = "reinstated"
+    IMMIGRATION_JUDGE = "immigration_judge"
+    STIPULATED = "stipulated"
+    OTHER = "other"
+
+
+class RemovalElection(Enum):
+    """What a parent with a removal order chose on the election form."""
+
+    REUNIFY_FOR_REMOVAL = "reunify_for_removal"
+    DEPART_WITHOUT_CHILD = "depart_without_child"
+
+
+class LocationOutcome(Enum):
+    """What an attempt to locate a parent found."""
+
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    UNREACHABLE = "unreachable"
+    DECEASED = "deceased"
+
+
+class ReunificationPreference(Enum):
+    """What a located parent wants for the child."""
+
+    REUNIFY_ABROAD = "reunify_abroad"
+    WAIVE_CHILD_STAYS = "waive_child_stays"
+    UNDECIDED = "undecided"
+
+
+class EligibilityOutcome(Enum):
+    """Whether a parent may be reunified with a child."""
+
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+
+
+class SettlementElection(Enum):
+    """A person's choice under the settlement: a fresh review of their claim, or not."""
+
+    ELECT_REVIEW = "elect_review"
+    DECLINE_REVIEW = "decline_review"
+
+
+class ReturnRoute(Enum):
+    """How a removed parent came back to the United States."""
+
+    PAROLE = "parole"
+    COURT_ORDER = "court_order"
+    OTHER = "other"
+
+
+class DischargeReason(Enum):
+    """Why a child left ORR care other than by reunification."""
+
+    SPONSOR = "sponsor"
+    AGED_OUT = "aged_out"
+    OTHER = "other"
+
+
 @dataclass(frozen=True)
 class Country:
     """An ISO 3166-1 alpha-2 country code."""
@@ -139,3 +238,27 @@ class Place:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise InvalidValue("place needs a name")
+
+
+@dataclass(frozen=True)
+class Office:
+    """An office that refers children to ORR (an ICE ERO field office): id and name."""
+
+    id: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if not self.id.strip() or not self.name.strip():
+            raise InvalidValue("office needs an id and a name")
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field of an earlier event and the value a correction gives it."""
+
+    field: str
+    value: object
+
+    def __post_init__(self) -> None:
+        if not self.field.strip():
+            raise InvalidValue("a field change must name the field")

@@ -191,7 +191,7 @@ def fold_case(history: Sequence[Envelope]) -> CaseRows:
             if child.status != before:
                 _record_change(rows, envelope, child, before)
         for parent in rows.parents.values():
-            _track_situation(rows, parent, day(envelope.recorded.occurred_at))
+            _track_situation(rows, parent, day(envelope.event.occurred_at))
     return rows
 
 
@@ -206,7 +206,7 @@ def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str |
             r.version,
             before,
             child.status,
-            r.occurred_at,
+            env.event.occurred_at,
         )
     )
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from domain.corrections import effective_history
 from service.store import Connection, RecordedEvent
 
 
@@ -34,5 +35,9 @@ class Projection(Protocol):
 
 
 def effective_envelopes(history: Sequence[Envelope]) -> list[Envelope]:
-    """The events that still count, corrections applied (the domain decides how)."""
-    return list(history)
+    """The events that still count, as corrected; the domain decides what that means."""
+    recorded = {e.recorded.version: e.recorded for e in history}
+    return [
+        Envelope(recorded[event.originator_version], event)
+        for event in effective_history([e.event for e in history])
+    ]

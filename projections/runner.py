@@ -19,6 +19,8 @@ LIVE_SCHEMA = "public"
 CHANNEL = "reunite_events"
 PROJECTED_CHANNEL = "reunite_projected"  # service.notifications listens to it
 
+WITHHELD_POLL = 0.05
+REBUILD_WAITS = 1200  # a minute of WITHHELD_POLL
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
@@ -27,6 +29,10 @@ INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTH
 LOCK_CHECKPOINT = """
 SELECT transaction_id::text::bigint AS transaction_id, position
   FROM projection_checkpoints WHERE name = $1 FOR UPDATE
+"""
+READ_CHECKPOINT = """
+SELECT transaction_id::text::bigint AS transaction_id, position
+  FROM projection_checkpoints WHERE name = $1
 """
 SAVE_CHECKPOINT = """
 UPDATE projection_checkpoints
@@ -118,13 +124,40 @@ class ProjectionRunner:
         last = recorded[-1]
         return LogPosition(last.transaction_id, last.position), len(batch)
 
-    async def catch_up(self, name: str | None = None) -> int:
-        """Apply batches until the projection (or all) reach the head of the log."""
+    async def catch_up(self, name: str | None = None, within: float = 60.0) -> int:
+        """Apply batches until the projection (or all) include every event committed now.
+
+        Events of transactions still running anywhere on the server are withheld from
+        readers, so an empty batch alone does not mean caught up: wait for the target.
+        """
+        target = await self.store.committed_head()
+        deadline = asyncio.get_running_loop().time() + within
         total = 0
         for projection_name in [name] if name else list(self.projections):
+            while True:
+                applied = await self.step(projection_name)
+                total += applied
+                if applied:
+                    continue
+                if await self.checkpoint(projection_name) >= target:
+                    break
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"{projection_name} did not reach {target} in {within}s")
+                await asyncio.sleep(0.01)
+        return total
+
+    async def apply_available(self) -> int:
+        """Apply whatever every projection can read now, without waiting."""
+        total = 0
+        for projection_name in self.projections:
             while applied := await self.step(projection_name):
                 total += applied
         return total
+
+    async def checkpoint(self, name: str) -> LogPosition:
+        """Where a projection stands in the log."""
+        row = await self.pool.fetchrow(READ_CHECKPOINT, name)
+        return LogPosition(row["transaction_id"], row["position"]) if row else LogPosition()
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 1.0) -> None:
         """Catch up, then wait for NOTIFY (or a slow poll, in case one is missed)."""
@@ -138,16 +171,25 @@ class ProjectionRunner:
             await listener.add_listener(CHANNEL, wake)
             while not stop.is_set():
                 woken.clear()
+                pause = idle_poll
                 try:
-                    await self.catch_up()
+                    await self.apply_available()
+                    # Committed events withheld behind an older open transaction send no
+                    # second NOTIFY when it ends: poll briefly until they are readable.
+                    if await self._behind():
+                        pause = WITHHELD_POLL
                 except (asyncpg.PostgresError, OSError):
                     log.exception("projection batch failed; retrying")
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(woken, stop), idle_poll)
+                    await asyncio.wait_for(_first(woken, stop), pause)
         finally:
             with contextlib.suppress(asyncpg.PostgresError, OSError):
                 await listener.remove_listener(CHANNEL, wake)
             await self.pool.release(listener)
+
+    async def _behind(self) -> bool:
+        head = await self.store.committed_head()
+        return any([await self.checkpoint(name) < head for name in self.projections])
 
     async def status(self) -> list[ProjectionStatus]:
         """Each projection's checkpoint and how many events it has still to apply."""
@@ -208,8 +250,7 @@ class Rebuilder:
         await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
         await pool.execute(f"CREATE SCHEMA {_ident(self.schema)}")
         await self.runner.setup(self.schema, only=self.projection.name)
-        while await self._step():
-            pass
+        await self._replay_up_to(await self.runner.store.committed_head())
         async with pool.acquire() as conn, conn.transaction():
             # Holding the checkpoint row pauses the live runner for the final batches.
             await conn.fetchrow(LOCK_CHECKPOINT, self.projection.name)
@@ -218,6 +259,16 @@ class Rebuilder:
             await self._swap(conn)
         await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
         return self.applied
+
+    async def _replay_up_to(self, target: LogPosition) -> None:
+        """Replay batches until the shadow tables hold every event committed at the start."""
+        for _ in range(REBUILD_WAITS):
+            while await self._step():
+                pass
+            if self.position >= target:
+                return
+            await asyncio.sleep(WITHHELD_POLL)  # withheld behind an older open transaction
+        raise TimeoutError(f"rebuild of {self.projection.name} could not reach {target}")
 
     async def _step(self) -> bool:
         async with self.runner.pool.acquire() as conn, conn.transaction():

@@ -17,11 +17,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 
+from schema.asylum_mutations import AsylumMutations
 from schema.audit import AuditQueries, ReadAudit
+from schema.case_mutations import CaseMutations
 from schema.case_queries import CaseQueries
+from schema.child_mutations import ChildMutations
 from schema.errors import PublicError
 from schema.limits import RoleLimits
-from schema.mutations import Mutation
+from schema.mutations import FamilyMutations
+from schema.parent_mutations import ParentMutations
 from schema.queries import FamilyQueries
 from schema.subscriptions import Subscription
 
@@ -34,6 +38,11 @@ PRODUCTION_RULES: tuple[type[ASTValidationRule], ...] = (NoSchemaIntrospectionCu
 @strawberry.type
 class Query(FamilyQueries, CaseQueries, AuditQueries):
     """Everything the read side answers."""
+
+
+@strawberry.type
+class Mutation(FamilyMutations, CaseMutations, ChildMutations, ParentMutations, AsylumMutations):
+    """Every command, each answering with a success or a typed error."""
 
 
 def _expected(error: GraphQLError) -> bool:

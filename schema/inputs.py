@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from enum import Enum
 from typing import TypeVar
 from uuid import UUID
 
 import strawberry
 
+from domain import values
 from domain.errors import InvalidValue
 from domain.values import (
     ANumber,
@@ -26,15 +28,11 @@ from domain.values import (
 from schema.errors import InputInvalid
 
 # The domain's enumerations are the schema's: one definition, exhaustive on both sides.
-for _enum in (
-    MemberRole,
-    Sex,
-    RelationshipKind,
-    Evidence,
-    SeparationReason,
-    ProgramType,
-    PlaceKind,
-):
+for _enum in [
+    v
+    for v in vars(values).values()
+    if isinstance(v, type) and issubclass(v, Enum) and v.__module__ == values.__name__
+]:
     strawberry.enum(_enum)
 
 T = TypeVar("T")
@@ -54,11 +52,17 @@ def when(value: datetime, field: str = "occurredAt") -> datetime:
     return value
 
 
-def text(value: str | None, field: str, required: bool = True) -> str | None:
-    """Trimmed, bounded free text."""
+def text(value: str | None, field: str) -> str:
+    """Trimmed, bounded, required free text."""
+    found = maybe_text(value, field)
+    if found is None:
+        raise InputInvalid(field, f"{field} must not be empty")
+    return found
+
+
+def maybe_text(value: str | None, field: str) -> str | None:
+    """Trimmed, bounded free text; blank means not given."""
     if value is None or not value.strip():
-        if required:
-            raise InputInvalid(field, f"{field} must not be empty")
         return None
     if len(value) > MAX_TEXT:
         raise InputInvalid(field, f"{field} must be at most {MAX_TEXT} characters")
@@ -98,7 +102,7 @@ class FacilityInput:
             "facility",
             text(self.id, "facility.id"),
             text(self.name, "facility.name"),
-            text(self.state, "facility.state", required=False),
+            maybe_text(self.state, "facility.state"),
         )
 
 

@@ -58,12 +58,12 @@ def _context(
         Provenance(
             actor=identity.subject,
             role=identity.role.value,
-            source=i.text(given.source, "provenance.source", required=False) or f"graphql:{name}",
-            reason=i.text(given.reason, "provenance.reason", required=False),
+            source=i.maybe_text(given.source, "provenance.source") or f"graphql:{name}",
+            reason=i.maybe_text(given.reason, "provenance.reason"),
             correlation_id=given.correlation_id,
             causation_id=given.causation_id,
         ),
-        idempotency_key=i.text(key, "idempotencyKey", required=False),
+        idempotency_key=i.maybe_text(key, "idempotencyKey"),
         expected_version=expected,
         digest=command_digest(name, dataclasses.asdict(data), encode),
     )
@@ -93,7 +93,7 @@ async def _run(
     )
 
 
-async def _execute(
+async def execute(
     info: Info,
     name: str,
     data: Any,
@@ -114,8 +114,8 @@ async def _execute(
 
 
 @strawberry.type
-class Mutation:
-    """Every way to record what happened to a family."""
+class FamilyMutations:
+    """Open a case, add its members, link them, separate, place and reunify."""
 
     @strawberry.mutation(permission_classes=[RECORDERS])
     async def open_case(
@@ -174,7 +174,7 @@ class Mutation:
             occurred = i.when(input.occurred_at)
             return lambda f: f.add_member(member, occurred)
 
-        return await _execute(
+        return await execute(
             info,
             "addMember",
             input,
@@ -201,7 +201,7 @@ class Mutation:
                 input.parent_id, input.child_id, input.kind, input.evidence, occurred
             )
 
-        return await _execute(
+        return await execute(
             info,
             "recordRelationship",
             input,
@@ -223,7 +223,7 @@ class Mutation:
     ) -> CommandResult:
         def build() -> Decide:
             place, occurred = input.place.to_place("place"), i.when(input.occurred_at)
-            note = i.text(input.note, "note", required=False)
+            note = i.maybe_text(input.note, "note")
             return lambda f: f.separate(
                 input.parent_id,
                 input.child_id,
@@ -234,7 +234,7 @@ class Mutation:
                 occurred,
             )
 
-        return await _execute(
+        return await execute(
             info,
             "recordSeparation",
             input,
@@ -258,7 +258,7 @@ class Mutation:
             facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
             return lambda f: f.place_child(input.child_id, facility, input.program_type, occurred)
 
-        return await _execute(
+        return await execute(
             info,
             "recordPlacement",
             input,
@@ -283,7 +283,7 @@ class Mutation:
             occurred = i.when(input.occurred_at)
             return lambda f: f.reunify(input.child_id, input.parent_id, place, occurred)
 
-        return await _execute(
+        return await execute(
             info,
             "recordReunification",
             input,

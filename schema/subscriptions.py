@@ -89,7 +89,8 @@ async def _record(info: Info, operation: str, family_ids: list[UUID]) -> None:
 
 
 async def _passes(pool: asyncpg.Pool, wanted: sql.ChildFilter, row: asyncpg.Record) -> bool:
-    if not sql.matches(wanted, row):
+    """The status filter asks what the child changed to; the rest ask where it stands now."""
+    if not sql.matches(wanted, {**dict(row), "status": row["to_status"]}):
         return False
     if wanted.data_quality_flag is None:
         return True

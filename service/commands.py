@@ -57,7 +57,7 @@ class FamilyCommands:
             return earlier
         if await self.store.read_stream(family_id, 1):
             raise DuplicateCase(f"a family case with id {family_id} already exists")
-        family = Family(id=family_id, **fields)
+        family = Family.open(family_id, **fields)
         return await self._append(family, 0, ctx)
 
     async def execute(

@@ -43,5 +43,6 @@ class Container:
         store = EventStore(database.pool, create_mapper())
         runner = ProjectionRunner(database.pool, store, all_projections(store))
         await runner.setup()
-        return cls(settings, database, store, FamilyCommands(store), runner,
-                   Notifications(database.pool))
+        return cls(
+            settings, database, store, FamilyCommands(store), runner, Notifications(database.pool)
+        )

@@ -50,6 +50,11 @@ SELECT request_digest, stream_id, version, first_position, last_position FROM co
 """
 
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
+# The last committed event in log order, which a reader must reach to be caught up.
+COMMITTED_HEAD = """
+SELECT transaction_id::text::bigint AS transaction_id, position FROM events
+ ORDER BY transaction_id DESC, position DESC LIMIT 1
+"""
 
 CONFLICT_CONSTRAINTS = {"events_stream_version_key", "commands_pkey"}
 
@@ -242,6 +247,11 @@ class EventStore:
         return AppendResult(
             row["stream_id"], row["version"], row["first_position"], row["last_position"], True
         )
+
+    async def committed_head(self) -> LogPosition:
+        """The last event committed so far, in the gap-safe order."""
+        row = await self.pool.fetchrow(COMMITTED_HEAD)
+        return LogPosition(row["transaction_id"], row["position"]) if row else LogPosition()
 
     async def head(self) -> int:
         """The highest global position written so far."""

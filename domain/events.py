@@ -1,0 +1,300 @@
+"""Every event of a family's history: one frozen record per step, in the caseworker's words.
+
+The Family aggregate nests each of these (``Family.Separated`` subclasses ``Separated``),
+so stored topics read ``domain.family:Family.<Name>``. Lists, not tuples, hold several
+values: JSON arrays read back as lists, and an event must read back equal to itself.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.values import (
+    Agency,
+    ANumber,
+    ContactChannel,
+    Country,
+    CredibleFearOutcome,
+    CustodyKind,
+    DischargeReason,
+    EligibilityOutcome,
+    Evidence,
+    Facility,
+    FieldChange,
+    LocationOutcome,
+    MemberRole,
+    Office,
+    PersonName,
+    Place,
+    ProgramType,
+    RelationshipKind,
+    RemovalElection,
+    RemovalKind,
+    ReturnRoute,
+    ReunificationPreference,
+    SeparationReason,
+    SettlementElection,
+    Sex,
+)
+
+
+class Happened(Aggregate.Event):
+    """Base of every family event: when it happened in the world."""
+
+    occurred_at: datetime
+    # 8 CFR 208.6: asylum and credible-fear information is not disclosed without consent.
+    confidential: ClassVar[bool] = False
+
+
+class CaseOpened(Aggregate.Created):
+    """A case was opened for a family."""
+
+    occurred_at: datetime
+    case_number: str
+    source: str
+
+
+class MemberAdded(Happened):
+    """A person was added to the case."""
+
+    person_id: UUID
+    role: MemberRole
+    name: PersonName | None
+    sex: Sex
+    birth_date: date | None
+    age: int | None
+    country: Country | None
+    a_number: ANumber | None
+
+
+class RelationshipRecorded(Happened):
+    """An adult was linked to a child."""
+
+    parent_id: UUID
+    child_id: UUID
+    kind: RelationshipKind
+    evidence: Evidence
+
+
+class Apprehended(Happened):
+    """Members of the family were apprehended together."""
+
+    person_ids: list[UUID]
+    place: Place
+    agency: Agency
+
+
+class Separated(Happened):
+    """A child was taken from a parent."""
+
+    parent_id: UUID
+    child_id: UUID
+    place: Place
+    reason: SeparationReason
+    note: str | None
+    parent_notified: bool
+    reason_text: str | None  # the source's own wording of the reason, when imported
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["reason_text"] = None
+
+
+class ChildReferred(Happened):
+    """A child was referred to ORR."""
+
+    child_id: UUID
+    office: Office
+    hours_in_cbp_custody: int | None
+
+
+class ChildPlaced(Happened):
+    """A child was placed with an ORR care provider."""
+
+    child_id: UUID
+    facility: Facility
+    program_type: ProgramType
+
+
+class ChildTransferred(Happened):
+    """A child in care was moved to another care provider."""
+
+    child_id: UUID
+    facility: Facility
+    program_type: ProgramType
+
+
+class ParentDetained(Happened):
+    """A parent was detained."""
+
+    parent_id: UUID
+    facility: Facility
+    custody: CustodyKind
+
+
+class ParentTransferred(Happened):
+    """A detained parent was moved to another facility."""
+
+    parent_id: UUID
+    facility: Facility
+    custody: CustodyKind
+
+
+class ParentReleased(Happened):
+    """A parent was released from custody."""
+
+    parent_id: UUID
+    destination: str
+
+
+class ContactEstablished(Happened):
+    """A separated parent and child were put in touch."""
+
+    parent_id: UUID
+    child_id: UUID
+    channel: ContactChannel
+
+
+class CredibleFearDecided(Happened):
+    """A credible-fear decision was made for a person."""
+
+    confidential = True
+
+    person_id: UUID
+    outcome: CredibleFearOutcome
+    language: str
+    while_separated: bool
+
+
+class RemovalOrdered(Happened):
+    """A parent was ordered removed."""
+
+    parent_id: UUID
+    kind: RemovalKind
+
+
+class RemovalElectionSigned(Happened):
+    """A parent with a removal order signed an election form."""
+
+    parent_id: UUID
+    election: RemovalElection
+    language: str
+    counsel_present: bool
+    how_read: str
+
+
+class ParentRemoved(Happened):
+    """A parent was removed from the United States."""
+
+    parent_id: UUID
+    country: Country
+    children_removed_with: list[UUID]
+
+
+class LocationAttempted(Happened):
+    """Someone tried to locate a parent."""
+
+    parent_id: UUID
+    method: str
+    outcome: LocationOutcome
+    by_whom: str
+
+
+class PreferenceRecorded(Happened):
+    """A parent's wish for the child's reunification was recorded."""
+
+    parent_id: UUID
+    preference: ReunificationPreference
+
+
+class EligibilityDetermined(Happened):
+    """Whether a parent may be reunified with a child was determined."""
+
+    parent_id: UUID
+    child_id: UUID
+    outcome: EligibilityOutcome
+    red_flag: str | None
+
+
+class SettlementElected(Happened):
+    """A person chose under the settlement whether to have their claim reviewed."""
+
+    person_id: UUID
+    election: SettlementElection
+
+
+class Reinterviewed(Happened):
+    """A person was re-interviewed on their fear claim under the settlement."""
+
+    confidential = True
+
+    person_id: UUID
+    outcome: CredibleFearOutcome
+
+
+class AsylumCaseReopened(Happened):
+    """A person's asylum case was reopened."""
+
+    person_id: UUID
+    proceeding: str
+
+
+class ParentReturned(Happened):
+    """A removed parent came back to the United States."""
+
+    parent_id: UUID
+    how: ReturnRoute
+
+
+class Reunified(Happened):
+    """A child was reunified with a parent."""
+
+    child_id: UUID
+    parent_id: UUID
+    place: Place | None
+
+
+class ChildDischarged(Happened):
+    """A child left ORR care other than by reunification."""
+
+    child_id: UUID
+    reason: DischargeReason
+    note: str | None
+
+
+class EntryCorrected(Happened):
+    """Named fields of the event at a stream version are replaced; the original stays."""
+
+    version: int
+    changes: list[FieldChange]
+    reason: str
+
+
+class EntryRetracted(Happened):
+    """The event at a stream version no longer counts; the original stays."""
+
+    version: int
+    reason: str
+
+
+class CaseClosed(Happened):
+    """The case was closed; nothing more is recorded on it."""
+
+    reason: str
+
+
+class DataQualityFlagged(Happened):
+    """An entry broke a data-quality rule; it is kept, and flagged."""
+
+    rule: str
+    about_version: int
+    detail: str
+
+
+AMENDMENTS = (EntryCorrected, EntryRetracted)

@@ -1,0 +1,231 @@
+"""Commands on a child's path: referral, transfers, contact, eligibility, discharge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import strawberry
+
+from domain.values import (
+    ContactChannel,
+    DischargeReason,
+    EligibilityOutcome,
+    Office,
+    ProgramType,
+)
+from schema import inputs as i
+from schema.context import Info
+from schema.errors import InputInvalid
+from schema.mutations import CommandResult, Decide, execute
+from schema.permissions import RECORDERS
+
+
+@strawberry.input
+class OfficeInput:
+    """A referring office: a stable id and its name."""
+
+    id: str
+    name: str
+
+    def to_office(self) -> Office:
+        return i.value_of(
+            Office, "office", i.text(self.id, "office.id"), i.text(self.name, "office.name")
+        )
+
+
+@strawberry.input
+class ReferChildInput:
+    """A child was referred to ORR."""
+
+    family_id: UUID
+    child_id: UUID
+    office: OfficeInput
+    occurred_at: datetime
+    hours_in_cbp_custody: int | None = None
+
+
+@strawberry.input
+class TransferChildInput:
+    """A child moved to another care provider."""
+
+    family_id: UUID
+    child_id: UUID
+    facility: i.FacilityInput
+    program_type: ProgramType
+    occurred_at: datetime
+
+
+@strawberry.input
+class EstablishContactInput:
+    """A separated parent and child were put in contact."""
+
+    family_id: UUID
+    parent_id: UUID
+    child_id: UUID
+    channel: ContactChannel
+    occurred_at: datetime
+
+
+@strawberry.input
+class DetermineEligibilityInput:
+    """Whether a parent may be reunified with the child, and any red flag."""
+
+    family_id: UUID
+    parent_id: UUID
+    child_id: UUID
+    outcome: EligibilityOutcome
+    occurred_at: datetime
+    red_flag: str | None = None
+
+
+@strawberry.input
+class DischargeChildInput:
+    """A child left care other than by reunification with the separated parent."""
+
+    family_id: UUID
+    child_id: UUID
+    reason: DischargeReason
+    occurred_at: datetime
+    note: str | None = None
+
+
+def hours(value: int | None) -> int | None:
+    """Hours in CBP custody: a whole number within a year."""
+    if value is not None and not 0 <= value <= 24 * 366:
+        raise InputInvalid("hoursInCbpCustody", "hoursInCbpCustody must be 0 to 8784")
+    return value
+
+
+@strawberry.type
+class ChildMutations:
+    """Record the steps of a child's path."""
+
+    @strawberry.mutation(permission_classes=[RECORDERS])
+    async def refer_child(
+        self,
+        info: Info,
+        input: ReferChildInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        def build() -> Decide:
+            office, occurred = input.office.to_office(), i.when(input.occurred_at)
+            spent = hours(input.hours_in_cbp_custody)
+            return lambda f: f.refer_child(input.child_id, office, spent, occurred)
+
+        return await execute(
+            info,
+            "referChild",
+            input,
+            input.family_id,
+            idempotency_key,
+            expected_version,
+            provenance,
+            build,
+        )
+
+    @strawberry.mutation(permission_classes=[RECORDERS])
+    async def transfer_child(
+        self,
+        info: Info,
+        input: TransferChildInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        def build() -> Decide:
+            facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
+            return lambda f: f.transfer_child(
+                input.child_id, facility, input.program_type, occurred
+            )
+
+        return await execute(
+            info,
+            "transferChild",
+            input,
+            input.family_id,
+            idempotency_key,
+            expected_version,
+            provenance,
+            build,
+        )
+
+    @strawberry.mutation(permission_classes=[RECORDERS])
+    async def establish_contact(
+        self,
+        info: Info,
+        input: EstablishContactInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        def build() -> Decide:
+            occurred = i.when(input.occurred_at)
+            return lambda f: f.establish_contact(
+                input.parent_id, input.child_id, input.channel, occurred
+            )
+
+        return await execute(
+            info,
+            "establishContact",
+            input,
+            input.family_id,
+            idempotency_key,
+            expected_version,
+            provenance,
+            build,
+        )
+
+    @strawberry.mutation(permission_classes=[RECORDERS])
+    async def determine_eligibility(
+        self,
+        info: Info,
+        input: DetermineEligibilityInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        def build() -> Decide:
+            occurred = i.when(input.occurred_at)
+            flag = i.maybe_text(input.red_flag, "redFlag")
+            return lambda f: f.determine_eligibility(
+                input.parent_id, input.child_id, input.outcome, flag, occurred
+            )
+
+        return await execute(
+            info,
+            "determineEligibility",
+            input,
+            input.family_id,
+            idempotency_key,
+            expected_version,
+            provenance,
+            build,
+        )
+
+    @strawberry.mutation(permission_classes=[RECORDERS])
+    async def discharge_child(
+        self,
+        info: Info,
+        input: DischargeChildInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        def build() -> Decide:
+            occurred = i.when(input.occurred_at)
+            note = i.maybe_text(input.note, "note")
+            return lambda f: f.discharge_child(input.child_id, input.reason, note, occurred)
+
+        return await execute(
+            info,
+            "dischargeChild",
+            input,
+            input.family_id,
+            idempotency_key,
+            expected_version,
+            provenance,
+            build,
+        )
