@@ -1,160 +1,28 @@
-"""A pure fold from one family's effective history to its child, parent and interval rows."""
+"""A pure fold from one family's effective history to every row the case read models hold."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
+from projections.case_rows import (
+    DAWN,
+    OPEN_STATUSES,
+    CaseRows,
+    ChildRow,
+    Flag,
+    MemberRow,
+    ParentRow,
+    Situation,
+    StatusChange,
+    Stay,
+    SummaryRow,
+    day,
+)
 from projections.projection import Envelope
-
-# Before anything is known about a parent, their situation interval starts at -infinity.
-DAWN = date.min
-OPEN_STATUSES = ("separated", "referred", "in_care")
-
-
-def day(moment: datetime | None) -> date | None:
-    """The calendar day (UTC) of a moment; None stays unknown."""
-    return None if moment is None else moment.date()
-
-
-def age_band(age: int | None) -> str | None:
-    """The court report's age bands."""
-    if age is None:
-        return None
-    return "0-4" if age <= 4 else "5-17" if age <= 17 else "18+"
-
-
-@dataclass
-class ChildRow:
-    """Where one child stands, and the dates that answer 'as of' questions."""
-
-    family_id: UUID
-    child_id: UUID
-    name: str | None
-    age: int | None
-    birth_date: date | None
-    sex: str
-    country: str | None
-    status: str = "with_family"
-    separated_at: date | None = None
-    separated_from: UUID | None = None
-    separation_reason: str | None = None
-    separation_reason_text: str | None = None
-    referred_at: date | None = None
-    referring_office: str | None = None
-    placed_at: date | None = None
-    facility_id: str | None = None
-    facility_name: str | None = None
-    program_type: str | None = None
-    discharged_at: date | None = None
-    discharge_kind: str | None = None
-    reunified_with: UUID | None = None
-    last_version: int = 0
-
-    @property
-    def age_band(self) -> str | None:
-        return age_band(self.age)
-
-
-@dataclass
-class Stay:
-    """One stay of a child with one care provider."""
-
-    family_id: UUID
-    child_id: UUID
-    facility_id: str
-    facility_name: str
-    program_type: str
-    start_date: date | None
-    end_date: date | None = None
-
-
-@dataclass
-class ParentRow:
-    """Where one parent stands on each of the paths the court asks about."""
-
-    family_id: UUID
-    parent_id: UUID
-    name: str | None
-    sex: str
-    country: str | None
-    a_number: str | None
-    custody: str | None = None
-    facility_id: str | None = None
-    facility_name: str | None = None
-    released_at: date | None = None
-    released_to: str | None = None
-    credible_fear: str | None = None
-    credible_fear_while_separated: bool | None = None
-    removal_order: str | None = None
-    removal_election: str | None = None
-    removed_at: date | None = None
-    removed_to: str | None = None
-    times_removed: int = 0
-    children_removed_with: list[UUID] = field(default_factory=list)
-    returned_at: date | None = None
-    return_route: str | None = None
-    location_attempts: int = 0
-    located: bool = False
-    preference: str | None = None
-    eligibility: str | None = None
-    red_flag: str | None = None
-    settlement_election: str | None = None
-    reinterview_outcome: str | None = None
-    asylum_reopened: bool = False
-    situation: str = "location_unknown"
-
-
-@dataclass
-class Situation:
-    """A parent's situation over an interval of days."""
-
-    family_id: UUID
-    parent_id: UUID
-    situation: str
-    country: str | None
-    start_date: date
-    end_date: date | None = None
-
-
-@dataclass
-class Flag:
-    """A data-quality rule a recorded event broke."""
-
-    family_id: UUID
-    version: int
-    rule: str
-    detail: str
-
-
-@dataclass
-class StatusChange:
-    """A child's status changed, caused by the event at this place in the log."""
-
-    transaction_id: int
-    position: int
-    family_id: UUID
-    child_id: UUID
-    version: int
-    from_status: str | None
-    to_status: str
-    occurred_at: datetime | None
-
-
-@dataclass
-class CaseRows:
-    """Everything the case read models hold for one family."""
-
-    children: dict[UUID, ChildRow] = field(default_factory=dict)
-    stays: list[Stay] = field(default_factory=list)
-    parents: dict[UUID, ParentRow] = field(default_factory=dict)
-    situations: list[Situation] = field(default_factory=list)
-    flags: list[Flag] = field(default_factory=list)
-    status_changes: list[StatusChange] = field(default_factory=list)
-    open_situations: dict[UUID, Situation] = field(default_factory=dict)
+from service.store import RecordedEvent
 
 
 def situation_of(parent: ParentRow) -> tuple[str, str | None]:
@@ -174,8 +42,11 @@ def situation_of(parent: ParentRow) -> tuple[str, str | None]:
     return "location_unknown", None
 
 
-def fold_case(history: Sequence[Envelope]) -> CaseRows:
-    """Fold one family's effective events, in version order, into its rows."""
+def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) -> CaseRows:
+    """Fold one family's effective events, in version order, into its rows.
+
+    `last` is the stream's newest row (an amendment, perhaps), which dates the summary.
+    """
     rows = CaseRows()
     for envelope in history:
         child_id = getattr(envelope.event, "child_id", None) or getattr(
@@ -192,7 +63,87 @@ def fold_case(history: Sequence[Envelope]) -> CaseRows:
                 _record_change(rows, envelope, child, before)
         for parent in rows.parents.values():
             _track_situation(rows, parent, day(envelope.event.occurred_at))
+    if history:
+        _summarise(rows, last or history[-1].recorded)
     return rows
+
+
+def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
+    """The family view: the summary row and the members in the order they were added."""
+    children = list(rows.children.values())
+    statuses = [c.status for c in children if c.status != "with_family"]
+    status = (
+        "closed"
+        if rows.closed
+        else "separated"
+        if any(s in OPEN_STATUSES for s in statuses)
+        else "reunified"
+        if statuses
+        else "open"
+    )
+    rows.summary = SummaryRow(
+        last.stream_id,
+        rows.case_number,
+        status,
+        rows.opened_at,
+        len(rows.ordinals),
+        len(children),
+        sum(c.status in OPEN_STATUSES for c in children),
+        last.version,
+        last.position,
+        last.recorded_at,
+    )
+    for child in children:
+        rows.members.append(
+            MemberRow(
+                child.family_id,
+                child.child_id,
+                "child",
+                child.name,
+                child.sex,
+                child.birth_date,
+                child.age,
+                child.country,
+                None,
+                child.status,
+                child.facility_id,
+                child.facility_name,
+                child.separated_at,
+                child.discharged_at if child.discharge_kind == "reunified" else None,
+                child.reunified_with,
+                rows.ordinals[child.child_id],
+            )
+        )
+    for adult in rows.parents.values():
+        rows.members.append(
+            MemberRow(
+                adult.family_id,
+                adult.parent_id,
+                adult.role,
+                adult.name,
+                adult.sex,
+                None,
+                None,
+                adult.country,
+                adult.a_number,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                rows.ordinals[adult.parent_id],
+            )
+        )
+    rows.members.sort(key=lambda m: m.ordinal)
+
+
+def _opened(rows: CaseRows, env: Envelope) -> None:
+    rows.case_number, rows.opened_at = env.event.case_number, env.event.occurred_at
+
+
+def _closed(rows: CaseRows, env: Envelope) -> None:
+    rows.closed = True
 
 
 def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str | None) -> None:
@@ -228,6 +179,7 @@ def _track_situation(rows: CaseRows, parent: ParentRow, on: date | None) -> None
 
 def _member_added(rows: CaseRows, env: Envelope) -> None:
     e, family_id = env.event, env.recorded.stream_id
+    rows.ordinals[e.person_id] = env.recorded.version
     name = e.name.value if e.name else None
     country = e.country.code if e.country else None
     if e.role.value == "child":
@@ -242,6 +194,7 @@ def _member_added(rows: CaseRows, env: Envelope) -> None:
             e.sex.value,
             country,
             e.a_number.value if e.a_number else None,
+            e.role.value,
         )
 
 
@@ -372,6 +325,8 @@ def _flagged(rows: CaseRows, env: Envelope) -> None:
 
 
 _HANDLERS = {
+    "CaseOpened": _opened,
+    "CaseClosed": _closed,
     "MemberAdded": _member_added,
     "Separated": _separated,
     "ChildReferred": _referred,

@@ -7,20 +7,36 @@ from dataclasses import astuple, fields
 from typing import Any
 from uuid import UUID
 
-from projections.case_fold import (
+from projections.case_fold import fold_case
+from projections.case_rows import (
     CaseRows,
     ChildRow,
     Flag,
+    MemberRow,
     ParentRow,
     Situation,
     StatusChange,
     Stay,
-    fold_case,
+    SummaryRow,
 )
 from projections.projection import Envelope
 from service.store import Connection, RecordedEvent
 
 DDL = """
+CREATE TABLE IF NOT EXISTS family_summary (
+    family_id uuid PRIMARY KEY, case_number text NOT NULL, status text NOT NULL,
+    opened_at timestamptz, members integer NOT NULL, children integer NOT NULL,
+    separated integer NOT NULL, version integer NOT NULL, last_position bigint NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS family_summary_opened_idx ON family_summary (opened_at, family_id);
+CREATE TABLE IF NOT EXISTS family_members (
+    family_id uuid NOT NULL, person_id uuid PRIMARY KEY, role text NOT NULL, name text,
+    sex text NOT NULL, birth_date date, age integer, country text, a_number text,
+    status text, facility_id text, facility_name text, separated_at date,
+    reunified_at date, reunified_with uuid, ordinal integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS family_members_family_idx ON family_members (family_id, ordinal);
 CREATE TABLE IF NOT EXISTS child_case (
     child_id uuid PRIMARY KEY, family_id uuid NOT NULL, name text, age integer,
     birth_date date, sex text NOT NULL, country text, status text NOT NULL,
@@ -40,7 +56,8 @@ CREATE INDEX IF NOT EXISTS care_stays_child_idx ON care_stays (child_id);
 CREATE INDEX IF NOT EXISTS care_stays_facility_idx ON care_stays (facility_id, start_date);
 CREATE TABLE IF NOT EXISTS parent_case (
     parent_id uuid PRIMARY KEY, family_id uuid NOT NULL, name text, sex text NOT NULL,
-    country text, a_number text, custody text, facility_id text, facility_name text,
+    country text, a_number text, role text NOT NULL, custody text, facility_id text,
+    facility_name text,
     released_at date, released_to text, credible_fear text,
     credible_fear_while_separated boolean, removal_order text, removal_election text,
     removed_at date, removed_to text, times_removed integer NOT NULL,
@@ -73,6 +90,8 @@ CREATE INDEX IF NOT EXISTS status_changes_family_idx ON status_changes (family_i
 """
 
 TABLES = (
+    "family_summary",
+    "family_members",
     "child_case",
     "care_stays",
     "parent_case",
@@ -106,6 +125,8 @@ def _insert(table: str, columns: tuple[str, ...]) -> str:
 
 
 INSERTS = {
+    "family_summary": _insert("family_summary", _columns(SummaryRow)),
+    "family_members": _insert("family_members", _columns(MemberRow)),
     "child_case": _insert("child_case", _columns(ChildRow, CHILD_EXTRA)),
     "care_stays": _insert("care_stays", _columns(Stay)),
     "parent_case": _insert("parent_case", _columns(ParentRow)),
@@ -149,7 +170,10 @@ class CasesProjection:
             streams[recorded.stream_id].append(Envelope(recorded, self.decode(recorded)))
         out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
         for history in streams.values():
-            rows = fold_case(self.effective(history))
+            rows = fold_case(self.effective(history), history[-1].recorded)
+            if rows.summary is not None:
+                out["family_summary"].append(astuple(rows.summary))
+            out["family_members"] += [astuple(m) for m in rows.members]
             out["child_case"] += [child_record(rows, c) for c in rows.children.values()]
             out["care_stays"] += [astuple(s) for s in rows.stays]
             out["parent_case"] += [astuple(p) for p in rows.parents.values()]

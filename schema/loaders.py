@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from projections import case_queries, family_summary
+from projections import case_queries, family_queries
 
 Row = asyncpg.Record
 K = TypeVar("K", bound=Hashable)
@@ -41,7 +41,7 @@ class Loaders:
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> Loaders:
         async def members(ids: list[UUID]) -> list[Row]:
-            return await family_summary.members_of(pool, ids)
+            return await family_queries.members_of(pool, ids)
 
         async def parents(ids: list[UUID]) -> list[Row]:
             return await pool.fetch(case_queries.PARENTS_OF_FAMILIES, ids)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 import strawberry
 
-from projections import family_summary, timeline
+from projections import family_queries, timeline
 from schema.audit import reads
 from schema.context import Info
 from schema.errors import PublicError
@@ -35,7 +35,7 @@ class FamilyQueries:
         min_position: MinPosition = None,
     ) -> Family | None:
         await fresh(info, min_position)
-        row = await family_summary.get_family(info.context.container.database.pool, id)
+        row = await family_queries.get_family(info.context.container.database.pool, id)
         if row is None:
             return None
         reads(info, [id])
@@ -57,7 +57,7 @@ class FamilyQueries:
         except ValueError:
             raise PublicError(f"invalid cursor {after!r}", "BAD_CURSOR") from None
         pool = info.context.container.database.pool
-        rows = await family_summary.page_families(pool, keyset, limit + 1)
+        rows = await family_queries.page_families(pool, keyset, limit + 1)
         nodes = [Family.from_row(r) for r in rows[:limit]]
         reads(info, [n.family_id for n in nodes])
         cursors = [encode_cursor(r["opened_at"], r["family_id"]) for r in rows[:limit]]

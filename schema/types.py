@@ -76,8 +76,8 @@ class Member:
     status: str | None
     facility_id: str | None
     facility_name: str | None
-    separated_at: datetime | None
-    reunified_at: datetime | None
+    separated_at: date | None
+    reunified_at: date | None
     reunified_with: UUID | None
 
     @classmethod
@@ -95,7 +95,7 @@ class Family:
     family_id: UUID
     case_number: str
     status: str
-    opened_at: datetime
+    opened_at: datetime | None
     version: int
     last_position: int
     updated_at: datetime

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from projections.cases import CasesProjection
-from projections.family_summary import FamilySummaryProjection
 from projections.projection import Projection, effective_envelopes
 from projections.runner import ProjectionRunner
 from projections.timeline import TimelineProjection
@@ -20,7 +19,6 @@ from service.store import EventStore
 def all_projections(store: EventStore) -> list[Projection]:
     """Every read model, in the order the runner feeds them."""
     return [
-        FamilySummaryProjection(),
         TimelineProjection(),
         CasesProjection(store.decode, effective_envelopes),
     ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,11 +18,13 @@ from graphql import (
 )
 from strawberry import Schema
 
+from domain.values import CredibleFearOutcome
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
 from service.auth import Identity, Role
 from service.container import Container
+from tests.builders import at, ctx, open_separated_family
 
 pytestmark = pytest.mark.integration
 
@@ -185,20 +186,23 @@ async def test_subscriptions_admit_exactly_their_roles(
 async def test_counsel_sees_null_where_contents_are_confidential(
     schema: Schema, container: Container
 ) -> None:
-    parent_id = uuid.uuid4()
-    await container.database.pool.execute(
-        "INSERT INTO parent_case (parent_id, family_id, sex, times_removed,"
-        " children_removed_with, location_attempts, located, asylum_reopened, situation,"
-        " credible_fear, reinterview_outcome) VALUES ($1, $2, 'female', 0, '{}', 0, false,"
-        " false, 'location_unknown', 'negative', 'positive')",
-        parent_id,
-        uuid.uuid4(),
+    family_id, mother, _, _ = await open_separated_family(container.commands)
+    await container.commands.execute(
+        family_id,
+        lambda f: f.decide_credible_fear(
+            mother, CredibleFearOutcome.NEGATIVE, "Spanish", True, at(5)
+        ),
+        ctx(),
     )
+    await container.commands.execute(
+        family_id, lambda f: f.reinterview(mother, CredibleFearOutcome.POSITIVE, at(90)), ctx()
+    )
+    await container.runner.catch_up()
     query = "query($id: UUID!) { parent(id: $id) { credibleFear reinterviewOutcome } }"
     seen = {}
     for role in (C, N, A):
         result = await schema.execute(
-            query, variable_values={"id": str(parent_id)}, context_value=context(container, role)
+            query, variable_values={"id": str(mother)}, context_value=context(container, role)
         )
         assert result.errors is None and result.data is not None
         seen[role] = result.data["parent"]

@@ -59,7 +59,7 @@ async def test_cli_status_and_rebuild(
         None, run_cli, ["projections", "status"], database_url, monkeypatch
     )
     out = capsys.readouterr().out
-    assert code == 0 and "timeline" in out and "family_summary" in out
+    assert code == 0 and "timeline" in out and "cases" in out
     code = await loop.run_in_executor(
         None, run_cli, ["projections", "rebuild", "nope"], database_url, monkeypatch
     )

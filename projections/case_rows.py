@@ -1,0 +1,198 @@
+"""The rows the case read models hold for one family, as plain dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+# Before anything is known about a parent, their situation interval starts at -infinity.
+DAWN = date.min
+OPEN_STATUSES = ("separated", "referred", "in_care")
+
+
+def day(moment: datetime | None) -> date | None:
+    """The calendar day (UTC) of a moment; None stays unknown."""
+    return None if moment is None else moment.date()
+
+
+def age_band(age: int | None) -> str | None:
+    """The court report's age bands."""
+    if age is None:
+        return None
+    return "0-4" if age <= 4 else "5-17" if age <= 17 else "18+"
+
+
+@dataclass
+class ChildRow:
+    """Where one child stands, and the dates that answer 'as of' questions."""
+
+    family_id: UUID
+    child_id: UUID
+    name: str | None
+    age: int | None
+    birth_date: date | None
+    sex: str
+    country: str | None
+    status: str = "with_family"
+    separated_at: date | None = None
+    separated_from: UUID | None = None
+    separation_reason: str | None = None
+    separation_reason_text: str | None = None
+    referred_at: date | None = None
+    referring_office: str | None = None
+    placed_at: date | None = None
+    facility_id: str | None = None
+    facility_name: str | None = None
+    program_type: str | None = None
+    discharged_at: date | None = None
+    discharge_kind: str | None = None
+    reunified_with: UUID | None = None
+    last_version: int = 0
+
+    @property
+    def age_band(self) -> str | None:
+        return age_band(self.age)
+
+
+@dataclass
+class Stay:
+    """One stay of a child with one care provider."""
+
+    family_id: UUID
+    child_id: UUID
+    facility_id: str
+    facility_name: str
+    program_type: str
+    start_date: date | None
+    end_date: date | None = None
+
+
+@dataclass
+class ParentRow:
+    """Where one parent stands on each of the paths the court asks about."""
+
+    family_id: UUID
+    parent_id: UUID
+    name: str | None
+    sex: str
+    country: str | None
+    a_number: str | None
+    role: str
+    custody: str | None = None
+    facility_id: str | None = None
+    facility_name: str | None = None
+    released_at: date | None = None
+    released_to: str | None = None
+    credible_fear: str | None = None
+    credible_fear_while_separated: bool | None = None
+    removal_order: str | None = None
+    removal_election: str | None = None
+    removed_at: date | None = None
+    removed_to: str | None = None
+    times_removed: int = 0
+    children_removed_with: list[UUID] = field(default_factory=list)
+    returned_at: date | None = None
+    return_route: str | None = None
+    location_attempts: int = 0
+    located: bool = False
+    preference: str | None = None
+    eligibility: str | None = None
+    red_flag: str | None = None
+    settlement_election: str | None = None
+    reinterview_outcome: str | None = None
+    asylum_reopened: bool = False
+    situation: str = "location_unknown"
+
+
+@dataclass
+class Situation:
+    """A parent's situation over an interval of days."""
+
+    family_id: UUID
+    parent_id: UUID
+    situation: str
+    country: str | None
+    start_date: date
+    end_date: date | None = None
+
+
+@dataclass
+class Flag:
+    """A data-quality rule a recorded event broke."""
+
+    family_id: UUID
+    version: int
+    rule: str
+    detail: str
+
+
+@dataclass
+class StatusChange:
+    """A child's status changed, caused by the event at this place in the log."""
+
+    transaction_id: int
+    position: int
+    family_id: UUID
+    child_id: UUID
+    version: int
+    from_status: str | None
+    to_status: str
+    occurred_at: datetime | None
+
+
+@dataclass
+class MemberRow:
+    """A member as the family view lists them, in the order they were added."""
+
+    family_id: UUID
+    person_id: UUID
+    role: str
+    name: str | None
+    sex: str
+    birth_date: date | None
+    age: int | None
+    country: str | None
+    a_number: str | None
+    status: str | None
+    facility_id: str | None
+    facility_name: str | None
+    separated_at: date | None
+    reunified_at: date | None
+    reunified_with: UUID | None
+    ordinal: int
+
+
+@dataclass
+class SummaryRow:
+    """One row per case: its number, status and how far its stream goes."""
+
+    family_id: UUID
+    case_number: str
+    status: str
+    opened_at: datetime | None
+    members: int
+    children: int
+    separated: int
+    version: int
+    last_position: int
+    updated_at: datetime
+
+
+@dataclass
+class CaseRows:
+    """Everything the case read models hold for one family."""
+
+    children: dict[UUID, ChildRow] = field(default_factory=dict)
+    stays: list[Stay] = field(default_factory=list)
+    parents: dict[UUID, ParentRow] = field(default_factory=dict)
+    situations: list[Situation] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    status_changes: list[StatusChange] = field(default_factory=list)
+    case_number: str = ""
+    opened_at: datetime | None = None
+    closed: bool = False
+    summary: SummaryRow | None = None
+    members: list[MemberRow] = field(default_factory=list)
+    ordinals: dict[UUID, int] = field(default_factory=dict)
+    open_situations: dict[UUID, Situation] = field(default_factory=dict)
