@@ -26,6 +26,8 @@ CREATE TABLE IF NOT EXISTS timeline (
     reason          text,
     correlation_id  uuid,
     causation_id    uuid,
+    amends          integer,
+    amended_by      integer[] NOT NULL DEFAULT '{}',
     UNIQUE (family_id, version)
 );
 CREATE TABLE IF NOT EXISTS timeline_labels (
@@ -39,9 +41,16 @@ LOAD_LABELS = "SELECT person_id, label FROM timeline_labels WHERE family_id = AN
 INSERT_LABEL = "INSERT INTO timeline_labels (person_id, family_id, label) VALUES ($1, $2, $3)"
 INSERT_ROW = """
 INSERT INTO timeline (position, family_id, version, event_type, summary, occurred_at,
-                      recorded_at, actor, role, source, reason, correlation_id, causation_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                      recorded_at, actor, role, source, reason, correlation_id, causation_id,
+                      amends)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
+# The original row stays; it is marked with the versions that amend it.
+MARK_AMENDED = """
+UPDATE timeline SET amended_by = array_append(amended_by, $3)
+ WHERE family_id = $1 AND version = $2
+"""
+AMENDMENTS = ("EntryCorrected", "EntryRetracted")
 
 
 class TimelineProjection:
@@ -54,13 +63,16 @@ class TimelineProjection:
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         ids = list({e.recorded.stream_id for e in batch})
         labels: dict[UUID, str] = dict(await conn.fetch(LOAD_LABELS, ids))  # type: ignore[arg-type]
-        new_labels, rows = [], []
+        new_labels, rows, marks = [], [], []
         for envelope in batch:
             r, event = envelope.recorded, envelope.event
             if envelope.kind == "MemberAdded":
                 labels[event.person_id] = label(event)
                 new_labels.append((event.person_id, r.stream_id, labels[event.person_id]))
             p = r.provenance
+            amends = event.version if envelope.kind in AMENDMENTS else None
+            if amends is not None:
+                marks.append((r.stream_id, amends, r.version))
             rows.append(
                 (
                     r.position,
@@ -76,11 +88,14 @@ class TimelineProjection:
                     p.reason,
                     p.correlation_id,
                     p.causation_id,
+                    amends,
                 )
             )
         if new_labels:
             await conn.executemany(INSERT_LABEL, new_labels)
         await conn.executemany(INSERT_ROW, rows)
+        if marks:
+            await conn.executemany(MARK_AMENDED, marks)
 
 
 PAGE = """

@@ -134,10 +134,16 @@ class TimelineEntry:
     reason: str | None
     correlation_id: UUID | None
     causation_id: UUID | None
+    amends: int | None = strawberry.field(
+        description="For a correction or retraction: the version of the entry it amends."
+    )
+    amended_by: list[int] = strawberry.field(
+        description="Versions of later corrections or retractions of this entry."
+    )
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineEntry:
-        return cls(**{f: row[f] for f in TIMELINE_FIELDS})
+        return cls(**{f: (list(row[f]) if f == "amended_by" else row[f]) for f in TIMELINE_FIELDS})
 
 
 TIMELINE_FIELDS = tuple(TimelineEntry.__annotations__)
