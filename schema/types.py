@@ -143,7 +143,9 @@ class TimelineEntry:
 
     @classmethod
     def from_row(cls, row: Any) -> TimelineEntry:
-        return cls(**{f: (list(row[f]) if f == "amended_by" else row[f]) for f in TIMELINE_FIELDS})
+        values: dict[str, Any] = {f: row[f] for f in TIMELINE_FIELDS}
+        values["amended_by"] = list(row["amended_by"])
+        return cls(**values)
 
 
 TIMELINE_FIELDS = tuple(TimelineEntry.__annotations__)
