@@ -20,6 +20,7 @@ from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
 from service.auth import AuthenticationFailed, Authenticator
+from service.checkpoints import checkpoint_periodically
 from service.container import Container
 from service.database import open_database
 from service.settings import Settings
@@ -103,12 +104,16 @@ def create_app(settings: Settings) -> Starlette:
         runner = (
             asyncio.create_task(container.runner.run(stop)) if settings.run_projections else None
         )
+        checkpoints = asyncio.create_task(
+            checkpoint_periodically(container, settings.checkpoint_interval, stop)
+        )
         try:
             yield
         finally:
             stop.set()
             if runner is not None:
                 await runner
+            await checkpoints
             await container.notifications.stop()
             await database.close()
 

@@ -90,9 +90,10 @@ def event_hash(event: RecordedEvent, prev_hash: bytes | None) -> bytes:
     return hashlib.sha256(message).digest()
 
 
-def _fault(
+def link_fault(
     event: RecordedEvent, stream_id: UUID, expected_version: int, previous: bytes | None
 ) -> str | None:
+    """What is wrong with one link of a stream's chain, or None when it holds."""
     # The checks run cheapest first; each names the first thing that does not hold.
     if event.stream_id != stream_id:
         return f"belongs to stream {event.stream_id}, not {stream_id}"
@@ -112,7 +113,7 @@ def verify_stream(events: Sequence[RecordedEvent]) -> ChainBreak | None:
     """The first break in one stream's events given in version order, or None if all hold."""
     previous: bytes | None = None
     for expected_version, event in enumerate(events, start=1):
-        fault = _fault(event, events[0].stream_id, expected_version, previous)
+        fault = link_fault(event, events[0].stream_id, expected_version, previous)
         if fault is not None:
             return ChainBreak(event.stream_id, event.version, event.position, fault)
         previous = event.hash

@@ -12,6 +12,7 @@ import asyncpg
 import uvicorn
 
 from projections.runner import Rebuilder
+from service import audit_cli
 from service.app import create_app
 from service.auth import Authenticator, Role
 from service.container import Container
@@ -44,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--sub", required=True)
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    audit_cli.add_commands(commands)
     return parser
 
 
@@ -51,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     settings = Settings.from_env()
+    if args.command in audit_cli.COMMANDS:
+        return audit_cli.run(args, settings)
     if args.command == "serve":
         return serve(settings, args)
     if args.command == "token":

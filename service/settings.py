@@ -21,6 +21,7 @@ class Settings:
     run_projections: bool = True
     freshness_timeout: float = 5.0
     max_page_size: int = 500
+    checkpoint_interval: float = 300.0
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
     jwks_url: str | None = None
@@ -43,6 +44,9 @@ class Settings:
                 env.get("REUNITE_FRESHNESS_TIMEOUT", defaults.freshness_timeout)
             ),
             max_page_size=int(env.get("REUNITE_MAX_PAGE_SIZE", defaults.max_page_size)),
+            checkpoint_interval=float(
+                env.get("REUNITE_CHECKPOINT_INTERVAL", defaults.checkpoint_interval)
+            ),
             jwt_secret=env.get("REUNITE_JWT_SECRET") or None,
             jwt_public_key_file=_path(env.get("REUNITE_JWT_PUBLIC_KEY_FILE")),
             jwks_url=env.get("REUNITE_JWKS_URL") or None,

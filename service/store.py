@@ -34,13 +34,14 @@ SELECT {COLUMNS} FROM events
  ORDER BY version
 """
 
+# ORDER BY names the table's columns: the output alias (cast to bigint) has no index.
 # Only transactions older than the oldest one still running are read: every one of them
 # has committed or rolled back, so nothing can later appear behind the reader's checkpoint.
 READ_LOG = f"""
 SELECT {COLUMNS} FROM events
  WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
    AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
- ORDER BY transaction_id, position
+ ORDER BY events.transaction_id, events.position
  LIMIT $3
 """
 
@@ -53,7 +54,7 @@ HEAD = "SELECT coalesce(max(position), 0) FROM events"
 # The last committed event in log order, which a reader must reach to be caught up.
 COMMITTED_HEAD = """
 SELECT transaction_id::text::bigint AS transaction_id, position FROM events
- ORDER BY transaction_id DESC, position DESC LIMIT 1
+ ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
 """
 
 CONFLICT_CONSTRAINTS = {"events_stream_version_key", "commands_pkey"}

@@ -1,0 +1,183 @@
+"""The auditor's commands: keys, checkpoint, verify, export and verify-bundle.
+
+service/cli.py mounts them with add_commands and hands them to run; `python -m
+service.audit_cli` runs them alone. Exit status: 0 when everything holds, 1 when the log or
+a bundle does not, 2 when the command cannot run (no key, unknown family, unreadable file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from uuid import UUID
+
+import asyncpg
+
+from service.bundle import Bundle, BundleRejected, bundle_from_json, bundle_to_json, verify_bundle
+from service.chain import verify_stream
+from service.checkpoints import BATCH_SIZE, Checkpoint, CheckpointTaker, latest_checkpoint
+from service.database import open_database
+from service.keys import KeyFileError, KeySettings, Signer, generate_keys, load_public_keys
+from service.settings import Settings
+from service.store import LogPosition
+from service.verify import ProofError, place, prove_events, read_family, verify_log
+
+COMMANDS = frozenset({"keys", "checkpoint", "verify", "export", "verify-bundle"})
+
+Action = Callable[[asyncpg.Pool, argparse.Namespace, KeySettings], Awaitable[int]]
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register the audit subcommands on the `reunite` parser."""
+    keys = subparsers.add_parser("keys", help="manage the checkpoint signing key")
+    generate = keys.add_subparsers(dest="keys_action", required=True).add_parser(
+        "generate", help="write signing-key.pem (0600) and verify-key.pem into a directory"
+    )
+    generate.add_argument("--out", type=Path, required=True, metavar="DIR")
+    subparsers.add_parser("checkpoint", help="sign a checkpoint of the log now")
+    verify = subparsers.add_parser("verify", help="check every hash chain and checkpoint")
+    verify.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="events per read")
+    export = subparsers.add_parser("export", help="write a family's evidence bundle")
+    export.add_argument("family", type=UUID, metavar="FAMILY")
+    export.add_argument("--out", type=Path, required=True, metavar="BUNDLE.json")
+    offline = subparsers.add_parser("verify-bundle", help="check a bundle offline, no database")
+    offline.add_argument("bundle", type=Path, metavar="BUNDLE.json")
+    offline.add_argument("--public-key", type=Path, required=True, metavar="KEY.pem")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """Run the audit subcommand args.command (one of COMMANDS); return the exit status."""
+    keys = KeySettings.from_env()
+    try:
+        if args.command == "keys":
+            return _generate(args.out)
+        if args.command == "verify-bundle":
+            return _verify_bundle(args.bundle, args.public_key)
+        action = ACTIONS[args.command]
+        return asyncio.run(_with_pool(settings, lambda pool: action(pool, args, keys)))
+    except (KeyFileError, ExportError, OSError) as e:
+        # OSError: a file that cannot be written, or a database that cannot be reached.
+        print(f"reunite {args.command}: {e}", file=sys.stderr)
+        return 2
+
+
+async def _with_pool(settings: Settings, action: Callable[[asyncpg.Pool], Awaitable[int]]) -> int:
+    database = await open_database(settings, min_size=1, max_size=2)
+    try:
+        return await action(database.pool)
+    finally:
+        await database.close()
+
+
+def _generate(out: Path) -> int:
+    signing, verifying = generate_keys(out)
+    print(f"wrote {signing} (private, keep it secret) and {verifying} (public)")
+    print(f"set REUNITE_SIGNING_KEY_FILE={signing} to sign checkpoints")
+    return 0
+
+
+async def _checkpoint(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
+    checkpoint = await CheckpointTaker(pool, keys.signer()).take()
+    if checkpoint is None:
+        print("the log holds no final events yet; nothing to sign")
+        return 0
+    print(f"{checkpoint}: root {checkpoint.root.hex()}, signed by key {checkpoint.key_id}")
+    return 0
+
+
+async def _verify(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
+    trusted = keys.trusted_keys()
+    if trusted is None:
+        print(
+            "note: no REUNITE_VERIFY_KEY_FILE or REUNITE_SIGNING_KEY_FILE; each checkpoint is "
+            "checked against the public key stored with it, which proves integrity, not signer",
+            file=sys.stderr,
+        )
+    report = await verify_log(pool, trusted, args.batch_size)
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+async def _export(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
+    signer = keys.signer() if keys.signing_key_file is not None else None
+    bundle = await export_bundle(pool, args.family, signer)
+    args.out.write_text(json.dumps(bundle_to_json(bundle), indent=2) + "\n")
+    print(f"wrote {args.out}: {len(bundle.events)} events, proven against {bundle.checkpoint}")
+    return 0
+
+
+ACTIONS: dict[str, Action] = {"checkpoint": _checkpoint, "verify": _verify, "export": _export}
+
+
+def _verify_bundle(path: Path, key_file: Path) -> int:
+    keys = load_public_keys(key_file)
+    if len(keys) != 1:
+        raise KeyFileError(f"{key_file} must hold exactly one public key")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        print(f"REJECTED: cannot read {path}: {e}")
+        return 1
+    try:
+        summary = verify_bundle(bundle_from_json(data), next(iter(keys)))
+    except BundleRejected as e:
+        print(f"REJECTED: {e}")
+        return 1
+    print(f"OK: {summary}")
+    return 0
+
+
+class ExportError(Exception):
+    """The family cannot be exported: unknown, not final yet, or its record does not hold."""
+
+
+async def export_bundle(pool: asyncpg.Pool, family_id: UUID, signer: Signer | None) -> Bundle:
+    """The family's bundle, proven against the latest checkpoint, taking one if none covers it."""
+    events = await read_family(pool, family_id)
+    if not events:
+        raise ExportError(f"no family {family_id} in the log")
+    if (broken := verify_stream(events)) is not None:
+        raise ExportError(
+            f"version {broken.version} (position {broken.position}): {broken.what}; "
+            "run `reunite verify`"
+        )
+    checkpoint = await _covering_checkpoint(pool, max(map(place, events)), signer)
+    try:
+        proven = await prove_events(pool, events, checkpoint)
+    except ProofError as e:
+        raise ExportError(f"{checkpoint}: {e}; run `reunite verify`") from None
+    return Bundle(family_id, tuple(proven), checkpoint)
+
+
+async def _covering_checkpoint(
+    pool: asyncpg.Pool, last: LogPosition, signer: Signer | None
+) -> Checkpoint:
+    checkpoint = await latest_checkpoint(pool)
+    if checkpoint is None or not checkpoint.covers(last):
+        if signer is None:
+            raise ExportError(
+                "no checkpoint covers the family's last event, and no key to take one: "
+                "set REUNITE_SIGNING_KEY_FILE"
+            )
+        checkpoint = await CheckpointTaker(pool, signer).take()
+    if checkpoint is None or not checkpoint.covers(last):
+        raise ExportError(
+            "the family's last event is not final yet (an older transaction is still "
+            "running); retry shortly"
+        )
+    return checkpoint
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the audit commands on their own, as `python -m service.audit_cli`."""
+    parser = argparse.ArgumentParser(prog="reunite", description=__doc__)
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(argv), Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,258 @@
+"""Signed checkpoints over the global log: what is signed, taking them, reading them back.
+
+A checkpoint covers the log's first event_count events in its gap-safe order
+(transaction_id, position), ending at (head_transaction_id, head_position). Only events of
+transactions older than pg_snapshot_xmin are taken, so the covered prefix is final: no event
+can later commit inside it. Its root is the RFC 6962 Merkle root (service.merkle) of the
+events' stored ``hash`` column in that order; each of those hashes already chains its stream
+and covers the event's transaction_id and position.
+
+The signed message is exactly, with integers unsigned 64-bit big-endian::
+
+    b"reunite-checkpoint-v1" || event_count || head_position || head_transaction_id || root
+
+(21 + 8 + 8 + 8 + 32 = 77 bytes; every field has a fixed width, so it reads only one way.)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from service.keys import KeyFileError, KeySettings, Signer, key_id, signature_holds
+from service.merkle import MerkleFrontier
+from service.store import LogPosition
+
+if TYPE_CHECKING:
+    from service.container import Container
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "rfc6962-sha256/ed25519"
+MESSAGE_PREFIX = b"reunite-checkpoint-v1"
+BATCH_SIZE = 10_000
+
+# The oldest transaction still running: every transaction below it has committed or rolled
+# back, so the events below it are final.
+HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())"
+
+
+def range_query(columns: str) -> str:
+    """Select columns of the events strictly between two places in the log, in log order."""
+    # ORDER BY names the table's columns: a bare name would sort by the bigint output alias
+    # of the same name, which no index serves, turning each page into a scan and a sort.
+    return f"""
+SELECT {columns} FROM events
+ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+   AND (transaction_id, position) < ($3::xid8, $4::bigint)
+ ORDER BY events.transaction_id, events.position
+ LIMIT $5
+"""
+
+
+LEAVES = range_query("transaction_id::text::bigint AS transaction_id, position, hash")
+
+CHECKPOINT_COLUMNS = """
+id, event_count, head_position, head_transaction_id, root, algorithm, signature, public_key,
+key_id, created_at
+"""
+INSERT = f"""
+INSERT INTO checkpoints (event_count, head_position, head_transaction_id, root, algorithm,
+                         signature, public_key, key_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING {CHECKPOINT_COLUMNS}
+"""
+LATEST = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 1"
+ALL = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY event_count, id"
+
+
+def checkpoint_message(
+    event_count: int, head_position: int, head_transaction_id: int, root: bytes
+) -> bytes:
+    """The exact bytes a checkpoint's signature covers (see the module docstring)."""
+    fields = struct.pack(">QQQ", event_count, head_position, head_transaction_id)
+    return MESSAGE_PREFIX + fields + root
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed Merkle root over the log's first event_count events."""
+
+    id: int
+    event_count: int
+    head_position: int
+    head_transaction_id: int
+    root: bytes
+    algorithm: str
+    signature: bytes
+    public_key: bytes
+    key_id: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Checkpoint:
+        """Build from a row selected with CHECKPOINT_COLUMNS."""
+        return cls(**dict(row.items()))
+
+    @property
+    def head(self) -> LogPosition:
+        """The last event covered, as a place in the log."""
+        return LogPosition(self.head_transaction_id, self.head_position)
+
+    def covers(self, at: LogPosition) -> bool:
+        """Whether the event at this place in the log is among those covered."""
+        return at <= self.head
+
+    def message(self) -> bytes:
+        """The bytes its signature must cover."""
+        return checkpoint_message(
+            self.event_count, self.head_position, self.head_transaction_id, self.root
+        )
+
+    def seal_fault(self, trusted: frozenset[bytes] | None) -> str | None:
+        """What is wrong with its algorithm, key or signature, or None when all hold."""
+        if self.algorithm != ALGORITHM:
+            return f"unknown algorithm {self.algorithm!r}"
+        if key_id(self.public_key) != self.key_id:
+            return f"key id {self.key_id} does not name its public key"
+        if trusted is not None and self.public_key not in trusted:
+            return f"signed by key {self.key_id}, which is not a trusted key"
+        if not signature_holds(self.public_key, self.signature, self.message()):
+            return "the signature does not match its event count, head and root"
+        return None
+
+    def __str__(self) -> str:
+        return (
+            f"checkpoint {self.id} (events 1..{self.event_count}, "
+            f"head position {self.head_position})"
+        )
+
+
+async def batches(
+    pool: asyncpg.Pool, query: str, after: LogPosition, before: LogPosition, size: int
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """Rows of a range_query in pages, keyset by (transaction_id, position)."""
+    while True:
+        rows = await pool.fetch(
+            query,
+            after.transaction_id,
+            after.position,
+            before.transaction_id,
+            before.position,
+            size,
+        )
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = LogPosition(rows[-1]["transaction_id"], rows[-1]["position"])
+
+
+async def horizon(pool: asyncpg.Pool) -> LogPosition:
+    """The place before which the log is final: every event below it is committed for good."""
+    return LogPosition(int(await pool.fetchval(HORIZON)), 0)
+
+
+async def latest_checkpoint(pool: asyncpg.Pool) -> Checkpoint | None:
+    """The most recently taken checkpoint, if any."""
+    row = await pool.fetchrow(LATEST)
+    return None if row is None else Checkpoint.from_row(row)
+
+
+async def all_checkpoints(pool: asyncpg.Pool) -> list[Checkpoint]:
+    """Every checkpoint, shortest prefix first."""
+    return [Checkpoint.from_row(row) for row in await pool.fetch(ALL)]
+
+
+class CheckpointTaker:
+    """Signs checkpoints, carrying its Merkle frontier forward so each reads only new events."""
+
+    def __init__(self, pool: asyncpg.Pool, signer: Signer, batch_size: int = BATCH_SIZE) -> None:
+        self.pool = pool
+        self.signer = signer
+        self.batch_size = batch_size
+        self.frontier = MerkleFrontier()
+        self.head = LogPosition()
+
+    async def take(self) -> Checkpoint | None:
+        """Sign the final prefix of the log as it stands now; None while that prefix is empty."""
+        before = await horizon(self.pool)
+        async for rows in batches(self.pool, LEAVES, self.head, before, self.batch_size):
+            for row in rows:
+                self.frontier.append(row["hash"])
+            self.head = LogPosition(rows[-1]["transaction_id"], rows[-1]["position"])
+        if self.frontier.size == 0:
+            return None
+        root = self.frontier.root()
+        latest = await latest_checkpoint(self.pool)
+        # Nothing new since the last one: answer it rather than sign the same prefix twice.
+        if latest is not None and (latest.event_count, latest.head, latest.root) == (
+            self.frontier.size,
+            self.head,
+            root,
+        ):
+            return latest
+        return await self._store(root)
+
+    async def _store(self, root: bytes) -> Checkpoint:
+        count, head = self.frontier.size, self.head
+        signature = self.signer.sign(
+            checkpoint_message(count, head.position, head.transaction_id, root)
+        )
+        row = await self.pool.fetchrow(
+            INSERT,
+            count,
+            head.position,
+            head.transaction_id,
+            root,
+            ALGORITHM,
+            signature,
+            self.signer.public_key,
+            self.signer.key_id,
+        )
+        assert row is not None
+        return Checkpoint.from_row(row)
+
+
+async def checkpoint_periodically(
+    container: Container,
+    interval: float,
+    stop_event: asyncio.Event,
+    signer: Signer | None = None,
+) -> None:
+    """Take a checkpoint every interval seconds until stop_event is set.
+
+    Without a signer, REUNITE_SIGNING_KEY_FILE is read; when it is unset or unreadable this
+    logs why and returns, so a server without a key still starts.
+    """
+    if signer is None:
+        keys = KeySettings.from_env()
+        if keys.signing_key_file is None:
+            log.warning("periodic checkpoints are off: REUNITE_SIGNING_KEY_FILE is not set")
+            return
+        try:
+            signer = keys.signer()
+        except KeyFileError as e:
+            # Said at start-up, where the operator looks, rather than when the task is reaped.
+            log.error("periodic checkpoints are off: %s", e)
+            return
+    taker = CheckpointTaker(container.database.pool, signer)
+    while not stop_event.is_set():
+        try:
+            checkpoint = await taker.take()
+            if checkpoint is not None:
+                log.info("%s signed by key %s", checkpoint, checkpoint.key_id)
+        except Exception:
+            # A background task must outlive a transient database failure; the next tick
+            # retries, and the frontier only ever holds whole batches.
+            log.exception("checkpoint failed; retrying in %s s", interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), interval)

@@ -1,0 +1,283 @@
+"""Verify the log: every stream's hash chain and every signed checkpoint, in one pass.
+
+The walk reads the final prefix of the log in pages and keeps, per stream, only the last
+verified (version, hash), and one Merkle frontier for the whole log; memory grows with the
+number of streams, not events. A chain finds an event altered, swapped or deleted inside a
+stream; a checkpoint root finds what a chain cannot: the last events of a stream, or a whole
+stream, deleted, or a stream rewritten with recomputed hashes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import asyncpg
+
+from service.bundle import ProvenEvent
+from service.chain import ChainBreak, link_fault, verify_stream
+from service.checkpoints import (
+    BATCH_SIZE,
+    LEAVES,
+    Checkpoint,
+    all_checkpoints,
+    batches,
+    horizon,
+    latest_checkpoint,
+    range_query,
+)
+from service.merkle import MerkleFrontier, MerkleTree, verify_inclusion
+from service.store import COLUMNS, READ_STREAM, LogPosition, RecordedEvent
+
+EVENTS = range_query(COLUMNS)
+WHOLE_STREAM = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class CheckpointFailure:
+    """A checkpoint that does not hold, and why."""
+
+    checkpoint: Checkpoint
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.checkpoint}: {self.what}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a verification covered and the first thing that did not hold, if any."""
+
+    events: int
+    streams: int
+    checkpoints: int
+    seconds: float
+    broken: ChainBreak | None = None
+    failed: CheckpointFailure | None = None
+    # Events after the newest checkpoint: their chain is checked, their inclusion cannot be.
+    unproven: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """Whether every chain and checkpoint held."""
+        return self.broken is None and self.failed is None
+
+    @property
+    def rate(self) -> float:
+        """Events verified per second."""
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """The report as printed by `reunite verify`."""
+        counts = f"{self.events} events, {self.streams} streams, {self.checkpoints} checkpoints"
+        lines = [f"OK: {counts} verified"] if self.ok else []
+        if self.broken is not None:
+            b = self.broken
+            lines.append(
+                f"BROKEN: stream {b.stream_id} version {b.version} position {b.position}: {b.what}"
+            )
+        if self.failed is not None:
+            lines.append(f"BROKEN: {self.failed}")
+        if self.unproven:
+            lines.append(f"{self.unproven} events are newer than the latest checkpoint")
+        lines.append(f"{self.seconds:.2f} s, {self.rate:,.0f} events/s")
+        return lines
+
+
+@dataclass
+class StreamChains:
+    """Each stream's last verified (version, hash); an event ahead of its predecessor waits."""
+
+    heads: dict[UUID, tuple[int, bytes]] = field(default_factory=dict)
+    waiting: dict[UUID, dict[int, RecordedEvent]] = field(default_factory=dict)
+    broken: ChainBreak | None = None
+
+    def add(self, event: RecordedEvent) -> None:
+        """Check the next event of the log against its stream's chain."""
+        version = self.heads.get(event.stream_id, (0, b""))[0]
+        if event.version > version + 1:
+            # A transaction can take its id before another commits the version it extends,
+            # and the log orders by transaction id: hold the event until its predecessor.
+            self.waiting.setdefault(event.stream_id, {})[event.version] = event
+            return
+        self._check(event)
+        waiting = self.waiting.get(event.stream_id, {})
+        while (later := waiting.pop(self.heads[event.stream_id][0] + 1, None)) is not None:
+            self._check(later)
+        if not waiting:
+            self.waiting.pop(event.stream_id, None)
+
+    def _check(self, event: RecordedEvent) -> None:
+        version, previous = self.heads.get(event.stream_id, (0, None))
+        fault = link_fault(event, event.stream_id, version + 1, previous)
+        if fault is not None and self.broken is None:
+            self.broken = ChainBreak(event.stream_id, event.version, event.position, fault)
+        # Go on from the stored hash, so one altered event is reported once, not again at
+        # every successor.
+        self.heads[event.stream_id] = (max(version, event.version), event.hash)
+
+    def finish(self) -> None:
+        """An event still waiting at the end of the log follows a version that is missing."""
+        firsts = [waiting[min(waiting)] for waiting in self.waiting.values()]
+        if firsts and self.broken is None:
+            first = min(firsts, key=lambda e: (e.transaction_id, e.position))
+            expected = self.heads.get(first.stream_id, (0, b""))[0] + 1
+            what = f"version {first.version} where {expected} was expected"
+            self.broken = ChainBreak(first.stream_id, first.version, first.position, what)
+
+    @property
+    def streams(self) -> int:
+        """How many streams the walk met."""
+        return len(self.heads.keys() | self.waiting.keys())
+
+
+class CheckpointWalk:
+    """Grows the log's Merkle root leaf by leaf and compares it at each checkpoint's size."""
+
+    def __init__(self, checkpoints: list[Checkpoint], trusted: frozenset[bytes] | None) -> None:
+        self.pending = sorted(checkpoints, key=lambda c: (c.event_count, c.id), reverse=True)
+        self.trusted = trusted
+        self.frontier = MerkleFrontier()
+        self.verified = 0
+        self.failed: CheckpointFailure | None = None
+
+    def add(self, event: RecordedEvent) -> None:
+        """Take the next event of the log as the next leaf."""
+        self.frontier.append(event.hash)
+        while self.pending and self.pending[-1].event_count == self.frontier.size:
+            self._compare(self.pending.pop(), event)
+
+    def _compare(self, checkpoint: Checkpoint, last: RecordedEvent) -> None:
+        fault = checkpoint.seal_fault(self.trusted)
+        if fault is None and checkpoint.head != LogPosition(last.transaction_id, last.position):
+            fault = (
+                f"its last event is at position {checkpoint.head_position}, but event "
+                f"{checkpoint.event_count} of the log is at position {last.position}: events "
+                "it covered were deleted or moved"
+            )
+        if fault is None and checkpoint.root != self.frontier.root():
+            fault = "the root of its events differs: an event it covered was altered or replaced"
+        self._fail(checkpoint, fault)
+
+    def _fail(self, checkpoint: Checkpoint, fault: str | None) -> None:
+        if fault is None:
+            self.verified += 1
+        elif self.failed is None:
+            self.failed = CheckpointFailure(checkpoint, fault)
+
+    def finish(self) -> None:
+        """A checkpoint not reached covers more events than the log now holds."""
+        for checkpoint in reversed(self.pending):
+            fault = checkpoint.seal_fault(self.trusted) or (
+                f"it covers {checkpoint.event_count} events, the log holds only "
+                f"{self.frontier.size}: events it covered were deleted"
+            )
+            self._fail(checkpoint, fault)
+
+
+async def verify_log(
+    pool: asyncpg.Pool, trusted: frozenset[bytes] | None = None, batch_size: int = BATCH_SIZE
+) -> VerifyReport:
+    """Check every chain and every checkpoint over the final prefix of the log.
+
+    trusted: the public keys checkpoints must be signed with; None accepts each row's own.
+    """
+    started = time.perf_counter()
+    # Checkpoints first: each covers only events below its own horizon, which is below ours.
+    walk = CheckpointWalk(await all_checkpoints(pool), trusted)
+    chains, count = StreamChains(), 0
+    async for rows in batches(pool, EVENTS, LogPosition(), await horizon(pool), batch_size):
+        for row in rows:
+            event = RecordedEvent.from_row(row)
+            chains.add(event)
+            walk.add(event)
+        count += len(rows)
+    chains.finish()
+    walk.finish()
+    elapsed = time.perf_counter() - started
+    return VerifyReport(count, chains.streams, walk.verified, elapsed, chains.broken, walk.failed)
+
+
+async def read_family(pool: asyncpg.Pool, family_id: UUID) -> list[RecordedEvent]:
+    """Every event of one family's stream, in version order."""
+    rows = await pool.fetch(READ_STREAM, family_id, WHOLE_STREAM)
+    return [RecordedEvent.from_row(row) for row in rows]
+
+
+class ProofError(Exception):
+    """The log no longer matches a checkpoint, so no proof drawn from it would hold."""
+
+
+async def prove_events(
+    pool: asyncpg.Pool, events: Sequence[RecordedEvent], checkpoint: Checkpoint
+) -> list[ProvenEvent]:
+    """Inclusion proofs of the events the checkpoint covers, from the log up to its head."""
+    wanted = {e.position for e in events if checkpoint.covers(place(e))}
+    leaves: list[bytes] = []
+    index: dict[int, int] = {}
+    through_head = LogPosition(checkpoint.head_transaction_id, checkpoint.head_position + 1)
+    async for rows in batches(pool, LEAVES, LogPosition(), through_head, BATCH_SIZE):
+        for row in rows:
+            if row["position"] in wanted:
+                index[row["position"]] = len(leaves)
+            leaves.append(row["hash"])
+    tree = MerkleTree(leaves)
+    if tree.size != checkpoint.event_count or tree.root() != checkpoint.root:
+        raise ProofError(
+            f"the {tree.size} events up to its head no longer have its root: "
+            "an event it covered was altered, deleted or moved"
+        )
+    return [
+        ProvenEvent(e, index[e.position], tuple(tree.proof(index[e.position])))
+        for e in events
+        if e.position in index
+    ]
+
+
+async def verify_family(
+    pool: asyncpg.Pool, family_id: UUID, trusted: frozenset[bytes] | None = None
+) -> VerifyReport:
+    """Check one family: its chain, and its events' inclusion in the latest checkpoint.
+
+    An unknown family reports no events; the caller decides whether that is an error.
+    """
+    started = time.perf_counter()
+    events = await read_family(pool, family_id)
+    broken = verify_stream(events) if events else None
+    checkpoint = await latest_checkpoint(pool)
+    failed, proven = None, 0
+    if checkpoint is not None and events:
+        failed, proven = await _prove_family(pool, events, checkpoint, trusted)
+    verified = int(checkpoint is not None and bool(events) and failed is None)
+    elapsed = time.perf_counter() - started
+    return VerifyReport(
+        len(events), int(bool(events)), verified, elapsed, broken, failed, len(events) - proven
+    )
+
+
+async def _prove_family(
+    pool: asyncpg.Pool,
+    events: list[RecordedEvent],
+    checkpoint: Checkpoint,
+    trusted: frozenset[bytes] | None,
+) -> tuple[CheckpointFailure | None, int]:
+    if (fault := checkpoint.seal_fault(trusted)) is not None:
+        return CheckpointFailure(checkpoint, fault), 0
+    try:
+        proven = await prove_events(pool, events, checkpoint)
+    except ProofError as e:
+        return CheckpointFailure(checkpoint, str(e)), 0
+    for p in proven:
+        # The same check an offline auditor runs on an exported bundle.
+        size, root = checkpoint.event_count, checkpoint.root
+        if not verify_inclusion(p.event.hash, p.leaf_index, size, p.proof, root):
+            what = f"event version {p.event.version} is not included in its root"
+            return CheckpointFailure(checkpoint, what), 0
+    return None, len(proven)
+
+
+def place(event: RecordedEvent) -> LogPosition:
+    """Where an event stands in the log's order."""
+    return LogPosition(event.transaction_id, event.position)

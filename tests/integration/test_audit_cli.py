@@ -1,0 +1,191 @@
+"""The auditor's command line on a real database: keys, checkpoint, verify, export, bundle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import stat
+import sys
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+
+from service import audit_cli
+from service.container import Container
+from service.database import Database
+from tests.builders import open_separated_family
+from tests.integration.test_checkpoints import settled
+from tests.integration.test_hash_chain import bypassing_the_guard
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Cli:
+    """Runs `reunite` audit commands in-process, on their own event loop as from a shell."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], pool: asyncpg.Pool) -> None:
+        self.capsys = capsys
+        self.pool = pool
+
+    async def __call__(self, *args: str) -> tuple[int, str, str]:
+        """The exit status, standard output and standard error of one command."""
+        await settled(self.pool)
+        loop = asyncio.get_running_loop()
+        code = await loop.run_in_executor(None, audit_cli.main, list(args))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Path:
+    """A fresh key pair in a directory."""
+    assert audit_cli.main(["keys", "generate", "--out", str(tmp_path / "keys")]) == 0
+    return tmp_path / "keys"
+
+
+@pytest.fixture
+def cli(
+    database_url: str,
+    database: Database,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Cli:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.delenv("REUNITE_SIGNING_KEY_FILE", raising=False)
+    monkeypatch.delenv("REUNITE_VERIFY_KEY_FILE", raising=False)
+    capsys.readouterr()
+    return Cli(capsys, database.pool)
+
+
+def signing_with(keys: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REUNITE_SIGNING_KEY_FILE", str(keys / "signing-key.pem"))
+
+
+async def test_keys_are_generated_private_and_never_overwritten(tmp_path: Path, cli: Cli) -> None:
+    code, out, _ = await cli("keys", "generate", "--out", str(tmp_path))
+    assert code == 0 and "signing-key.pem" in out
+    assert stat.S_IMODE((tmp_path / "signing-key.pem").stat().st_mode) == 0o600
+    assert (tmp_path / "verify-key.pem").read_text().startswith("-----BEGIN PUBLIC KEY-----")
+    before = (tmp_path / "signing-key.pem").read_bytes()
+
+    code, _, err = await cli("keys", "generate", "--out", str(tmp_path))
+
+    assert code == 2 and "exists; refusing to overwrite" in err
+    assert (tmp_path / "signing-key.pem").read_bytes() == before
+
+
+async def test_an_auditor_checkpoints_verifies_exports_and_checks_a_bundle_offline(
+    container: Container,
+    cli: Cli,
+    keys: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    family, *_ = await open_separated_family(container.commands)
+    await open_separated_family(container.commands)
+    code, _, err = await cli("checkpoint")
+    assert code == 2 and "REUNITE_SIGNING_KEY_FILE" in err
+
+    signing_with(keys, monkeypatch)
+    code, out, _ = await cli("checkpoint")
+    assert code == 0 and out.startswith("checkpoint 1 (events 1..12, head position ")
+    code, out, _ = await cli("verify")
+    assert code == 0
+    assert out.splitlines()[0] == "OK: 12 events, 2 streams, 1 checkpoints verified"
+    assert out.splitlines()[1].endswith("events/s")
+
+    bundle = tmp_path / "bundle.json"
+    code, out, _ = await cli("export", str(family), "--out", str(bundle))
+    assert code == 0 and "6 events, proven against checkpoint 1" in out
+    public = str(keys / "verify-key.pem")
+    code, out, _ = await cli("verify-bundle", str(bundle), "--public-key", public)
+    assert code == 0 and out.startswith(f"OK: family {family}: 6 events, chained and included")
+
+    data = json.loads(bundle.read_text())
+    data["events"][1]["actor"] = "someone.else"
+    bundle.write_text(json.dumps(data))
+    code, out, _ = await cli("verify-bundle", str(bundle), "--public-key", public)
+    position = data["events"][1]["position"]
+    assert code == 1
+    assert out == (
+        f"REJECTED: event version 2 (position {position}): "
+        "hash does not match the event's contents\n"
+    )
+
+
+async def test_export_takes_a_checkpoint_when_none_covers_the_family(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    family, *_ = await open_separated_family(container.commands)
+    code, _, err = await cli("export", str(family), "--out", str(tmp_path / "b.json"))
+    assert code == 2 and "no checkpoint covers the family's last event" in err
+
+    signing_with(keys, monkeypatch)
+    code, out, _ = await cli("export", str(family), "--out", str(tmp_path / "b.json"))
+    assert code == 0 and "proven against checkpoint 1 (events 1..6" in out
+    code, _, err = await cli("export", str(uuid4()), "--out", str(tmp_path / "c.json"))
+    assert code == 2 and "no family" in err
+
+
+async def test_a_tampered_log_fails_verify_and_cannot_be_exported(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing_with(keys, monkeypatch)
+    family, *_ = await open_separated_family(container.commands)
+    assert (await cli("checkpoint"))[0] == 0
+    target = (await container.store.read_stream(family))[2]
+    await bypassing_the_guard(
+        container.database.pool,
+        "UPDATE events SET payload = payload || '\\x00'::bytea WHERE position = $1",
+        target.position,
+    )
+
+    code, out, _ = await cli("verify")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"BROKEN: stream {family} version 3 position {target.position}: "
+        "hash does not match the event's contents"
+    )
+    code, _, err = await cli("export", str(family), "--out", str(tmp_path / "b.json"))
+    assert code == 2 and "hash does not match" in err and "reunite verify" in err
+
+
+async def test_a_bundle_is_verified_by_a_separate_process_with_no_database(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing_with(keys, monkeypatch)
+    family, *_ = await open_separated_family(container.commands)
+    bundle = tmp_path / "bundle.json"
+    assert (await cli("export", str(family), "--out", str(bundle)))[0] == 0
+    other = tmp_path / "other"
+    assert audit_cli.main(["keys", "generate", "--out", str(other)]) == 0
+
+    done = await offline(str(bundle), str(keys / "verify-key.pem"))
+    refused = await offline(str(bundle), str(other / "verify-key.pem"))
+
+    assert done[0] == 0 and done[1].startswith(f"OK: family {family}: 6 events")
+    assert refused[0] == 1 and "not by the given public key" in refused[1]
+
+
+async def offline(bundle: str, public_key: str) -> tuple[int | None, str]:
+    """`python -m service.audit_cli verify-bundle` in its own process, with no database."""
+    # A server nobody listens on: the check must not need one.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": "postgresql://x@127.0.0.1:9/x"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.audit_cli",
+        "verify-bundle",
+        bundle,
+        "--public-key",
+        public_key,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    return process.returncode, out.decode()

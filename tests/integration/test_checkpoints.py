@@ -1,0 +1,183 @@
+"""Signed checkpoints cover the final prefix of the log, are append-only, and prove families."""
+
+from __future__ import annotations
+
+import asyncio
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service.checkpoints import (
+    CheckpointTaker,
+    all_checkpoints,
+    checkpoint_periodically,
+    latest_checkpoint,
+)
+from service.container import Container
+from service.keys import Signer
+from service.merkle import merkle_root
+from service.provenance import Provenance
+from service.store import LogPosition, NewEvent, RecordedEvent
+from service.verify import verify_family
+from tests.builders import open_separated_family
+
+pytestmark = pytest.mark.integration
+
+SIGNER = Signer.from_private_key(Ed25519PrivateKey.generate())
+TRUSTED = frozenset({SIGNER.public_key})
+WRITER = Provenance(actor="importer", role="importer", source="test")
+EVERY_EVENT_FINAL = """
+SELECT NOT EXISTS (
+    SELECT FROM events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+)
+"""
+
+
+async def settled(pool: asyncpg.Pool) -> None:
+    """Wait until every event is final: other sessions on a shared server hold the horizon too."""
+    for _ in range(1000):
+        if await pool.fetchval(EVERY_EVENT_FINAL):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("a transaction elsewhere on the server held the log back for 10 s")
+
+
+def tick(label: str) -> list[NewEvent]:
+    return [NewEvent("tests:Tick", label.encode(), None)]
+
+
+async def whole_log(container: Container) -> list[RecordedEvent]:
+    return await container.store.read_log(LogPosition(), limit=100_000)
+
+
+async def test_a_checkpoint_signs_the_root_of_the_whole_final_log(container: Container) -> None:
+    for _ in range(3):
+        await open_separated_family(container.commands)
+    await settled(container.database.pool)
+    log = await whole_log(container)
+
+    checkpoint = await CheckpointTaker(container.database.pool, SIGNER).take()
+
+    assert checkpoint is not None
+    assert checkpoint.event_count == len(log) == 18
+    assert checkpoint.head == LogPosition(log[-1].transaction_id, log[-1].position)
+    assert checkpoint.root == merkle_root(e.hash for e in log)
+    assert checkpoint.key_id == SIGNER.key_id
+    assert checkpoint.seal_fault(TRUSTED) is None
+    assert await all_checkpoints(container.database.pool) == [checkpoint]
+
+
+async def test_nothing_is_signed_while_the_log_is_empty(container: Container) -> None:
+    assert await CheckpointTaker(container.database.pool, SIGNER).take() is None
+    assert await latest_checkpoint(container.database.pool) is None
+
+
+async def test_an_unchanged_log_is_not_signed_twice_and_a_taker_reads_only_new_events(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    await open_separated_family(container.commands)
+    await settled(pool)
+    taker = CheckpointTaker(pool, SIGNER)
+    first = await taker.take()
+    assert await CheckpointTaker(pool, SIGNER).take() == first
+    assert await taker.take() == first
+
+    await open_separated_family(container.commands)
+    await settled(pool)
+    second = await taker.take()
+
+    assert first is not None and second is not None
+    assert (second.id, second.event_count) == (first.id + 1, 12)
+    # Carried forward or computed afresh, the root over the same prefix is the same.
+    assert second.root == merkle_root(e.hash for e in await whole_log(container))
+    assert [c.id for c in await all_checkpoints(pool)] == [first.id, second.id]
+
+
+async def test_a_checkpoint_never_covers_events_an_open_transaction_could_still_precede(
+    container: Container,
+) -> None:
+    pool, store = container.database.pool, container.store
+    await store.append(uuid4(), 0, tick("before"), WRITER)
+    await settled(pool)
+    async with pool.acquire() as slow, slow.transaction():
+        # The slow writer takes the lower transaction id but commits last.
+        await store.append(uuid4(), 0, tick("slow"), WRITER, conn=slow)
+        await store.append(uuid4(), 0, tick("fast"), WRITER)
+        during = await CheckpointTaker(pool, SIGNER).take()
+    await settled(pool)
+    after = await CheckpointTaker(pool, SIGNER).take()
+
+    assert during is not None and after is not None
+    assert during.event_count == 1
+    log = await whole_log(container)
+    assert [e.payload for e in log] == [b"before", b"slow", b"fast"]
+    assert (after.event_count, after.head_position) == (3, log[-1].position)
+    assert after.root == merkle_root(e.hash for e in log)
+
+
+async def test_checkpoints_refuse_update_and_delete(container: Container) -> None:
+    await open_separated_family(container.commands)
+    await settled(container.database.pool)
+    checkpoint = await CheckpointTaker(container.database.pool, SIGNER).take()
+    assert checkpoint is not None
+    for statement in (
+        "UPDATE checkpoints SET root = '\\x00'::bytea WHERE id = $1",
+        "DELETE FROM checkpoints WHERE id = $1",
+    ):
+        with pytest.raises(asyncpg.PostgresError, match="append-only") as refused:
+            await container.database.pool.execute(statement, checkpoint.id)
+        assert refused.value.sqlstate == "42501"
+    assert await latest_checkpoint(container.database.pool) == checkpoint
+
+
+async def test_checkpoints_are_taken_periodically_until_stopped(container: Container) -> None:
+    stop = asyncio.Event()
+    task = asyncio.create_task(checkpoint_periodically(container, 0.05, stop, SIGNER))
+    await open_separated_family(container.commands)
+    for _ in range(500):
+        latest = await latest_checkpoint(container.database.pool)
+        if latest is not None and latest.event_count == 6:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert latest is not None and latest.event_count == 6
+    # An unchanged log is not signed again at every tick.
+    assert len(await all_checkpoints(container.database.pool)) == 1
+
+
+async def test_without_a_usable_signing_key_periodic_checkpoints_stay_off(
+    container: Container, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("REUNITE_SIGNING_KEY_FILE", raising=False)
+    await asyncio.wait_for(checkpoint_periodically(container, 0.01, asyncio.Event()), 1)
+    assert "REUNITE_SIGNING_KEY_FILE is not set" in caplog.text
+    monkeypatch.setenv("REUNITE_SIGNING_KEY_FILE", "/nonexistent/signing-key.pem")
+    await asyncio.wait_for(checkpoint_periodically(container, 0.01, asyncio.Event()), 1)
+    assert "cannot read signing key /nonexistent/signing-key.pem" in caplog.text
+    assert await latest_checkpoint(container.database.pool) is None
+
+
+async def test_a_family_verifies_against_the_latest_checkpoint(container: Container) -> None:
+    pool = container.database.pool
+    family, *_ = await open_separated_family(container.commands)
+    await open_separated_family(container.commands)
+    unchecked = await verify_family(pool, family, TRUSTED)
+    assert unchecked.ok and (unchecked.events, unchecked.checkpoints, unchecked.unproven) == (
+        6,
+        0,
+        6,
+    )
+
+    await settled(pool)
+    await CheckpointTaker(pool, SIGNER).take()
+    report = await verify_family(pool, family, TRUSTED)
+    assert report.ok, report.lines()
+    assert (report.events, report.streams, report.checkpoints, report.unproven) == (6, 1, 1, 0)
+
+    stranger = Signer.from_private_key(Ed25519PrivateKey.generate())
+    untrusted = await verify_family(pool, family, frozenset({stranger.public_key}))
+    assert untrusted.failed is not None and "not a trusted key" in untrusted.failed.what

@@ -1,0 +1,296 @@
+"""A superuser who bypasses the append-only guard is caught by `verify_log`, and located."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service.chain import event_hash
+from service.checkpoints import Checkpoint, CheckpointTaker, checkpoint_message
+from service.container import Container
+from service.keys import Signer
+from service.store import LogPosition, RecordedEvent
+from service.verify import VerifyReport, verify_log
+from tests.builders import open_separated_family
+from tests.integration.test_checkpoints import WRITER, settled, tick
+from tests.integration.test_hash_chain import bypassing_the_guard
+
+pytestmark = pytest.mark.integration
+
+SIGNER = Signer.from_private_key(Ed25519PrivateKey.generate())
+TRUSTED = frozenset({SIGNER.public_key})
+
+
+async def three_families_and_a_checkpoint(container: Container) -> list[UUID]:
+    families = [(await open_separated_family(container.commands))[0] for _ in range(3)]
+    await settled(container.database.pool)
+    await CheckpointTaker(container.database.pool, SIGNER).take()
+    return families
+
+
+async def verify(container: Container, batch_size: int = 5000) -> VerifyReport:
+    await settled(container.database.pool)
+    return await verify_log(container.database.pool, TRUSTED, batch_size)
+
+
+async def event(container: Container, family: UUID, version: int) -> RecordedEvent:
+    return (await container.store.read_stream(family))[version - 1]
+
+
+async def swap_places(pool: asyncpg.Pool, a: RecordedEvent, b: RecordedEvent) -> None:
+    """Exchange two events' places in the log, each keeping its contents and stored hash."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        rows = await conn.fetch(
+            "DELETE FROM events WHERE position = ANY($1) RETURNING *", [a.position, b.position]
+        )
+        columns = list(rows[0].keys())
+        insert = (
+            f"INSERT INTO events ({', '.join(columns)}) OVERRIDING SYSTEM VALUE"
+            f" VALUES ({', '.join(f'${i + 1}' for i in range(len(columns)))})"
+        )
+        first, second = rows
+        for row, other in ((first, second), (second, first)):
+            values: dict[str, Any] = dict(row.items())
+            values.update(position=other["position"], transaction_id=other["transaction_id"])
+            await conn.execute(insert, *values.values())
+
+
+async def test_an_untouched_log_verifies(container: Container) -> None:
+    await three_families_and_a_checkpoint(container)
+    report = await verify(container)
+    assert report.ok
+    assert report.lines()[0] == "OK: 18 events, 3 streams, 1 checkpoints verified"
+    assert report.lines()[-1].endswith("events/s")
+
+
+async def test_one_changed_payload_byte_is_located(container: Container) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    target = await event(container, families[1], 4)
+    payload = bytearray(target.payload)
+    payload[len(payload) // 2] ^= 0x01
+    await bypassing_the_guard(
+        container.database.pool,
+        "UPDATE events SET payload = $1 WHERE position = $2",
+        bytes(payload),
+        target.position,
+    )
+
+    report = await verify(container)
+
+    assert report.broken is not None
+    assert (report.broken.stream_id, report.broken.version, report.broken.position) == (
+        families[1],
+        4,
+        target.position,
+    )
+    assert report.broken.what == "hash does not match the event's contents"
+    assert report.lines()[0] == (
+        f"BROKEN: stream {families[1]} version 4 position {target.position}: "
+        "hash does not match the event's contents"
+    )
+
+
+async def test_an_event_deleted_inside_a_stream_is_located(container: Container) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    successor = await event(container, families[0], 4)
+    await bypassing_the_guard(
+        container.database.pool,
+        "DELETE FROM events WHERE stream_id = $1 AND version = 3",
+        families[0],
+    )
+
+    report = await verify(container)
+
+    assert report.broken is not None
+    assert (report.broken.stream_id, report.broken.version, report.broken.position) == (
+        families[0],
+        4,
+        successor.position,
+    )
+    assert report.broken.what == "version 4 where 3 was expected"
+    assert report.failed is not None and report.failed.checkpoint.event_count == 18
+
+
+async def test_the_last_event_of_a_stream_deleted_fails_the_checkpoint_that_covered_it(
+    container: Container,
+) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    await open_separated_family(container.commands)
+    await settled(container.database.pool)
+    later = await CheckpointTaker(container.database.pool, SIGNER).take()
+    await bypassing_the_guard(
+        container.database.pool,
+        "DELETE FROM events WHERE stream_id = $1 AND version = 6",
+        families[0],
+    )
+
+    report = await verify(container)
+
+    # Every chain still holds: only the signed roots know the stream was longer.
+    assert report.broken is None
+    assert report.failed is not None
+    first = report.failed.checkpoint
+    assert later is not None and first.id == later.id - 1
+    assert "events it covered were deleted or moved" in report.failed.what
+    assert report.lines()[0].startswith(f"BROKEN: checkpoint {first.id} (events 1..18, ")
+
+
+async def test_a_whole_stream_deleted_fails_the_checkpoint(container: Container) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    await bypassing_the_guard(
+        container.database.pool, "DELETE FROM events WHERE stream_id = $1", families[2]
+    )
+
+    report = await verify(container)
+
+    assert report.broken is None and report.failed is not None
+    assert report.failed.what == (
+        "it covers 18 events, the log holds only 12: events it covered were deleted"
+    )
+    assert report.lines()[0].startswith(
+        f"BROKEN: checkpoint {report.failed.checkpoint.id} (events 1..18"
+    )
+
+
+@pytest.mark.parametrize("same_stream", [True, False], ids=["same stream", "two streams"])
+async def test_two_events_swapped_in_the_log_are_detected(
+    container: Container, same_stream: bool
+) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    a = await event(container, families[0], 2)
+    b = await event(container, families[0] if same_stream else families[2], 3)
+    await swap_places(container.database.pool, a, b)
+
+    report = await verify(container)
+
+    assert report.broken is not None
+    assert report.broken.what == "hash does not match the event's contents"
+    assert (report.broken.stream_id, report.broken.version) in {
+        (a.stream_id, a.version),
+        (b.stream_id, b.version),
+    }
+
+
+async def test_a_stream_rewritten_with_recomputed_hashes_fails_the_checkpoint(
+    container: Container,
+) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    stream = await container.store.read_stream(families[1])
+    # The forger recomputes every later hash, so the stream's own chain holds again.
+    previous = stream[1].hash
+    for old in stream[2:]:
+        forged = replace(old, payload=old.payload.replace(b"Beto", b"Bert"), prev_hash=previous)
+        forged = replace(forged, hash=event_hash(forged, previous))
+        await bypassing_the_guard(
+            container.database.pool,
+            "UPDATE events SET payload = $1, prev_hash = $2, hash = $3 WHERE position = $4",
+            forged.payload,
+            forged.prev_hash,
+            forged.hash,
+            forged.position,
+        )
+        previous = forged.hash
+
+    report = await verify(container)
+
+    assert report.broken is None
+    assert report.failed is not None
+    assert report.failed.what.startswith("the root of its events differs")
+
+
+@pytest.mark.parametrize(
+    "assignment",
+    [
+        "root = overlay(root placing '\\xff'::bytea from 1 for 1)",
+        "event_count = event_count - 1",
+        "head_position = head_position + 1",
+        "signature = overlay(signature placing '\\x00'::bytea from 5 for 1)",
+    ],
+)
+async def test_an_edited_checkpoint_row_is_detected(container: Container, assignment: str) -> None:
+    await three_families_and_a_checkpoint(container)
+    await bypassing_the_guard(container.database.pool, f"UPDATE checkpoints SET {assignment}")
+
+    report = await verify(container)
+
+    assert report.broken is None and report.failed is not None
+    assert report.failed.what == "the signature does not match its event count, head and root"
+
+
+async def test_a_checkpoint_signed_by_an_unknown_key_is_caught_when_the_key_is_pinned(
+    container: Container,
+) -> None:
+    await three_families_and_a_checkpoint(container)
+    mallory = Signer.from_private_key(Ed25519PrivateKey.generate())
+    honest = await CheckpointTaker(container.database.pool, SIGNER).take()
+    assert honest is not None
+    message = checkpoint_message(
+        honest.event_count, honest.head_position, honest.head_transaction_id, honest.root
+    )
+    forged = replace(
+        honest,
+        signature=mallory.sign(message),
+        public_key=mallory.public_key,
+        key_id=mallory.key_id,
+    )
+    await insert_checkpoint(container.database.pool, forged)
+
+    pinned = await verify(container)
+    unpinned = await verify_log(container.database.pool, trusted=None)
+
+    assert pinned.failed is not None
+    assert pinned.failed.what == f"signed by key {mallory.key_id}, which is not a trusted key"
+    # Without a pinned key a consistent forgery passes: it proves integrity, not authorship.
+    assert unpinned.ok and unpinned.checkpoints == 2
+
+
+async def insert_checkpoint(pool: asyncpg.Pool, c: Checkpoint) -> None:
+    """Add a row as a forger with database access would, bypassing CheckpointTaker."""
+    names = "event_count head_position head_transaction_id root algorithm signature public_key"
+    columns = [*names.split(), "key_id"]
+    placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
+    sql = f"INSERT INTO checkpoints ({', '.join(columns)}) VALUES ({placeholders})"
+    await pool.execute(sql, *(getattr(c, name) for name in columns))
+
+
+async def test_reading_in_small_pages_finds_the_same(container: Container) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    assert (await verify(container, batch_size=4)).lines()[0] == (
+        "OK: 18 events, 3 streams, 1 checkpoints verified"
+    )
+    await bypassing_the_guard(
+        container.database.pool,
+        "DELETE FROM events WHERE stream_id = $1 AND version = 2",
+        families[2],
+    )
+    small, large = await verify(container, batch_size=4), await verify(container)
+    assert small.broken == large.broken and small.broken is not None
+    assert small.failed == large.failed
+
+
+async def test_a_version_that_precedes_its_predecessor_in_log_order_is_not_a_break(
+    container: Container,
+) -> None:
+    pool, store = container.database.pool, container.store
+    family = uuid4()
+    await store.append(family, 0, tick("v1"), WRITER)
+    async with pool.acquire() as slow, slow.transaction():
+        # The slow transaction takes its id first, then extends a version committed after it.
+        await store.append(uuid4(), 0, tick("other"), WRITER, conn=slow)
+        await store.append(family, 1, tick("v2"), WRITER)
+        await store.append(family, 2, tick("v3"), WRITER, conn=slow)
+    await settled(pool)
+    await CheckpointTaker(pool, SIGNER).take()
+    log = await store.read_log(LogPosition())
+    assert [e.payload for e in log] == [b"v1", b"other", b"v3", b"v2"]
+
+    report = await verify(container)
+
+    assert report.ok, report.lines()
+    assert (report.events, report.streams, report.checkpoints) == (4, 2, 1)

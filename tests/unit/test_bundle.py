@@ -1,0 +1,267 @@
+"""An evidence bundle verified offline: accepted as exported, rejected after any edit by hand."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service.bundle import (
+    Bundle,
+    BundleRejected,
+    ProvenEvent,
+    bundle_from_json,
+    bundle_to_json,
+    verify_bundle,
+)
+from service.chain import event_hash
+from service.checkpoints import ALGORITHM, Checkpoint, checkpoint_message
+from service.keys import Signer
+from service.merkle import MerkleTree
+from service.provenance import Provenance
+from service.store import RecordedEvent
+
+FAMILY = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
+NEIGHBOURS = (UUID("11111111-2222-4333-8444-555555555555"), UUID(int=7))
+T0 = datetime(2018, 5, 20, 9, 0, tzinfo=UTC)
+SIGNER = Signer.from_private_key(Ed25519PrivateKey.generate())
+MALLORY = Signer.from_private_key(Ed25519PrivateKey.generate())
+
+Json = dict[str, Any]
+
+
+def recorded(stream: UUID, version: int, position: int, prev: bytes | None) -> RecordedEvent:
+    """An event chained as the database chains it; some fields unknown, some not ASCII."""
+    event = RecordedEvent(
+        position=position,
+        transaction_id=900 + position,
+        stream_id=stream,
+        version=version,
+        topic="domain.family:Family.Separated",
+        payload=f'{{"step": {version}}}'.encode() + b"\x00\xff",
+        occurred_at=None if version == 2 else T0 + timedelta(days=version),
+        recorded_at=T0 + timedelta(days=400, microseconds=position),
+        provenance=Provenance("maría.lópez", "caseworker", "import:orr.csv row 58", "Niño"),
+        idempotency_key=f"cmd-{position}" if version % 2 else None,
+        prev_hash=prev,
+        hash=b"",
+    )
+    return replace(event, hash=event_hash(event, prev))
+
+
+def interleaved_log(rounds: int = 5) -> list[RecordedEvent]:
+    """The family's events among two neighbours' in one global order."""
+    log: list[RecordedEvent] = []
+    heads: dict[UUID, tuple[int, bytes | None]] = {}
+    for _ in range(rounds):
+        for stream in (NEIGHBOURS[0], FAMILY, NEIGHBOURS[1]):
+            version, prev = heads.get(stream, (0, None))
+            event = recorded(stream, version + 1, len(log) + 1, prev)
+            heads[stream] = (event.version, event.hash)
+            log.append(event)
+    return log
+
+
+def signed(log: list[RecordedEvent], signer: Signer = SIGNER) -> Checkpoint:
+    root = MerkleTree(e.hash for e in log).root()
+    head = log[-1]
+    message = checkpoint_message(len(log), head.position, head.transaction_id, root)
+    return Checkpoint(
+        id=3,
+        event_count=len(log),
+        head_position=head.position,
+        head_transaction_id=head.transaction_id,
+        root=root,
+        algorithm=ALGORITHM,
+        signature=signer.sign(message),
+        public_key=signer.public_key,
+        key_id=signer.key_id,
+        created_at=T0 + timedelta(days=500),
+    )
+
+
+def exported(log: list[RecordedEvent] | None = None) -> Bundle:
+    """What `reunite export` writes for FAMILY against a checkpoint over the whole log."""
+    log = interleaved_log() if log is None else log
+    tree = MerkleTree(e.hash for e in log)
+    proven = [
+        ProvenEvent(e, i, tuple(tree.proof(i))) for i, e in enumerate(log) if e.stream_id == FAMILY
+    ]
+    return Bundle(FAMILY, tuple(proven), signed(log))
+
+
+def as_file() -> Json:
+    """The bundle as written to disk and read back."""
+    data: Json = json.loads(json.dumps(bundle_to_json(exported())))
+    return data
+
+
+def verdict(data: object, public_key: bytes = SIGNER.public_key) -> str:
+    return verify_bundle(bundle_from_json(data), public_key)
+
+
+def flip_hex(value: str) -> str:
+    raw = bytearray(bytes.fromhex(value))
+    raw[len(raw) // 2] ^= 0x01
+    return raw.hex()
+
+
+def flip_payload(data: Json) -> None:
+    payload = bytearray(base64.b64decode(data["events"][2]["payload"]))
+    payload[3] ^= 0x01
+    data["events"][2]["payload"] = base64.b64encode(payload).decode()
+
+
+def resign_with_mallory(data: Json) -> None:
+    # An attacker who can edit the bundle can sign it too, but only with a key of their own.
+    forged = signed(interleaved_log()[:9], MALLORY)
+    data["checkpoint"].update(
+        event_count=forged.event_count,
+        head_position=forged.head_position,
+        head_transaction_id=forged.head_transaction_id,
+        root=forged.root.hex(),
+        signature=forged.signature.hex(),
+        public_key=forged.public_key.hex(),
+        key_id=forged.key_id,
+    )
+
+
+def test_an_unedited_bundle_is_accepted() -> None:
+    assert verdict(as_file()) == (
+        f"family {FAMILY}: 5 events, chained and included in checkpoint 3 "
+        f"(events 1..15, head position 15), signed by key {SIGNER.key_id}"
+    )
+
+
+def test_the_file_format_round_trips_every_field() -> None:
+    bundle = exported()
+    assert bundle_from_json(json.loads(json.dumps(bundle_to_json(bundle)))) == bundle
+
+
+EDITS: dict[str, tuple[Callable[[Json], None], str]] = {
+    "a payload byte": (flip_payload, "event version 3 (position 8): hash does not match"),
+    "an event's hash": (
+        lambda d: d["events"][1].update(hash=flip_hex(d["events"][1]["hash"])),
+        "event version 2 (position 5): hash does not match the event's contents",
+    ),
+    "a prev_hash": (
+        lambda d: d["events"][3].update(prev_hash=flip_hex(d["events"][3]["prev_hash"])),
+        "event version 4 (position 11): prev_hash differs",
+    ),
+    "the actor": (
+        lambda d: d["events"][0].update(actor="someone.else"),
+        "event version 1 (position 2): hash does not match",
+    ),
+    "when it happened, by a microsecond": (
+        lambda d: d["events"][0].update(occurred_at="2018-05-21T09:00:00.000001+00:00"),
+        "event version 1 (position 2): hash does not match",
+    ),
+    "a proof step": (
+        lambda d: d["events"][4]["proof"].__setitem__(1, flip_hex(d["events"][4]["proof"][1])),
+        "event version 5 (position 14): its inclusion proof does not lead to the root",
+    ),
+    "a leaf index": (
+        lambda d: d["events"][4].update(leaf_index=12),
+        "event version 5 (position 14): its inclusion proof does not lead to the root",
+    ),
+    "the signature": (
+        lambda d: d["checkpoint"].update(signature=flip_hex(d["checkpoint"]["signature"])),
+        "checkpoint 3 (events 1..15, head position 15): the signature does not match",
+    ),
+    "the root": (
+        lambda d: d["checkpoint"].update(root=flip_hex(d["checkpoint"]["root"])),
+        "checkpoint 3 (events 1..15, head position 15): the signature does not match",
+    ),
+    "the event count": (
+        lambda d: d["checkpoint"].update(event_count=16),
+        "checkpoint 3 (events 1..16, head position 15): the signature does not match",
+    ),
+    "everything, re-signed with another key": (
+        resign_with_mallory,
+        f"is signed by key {MALLORY.key_id}, not by the given public key {SIGNER.key_id}",
+    ),
+    "a middle event removed": (
+        lambda d: d["events"].pop(2),
+        "event version 4 (position 11): version 4 where 3 was expected",
+    ),
+    "two events swapped": (
+        lambda d: d["events"].insert(1, d["events"].pop(2)),
+        "event version 3 (position 8): version 3 where 2 was expected",
+    ),
+    "the family": (
+        lambda d: d.update(family_id=str(NEIGHBOURS[1])),
+        f"event version 1 (position 2) belongs to {FAMILY}, not the family",
+    ),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=list(EDITS))
+def test_a_bundle_edited_by_hand_is_rejected_naming_what_failed(edit: str) -> None:
+    change, message = EDITS[edit]
+    data = as_file()
+    change(data)
+    with pytest.raises(BundleRejected) as rejected:
+        verdict(data)
+    assert message in str(rejected.value)
+
+
+def test_a_bundle_checked_against_another_key_is_rejected() -> None:
+    with pytest.raises(BundleRejected, match=f"not by the given public key {MALLORY.key_id}"):
+        verdict(as_file(), MALLORY.public_key)
+
+
+def test_a_bundle_without_events_is_rejected() -> None:
+    data = as_file()
+    data["events"] = []
+    with pytest.raises(BundleRejected, match="holds no events"):
+        verdict(data)
+
+
+def test_a_bundle_cut_short_still_proves_the_events_it_holds() -> None:
+    # The limit of a log proof: an exporter can leave out a family's latest events, never
+    # alter or add one. The court compares the bundle's checkpoint date with the case.
+    data = as_file()
+    data["events"].pop()
+    assert "4 events" in verdict(data)
+
+
+MALFORMED: dict[str, tuple[Callable[[Json], object], str]] = {
+    "not an object": (lambda d: [d], "bundle is not an object"),
+    "another format": (lambda d: {**d, "format": "v0"}, "not a reunite-bundle-v1 bundle"),
+    "a missing hash": (
+        lambda d: d["events"][1].pop("hash") and d,
+        "events[1].hash is missing or not of type str",
+    ),
+    "a boolean version": (
+        lambda d: d["events"][0].update(version=True) or d,
+        "events[0].version is missing or not of type int",
+    ),
+    "payload not base64": (
+        lambda d: d["events"][0].update(payload="***") or d,
+        "events[0].payload cannot be read",
+    ),
+    "a time without offset": (
+        lambda d: d["events"][0].update(recorded_at="2019-06-24T09:00:00") or d,
+        "events[0].recorded_at cannot be read",
+    ),
+    "a proof step not hex": (
+        lambda d: d["events"][0]["proof"].append("zz") or d,
+        "events[0].proof cannot be read",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_a_malformed_bundle_is_rejected_naming_the_field(case: str) -> None:
+    change, message = MALFORMED[case]
+    with pytest.raises(BundleRejected) as rejected:
+        verdict(change(copy.deepcopy(as_file())))
+    assert message in str(rejected.value)
