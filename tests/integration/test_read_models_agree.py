@@ -16,8 +16,12 @@ from tests.unit.test_family_properties import family_histories
 
 pytestmark = pytest.mark.integration
 
-AGREE = settings(max_examples=40, deadline=None, database=None,
-                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+AGREE = settings(
+    max_examples=40,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 async def record(container: Container, family: Family) -> None:
@@ -28,30 +32,31 @@ async def record(container: Container, family: Family) -> None:
 
 def expected_children(family: Family) -> dict[Any, dict[str, Any]]:
     return {
-        child_id: {"status": path.status.value,
-                   "facility_id": path.facility.id if path.facility else None,
-                   "reunified_with": path.reunified_with}
+        child_id: {
+            "status": path.status.value,
+            "facility_id": path.facility.id if path.facility else None,
+            "reunified_with": path.reunified_with,
+        }
         for child_id, path in family.children.items()
     }
 
 
 def expected_adults(family: Family) -> dict[Any, dict[str, Any]]:
     return {
-        adult_id: {"times_removed": path.removals,
-                   "location_attempts": path.location_attempts,
-                   "custody": path.custody.value if path.custody else None,
-                   "removal_election": (path.removal_election.value
-                                        if path.removal_election else None),
-                   "preference": path.preference.value if path.preference else None}
+        adult_id: {
+            "times_removed": path.removals,
+            "location_attempts": path.location_attempts,
+            "custody": path.custody.value if path.custody else None,
+            "removal_election": (path.removal_election.value if path.removal_election else None),
+            "preference": path.preference.value if path.preference else None,
+        }
         for adult_id, path in family.parents.items()
     }
 
 
 @AGREE
 @given(family=family_histories())
-async def test_aggregate_replay_and_read_models_agree(
-    container: Container, family: Family
-) -> None:
+async def test_aggregate_replay_and_read_models_agree(container: Container, family: Family) -> None:
     await reset(container.database.pool)
     await container.runner.setup()
     await record(container, family)
@@ -61,18 +66,20 @@ async def test_aggregate_replay_and_read_models_agree(
     replayed = await container.commands.load(family.id)
     assert vars(replayed) == vars(family)
 
-    summary = await pool.fetchrow("SELECT * FROM family_summary WHERE family_id = $1",
-                                  family.id)
+    summary = await pool.fetchrow("SELECT * FROM family_summary WHERE family_id = $1", family.id)
     assert summary is not None
     assert (summary["status"], summary["version"]) == (family.status.value, family.version)
 
-    children = {r["child_id"]: {k: r[k] for k in ("status", "facility_id", "reunified_with")}
-                for r in await pool.fetch("SELECT * FROM child_case")}
+    children = {
+        r["child_id"]: {k: r[k] for k in ("status", "facility_id", "reunified_with")}
+        for r in await pool.fetch("SELECT * FROM child_case")
+    }
     assert children == expected_children(family)
-    adult_keys = ("times_removed", "location_attempts", "custody", "removal_election",
-                  "preference")
-    adults = {r["parent_id"]: {k: r[k] for k in adult_keys}
-              for r in await pool.fetch("SELECT * FROM parent_case")}
+    adult_keys = ("times_removed", "location_attempts", "custody", "removal_election", "preference")
+    adults = {
+        r["parent_id"]: {k: r[k] for k in adult_keys}
+        for r in await pool.fetch("SELECT * FROM parent_case")
+    }
     assert adults == expected_adults(family)
     timeline = await pool.fetchval("SELECT count(*) FROM timeline")
     assert timeline == family.version
