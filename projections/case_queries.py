@@ -98,8 +98,9 @@ SELECT p.* FROM parent_case p
 CHILD_BY_ID = "SELECT * FROM child_case WHERE child_id = $1"
 PARENT_BY_ID = "SELECT * FROM parent_case WHERE parent_id = $1"
 
-FLAGS_OF_FAMILY = """
-SELECT version, rule, detail FROM data_quality_flags WHERE family_id = $1 ORDER BY version, rule
+FLAGS_OF_FAMILIES = """
+SELECT family_id, version, rule, detail FROM data_quality_flags
+ WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, version, rule
 """
 
 

@@ -37,6 +37,7 @@ class Loaders:
     members: DataLoader[UUID, list[Row]]
     parents: DataLoader[UUID, list[Row]]
     facilities: DataLoader[str, Row | None]
+    flags: DataLoader[UUID, list[Row]]
 
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> Loaders:
@@ -51,7 +52,11 @@ class Loaders:
             by_id = {r["facility_id"]: r for r in rows}
             return [by_id.get(i) for i in ids]
 
+        async def flags(ids: list[UUID]) -> list[Row]:
+            return await pool.fetch(case_queries.FLAGS_OF_FAMILIES, ids)
+
         return cls(
+            flags=DataLoader(grouped(flags, "family_id")),
             members=DataLoader(grouped(members, "family_id")),
             parents=DataLoader(grouped(parents, "family_id")),
             facilities=DataLoader(facilities),

@@ -205,12 +205,3 @@ class FacilityStats:
     stays: int | None
     median_days: float | None
     p90_days: float | None
-
-
-@strawberry.type
-class DataQualityFlag:
-    """A rule a recorded event broke; the event was kept."""
-
-    version: int
-    rule: str
-    detail: str

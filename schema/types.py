@@ -89,6 +89,15 @@ MEMBER_FIELDS = tuple(Member.__annotations__)
 
 
 @strawberry.type
+class DataQualityFlag:
+    """A rule a recorded entry broke; the entry was kept."""
+
+    version: int
+    rule: str
+    detail: str
+
+
+@strawberry.type
 class Family:
     """A family case as the read model knows it."""
 
@@ -104,6 +113,13 @@ class Family:
     async def members(self, info: Info) -> list[Member]:
         rows = await info.context.loaders.members.load(self.family_id)
         return [Member.from_row(r) for r in rows]
+
+    @strawberry.field(description="Data-quality rules the case's entries broke; kept, flagged.")
+    async def data_quality_flags(self, info: Info) -> list[DataQualityFlag]:
+        rows = await info.context.loaders.flags.load(self.family_id)
+        return [
+            DataQualityFlag(version=r["version"], rule=r["rule"], detail=r["detail"]) for r in rows
+        ]
 
     @classmethod
     def from_row(cls, row: Any) -> Family:

@@ -1,0 +1,230 @@
+"""The read side answers the court's questions as of a date, from intervals, in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain.family import Family, Member
+from domain.values import (
+    Country,
+    CredibleFearOutcome,
+    CustodyKind,
+    DischargeReason,
+    EligibilityOutcome,
+    Evidence,
+    Facility,
+    MemberRole,
+    PersonName,
+    ProgramType,
+    RelationshipKind,
+    RemovalElection,
+    RemovalKind,
+    ReunificationPreference,
+    SeparationReason,
+    Sex,
+)
+from projections import case_queries as sql
+from service.container import Container
+from tests.builders import SAN_YSIDRO, ctx
+
+pytestmark = pytest.mark.integration
+
+ICE_PORT_ISABEL = Facility("port-isabel", "Port Isabel", "TX")
+MARSHALS = Facility("usms-sd", "US Marshals San Diego", "CA")
+CASA_PADRE = Facility("casa-padre", "Casa Padre", "TX")
+CAYUGA = Facility("cayuga", "Cayuga Centers", "NY")
+
+
+def on(month: int, day: int) -> datetime:
+    return datetime(2018, month, day, 12, tzinfo=UTC)
+
+
+@dataclass
+class Case:
+    """A family recorded through the command path, step by step."""
+
+    container: Container
+    family_id: UUID
+    parent: UUID
+    child: UUID
+
+    async def then(self, decide: Callable[[Family], None]) -> None:
+        await self.container.commands.execute(self.family_id, decide, ctx())
+
+
+async def separated(
+    container: Container, age: int, when: datetime, facility: Facility = CASA_PADRE
+) -> Case:
+    """A parent and child linked, separated on `when`, placed three days later."""
+    case = Case(container, uuid4(), uuid4(), uuid4())
+    await container.commands.open_case(
+        case.family_id, ctx(), occurred_at=when, case_number=f"C-{age}-{when:%m%d}", source="test"
+    )
+    await case.then(
+        lambda f: f.add_member(
+            Member(case.parent, MemberRole.PARENT, PersonName("Parent"), Sex.FEMALE), when
+        )
+    )
+    await case.then(
+        lambda f: f.add_member(
+            Member(case.child, MemberRole.CHILD, PersonName("Child"), Sex.MALE, age=age), when
+        )
+    )
+    await case.then(
+        lambda f: f.record_relationship(
+            case.parent, case.child, RelationshipKind.MOTHER, Evidence.CLAIMED, when
+        )
+    )
+    await case.then(
+        lambda f: f.separate(
+            case.parent, case.child, SAN_YSIDRO, SeparationReason.ZERO_TOLERANCE, None, False, when
+        )
+    )
+    placed = when.replace(day=when.day + 3)
+    await case.then(lambda f: f.place_child(case.child, facility, ProgramType.SHELTER, placed))
+    return case
+
+
+@pytest.fixture
+async def court(container: Container) -> dict[str, Case]:
+    """Six families whose parents end up in each of the report's situations."""
+    removed = await separated(container, 3, on(5, 20))
+    await removed.then(
+        lambda f: f.detain_parent(removed.parent, ICE_PORT_ISABEL, CustodyKind.ICE, on(5, 21))
+    )
+    await removed.then(lambda f: f.remove_parent(removed.parent, Country("GT"), (), on(6, 10)))
+
+    reunified = await separated(container, 10, on(5, 25))
+    await reunified.then(
+        lambda f: f.detain_parent(reunified.parent, ICE_PORT_ISABEL, CustodyKind.ICE, on(5, 26))
+    )
+    await reunified.then(lambda f: f.reunify(reunified.child, reunified.parent, None, on(7, 20)))
+
+    released = await separated(container, 16, on(6, 1), CAYUGA)
+    await released.then(lambda f: f.release_parent(released.parent, "Houston, TX", on(6, 15)))
+    await released.then(
+        lambda f: f.discharge_child(released.child, DischargeReason.SPONSOR, None, on(8, 1))
+    )
+
+    ineligible = await separated(container, 7, on(5, 22))
+    await ineligible.then(
+        lambda f: f.detain_parent(ineligible.parent, MARSHALS, CustodyKind.US_MARSHALS, on(5, 23))
+    )
+    await ineligible.then(
+        lambda f: f.determine_eligibility(
+            ineligible.parent,
+            ineligible.child,
+            EligibilityOutcome.INELIGIBLE,
+            "criminal history",
+            on(7, 1),
+        )
+    )
+
+    waived = await separated(container, 12, on(5, 24))
+    await waived.then(
+        lambda f: f.decide_credible_fear(
+            waived.parent, CredibleFearOutcome.NEGATIVE, "Spanish", True, on(5, 30)
+        )
+    )
+    await waived.then(lambda f: f.order_removal(waived.parent, RemovalKind.EXPEDITED, on(6, 5)))
+    await waived.then(
+        lambda f: f.sign_removal_election(
+            waived.parent,
+            RemovalElection.DEPART_WITHOUT_CHILD,
+            "Spanish",
+            False,
+            "read aloud",
+            on(6, 6),
+        )
+    )
+    await waived.then(lambda f: f.remove_parent(waived.parent, Country("HN"), (), on(6, 20)))
+    await waived.then(
+        lambda f: f.record_preference(
+            waived.parent, ReunificationPreference.WAIVE_CHILD_STAYS, on(7, 10)
+        )
+    )
+
+    unknown = await separated(container, 2, on(6, 5))
+    await container.runner.catch_up()
+    return {
+        "removed": removed,
+        "reunified": reunified,
+        "released": released,
+        "ineligible": ineligible,
+        "waived": waived,
+        "unknown": unknown,
+    }
+
+
+def totals(rows: list[dict[str, Any]], column: str) -> dict[str, int]:
+    return {r["age_band"]: r[column] for r in rows if r[column]}
+
+
+async def report(container: Container, as_of: date) -> list[dict[str, Any]]:
+    return [dict(r) for r in await sql.court_report(container.database.pool, as_of)]
+
+
+async def test_report_as_of_late_july_puts_each_child_in_its_parents_situation(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    rows = await report(container, date(2018, 7, 26))
+    assert totals(rows, "total") == {"0-4": 2, "5-17": 4}
+    assert totals(rows, "reunified") == {"5-17": 1}
+    assert totals(rows, "in_care") == {"0-4": 2, "5-17": 3}
+    assert totals(rows, "removed") == {"0-4": 1}  # deported parent, child under 5 in care
+    assert totals(rows, "released_interior") == {"5-17": 1}
+    assert totals(rows, "ineligible") == {"5-17": 1}
+    assert totals(rows, "waived") == {"5-17": 1}
+    assert totals(rows, "location_unknown") == {"0-4": 1}
+    assert totals(rows, "ice_custody") == {}
+
+
+async def test_earlier_dates_see_the_situation_of_their_day(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    june = await report(container, date(2018, 6, 1))
+    assert totals(june, "total") == {"0-4": 1, "5-17": 4}
+    assert totals(june, "ice_custody") == {"0-4": 1, "5-17": 1}
+    assert totals(june, "criminal_custody") == {"5-17": 1}
+    assert totals(june, "in_care") == {"0-4": 1, "5-17": 3}  # the 16-year-old's stay starts 6/4
+    august = await report(container, date(2018, 8, 2))
+    assert totals(august, "sponsor") == {"5-17": 1}
+
+
+async def test_removals_without_a_documented_choice(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    pool = container.database.pool
+    rows = await pool.fetch(sql.REMOVALS_WITHOUT_CHOICE, UUID(int=0), 10)
+    assert [r["parent_id"] for r in rows] == [court["removed"].parent]
+
+
+async def test_reinterview_eligible_parents(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    rows = await container.database.pool.fetch(sql.REINTERVIEW_ELIGIBLE, UUID(int=0), 10)
+    assert [r["parent_id"] for r in rows] == [court["waived"].parent]
+
+
+async def test_facility_census_and_days_in_care(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    stats = {
+        r["facility_id"]: dict(r)
+        for r in await sql.facilities(container.database.pool, date(2018, 7, 26))
+    }
+    assert stats["casa-padre"]["census"] == 4 and stats["cayuga"]["census"] == 1
+    # Casa Padre stays counted up to 7/26: 64, 53 (reunified 7/20), 62, 60 and 48 days.
+    assert stats["casa-padre"]["median_days"] == 60.0
+    assert stats["casa-padre"]["p90_days"] == pytest.approx(63.2)
