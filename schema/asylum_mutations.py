@@ -9,9 +9,7 @@ import strawberry
 
 from domain.values import CredibleFearOutcome, SettlementElection
 from schema import inputs as i
-from schema.context import Info
-from schema.mutations import CommandResult, Decide, execute
-from schema.permissions import RECORDERS
+from schema.mutations import Decide, command
 
 
 @strawberry.input
@@ -56,105 +54,35 @@ class ReopenAsylumCaseInput:
     occurred_at: datetime
 
 
+def fear(input: DecideCredibleFearInput) -> Decide:
+    language, occurred = i.text(input.language, "language"), i.when(input.occurred_at)
+    return lambda f: f.decide_credible_fear(
+        input.person_id, input.outcome, language, input.while_separated, occurred
+    )
+
+
+def settle(input: ElectSettlementInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.elect_settlement(input.person_id, input.election, occurred)
+
+
+def interview(input: ReinterviewInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.reinterview(input.person_id, input.outcome, occurred)
+
+
+def reopen(input: ReopenAsylumCaseInput) -> Decide:
+    proceeding, occurred = i.text(input.proceeding, "proceeding"), i.when(input.occurred_at)
+    return lambda f: f.reopen_asylum_case(input.person_id, proceeding, occurred)
+
+
 @strawberry.type
 class AsylumMutations:
     """Record asylum steps; their contents are confidential to readers without the right."""
 
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def decide_credible_fear(
-        self,
-        info: Info,
-        input: DecideCredibleFearInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            language, occurred = i.text(input.language, "language"), i.when(input.occurred_at)
-            return lambda f: f.decide_credible_fear(
-                input.person_id, input.outcome, language, input.while_separated, occurred
-            )
-
-        return await execute(
-            info,
-            "decideCredibleFear",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def elect_settlement(
-        self,
-        info: Info,
-        input: ElectSettlementInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.elect_settlement(input.person_id, input.election, occurred)
-
-        return await execute(
-            info,
-            "electSettlement",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def reinterview(
-        self,
-        info: Info,
-        input: ReinterviewInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.reinterview(input.person_id, input.outcome, occurred)
-
-        return await execute(
-            info,
-            "reinterview",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def reopen_asylum_case(
-        self,
-        info: Info,
-        input: ReopenAsylumCaseInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            proceeding = i.text(input.proceeding, "proceeding")
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.reopen_asylum_case(input.person_id, proceeding, occurred)
-
-        return await execute(
-            info,
-            "reopenAsylumCase",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
+    decide_credible_fear = command(
+        DecideCredibleFearInput, fear, "A credible-fear decision (confidential)."
+    )
+    elect_settlement = command(ElectSettlementInput, settle, "An election under the settlement.")
+    reinterview = command(ReinterviewInput, interview, "A re-interview outcome (confidential).")
+    reopen_asylum_case = command(ReopenAsylumCaseInput, reopen, "An asylum case was reopened.")

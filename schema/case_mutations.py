@@ -11,10 +11,8 @@ from strawberry.scalars import JSON
 from domain.family import Family
 from domain.values import Agency, FieldChange
 from schema import inputs as i
-from schema.context import Info
 from schema.corrections import coerce_field, snake_case
-from schema.mutations import CommandResult, Decide, execute
-from schema.permissions import RECORDERS
+from schema.mutations import Decide, command
 
 
 @strawberry.input
@@ -77,8 +75,15 @@ class CloseCaseInput:
     occurred_at: datetime
 
 
-def correction(input: CorrectEntryInput, occurred: datetime, reason: str) -> Decide:
+def apprehension(input: ApprehendInput) -> Decide:
+    place, occurred = input.place.to_place("place"), i.when(input.occurred_at)
+    people = tuple(input.person_ids)
+    return lambda f: f.apprehend(people, place, input.agency, occurred)
+
+
+def correction(input: CorrectEntryInput) -> Decide:
     """Values are typed against the amended entry once the family is loaded."""
+    reason, occurred = i.text(input.reason, "reason"), i.when(input.occurred_at)
 
     def decide(family: Family) -> None:
         entry = family.check_version(input.version)
@@ -91,128 +96,34 @@ def correction(input: CorrectEntryInput, occurred: datetime, reason: str) -> Dec
     return decide
 
 
+def retraction(input: RetractEntryInput) -> Decide:
+    reason, occurred = i.text(input.reason, "reason"), i.when(input.occurred_at)
+    return lambda f: f.retract_entry(input.version, reason, occurred)
+
+
+def flag(input: FlagDataQualityInput) -> Decide:
+    rule, detail = i.text(input.rule, "rule"), i.text(input.detail, "detail")
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.flag_data_quality(rule, input.about_version, detail, occurred)
+
+
+def closing(input: CloseCaseInput) -> Decide:
+    reason, occurred = i.text(input.reason, "reason"), i.when(input.occurred_at)
+    return lambda f: f.close_case(reason, occurred)
+
+
 @strawberry.type
 class CaseMutations:
     """Record what concerns the whole case."""
 
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def record_apprehension(
-        self,
-        info: Info,
-        input: ApprehendInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            place, occurred = input.place.to_place("place"), i.when(input.occurred_at)
-            people = tuple(input.person_ids)
-            return lambda f: f.apprehend(people, place, input.agency, occurred)
-
-        return await execute(
-            info,
-            "recordApprehension",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def correct_entry(
-        self,
-        info: Info,
-        input: CorrectEntryInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            reason, occurred = i.text(input.reason, "reason"), i.when(input.occurred_at)
-            return correction(input, occurred, reason)
-
-        return await execute(
-            info,
-            "correctEntry",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def retract_entry(
-        self,
-        info: Info,
-        input: RetractEntryInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            reason, occurred = i.text(input.reason, "reason"), i.when(input.occurred_at)
-            return lambda f: f.retract_entry(input.version, reason, occurred)
-
-        return await execute(
-            info,
-            "retractEntry",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def flag_data_quality(
-        self,
-        info: Info,
-        input: FlagDataQualityInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            rule, detail = i.text(input.rule, "rule"), i.text(input.detail, "detail")
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.flag_data_quality(rule, input.about_version, detail, occurred)
-
-        return await execute(
-            info,
-            "flagDataQuality",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def close_case(
-        self,
-        info: Info,
-        input: CloseCaseInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            reason, occurred = i.text(input.reason, "reason"), i.when(input.occurred_at)
-            return lambda f: f.close_case(reason, occurred)
-
-        return await execute(
-            info,
-            "closeCase",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
+    record_apprehension = command(
+        ApprehendInput, apprehension, "Members of the family were apprehended together."
+    )
+    correct_entry = command(
+        CorrectEntryInput, correction, "Replace fields of an earlier entry; the original stays."
+    )
+    retract_entry = command(
+        RetractEntryInput, retraction, "An earlier entry no longer counts; it stays, marked."
+    )
+    flag_data_quality = command(FlagDataQualityInput, flag, "An entry broke a data rule.")
+    close_case = command(CloseCaseInput, closing, "Close the case.")

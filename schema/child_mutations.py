@@ -15,10 +15,8 @@ from domain.values import (
     ProgramType,
 )
 from schema import inputs as i
-from schema.context import Info
 from schema.errors import InputInvalid
-from schema.mutations import CommandResult, Decide, execute
-from schema.permissions import RECORDERS
+from schema.mutations import Decide, command
 
 
 @strawberry.input
@@ -97,135 +95,46 @@ def hours(value: int | None) -> int | None:
     return value
 
 
+def refer(input: ReferChildInput) -> Decide:
+    office, occurred = input.office.to_office(), i.when(input.occurred_at)
+    spent = hours(input.hours_in_cbp_custody)
+    return lambda f: f.refer_child(input.child_id, office, spent, occurred)
+
+
+def transfer(input: TransferChildInput) -> Decide:
+    facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
+    return lambda f: f.transfer_child(input.child_id, facility, input.program_type, occurred)
+
+
+def contact(input: EstablishContactInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.establish_contact(input.parent_id, input.child_id, input.channel, occurred)
+
+
+def eligibility(input: DetermineEligibilityInput) -> Decide:
+    occurred, flag = i.when(input.occurred_at), i.maybe_text(input.red_flag, "redFlag")
+    return lambda f: f.determine_eligibility(
+        input.parent_id, input.child_id, input.outcome, flag, occurred
+    )
+
+
+def discharge(input: DischargeChildInput) -> Decide:
+    occurred, note = i.when(input.occurred_at), i.maybe_text(input.note, "note")
+    return lambda f: f.discharge_child(input.child_id, input.reason, note, occurred)
+
+
 @strawberry.type
 class ChildMutations:
     """Record the steps of a child's path."""
 
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def refer_child(
-        self,
-        info: Info,
-        input: ReferChildInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            office, occurred = input.office.to_office(), i.when(input.occurred_at)
-            spent = hours(input.hours_in_cbp_custody)
-            return lambda f: f.refer_child(input.child_id, office, spent, occurred)
-
-        return await execute(
-            info,
-            "referChild",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def transfer_child(
-        self,
-        info: Info,
-        input: TransferChildInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
-            return lambda f: f.transfer_child(
-                input.child_id, facility, input.program_type, occurred
-            )
-
-        return await execute(
-            info,
-            "transferChild",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def establish_contact(
-        self,
-        info: Info,
-        input: EstablishContactInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.establish_contact(
-                input.parent_id, input.child_id, input.channel, occurred
-            )
-
-        return await execute(
-            info,
-            "establishContact",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def determine_eligibility(
-        self,
-        info: Info,
-        input: DetermineEligibilityInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            flag = i.maybe_text(input.red_flag, "redFlag")
-            return lambda f: f.determine_eligibility(
-                input.parent_id, input.child_id, input.outcome, flag, occurred
-            )
-
-        return await execute(
-            info,
-            "determineEligibility",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def discharge_child(
-        self,
-        info: Info,
-        input: DischargeChildInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            note = i.maybe_text(input.note, "note")
-            return lambda f: f.discharge_child(input.child_id, input.reason, note, occurred)
-
-        return await execute(
-            info,
-            "dischargeChild",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
+    refer_child = command(ReferChildInput, refer, "A child was referred to ORR.")
+    transfer_child = command(TransferChildInput, transfer, "A child moved to another provider.")
+    establish_contact = command(
+        EstablishContactInput, contact, "A separated parent and child were put in contact."
+    )
+    determine_eligibility = command(
+        DetermineEligibilityInput, eligibility, "Whether a parent may be reunified with a child."
+    )
+    discharge_child = command(
+        DischargeChildInput, discharge, "A child left care other than by reunification."
+    )

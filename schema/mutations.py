@@ -93,6 +93,38 @@ async def _run(
     )
 
 
+def command(input_type: type[Any], build: Callable[[Any], Decide], description: str) -> Any:
+    """A mutation field: validate the input by building the decision, then run it.
+
+    Every command shares the arguments input, idempotencyKey, expectedVersion and
+    provenance, and the CommandResult union.
+    """
+
+    async def resolve(
+        self: Any,
+        info: Info,
+        input: Any,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        return await execute(
+            info,
+            input_type.__name__,
+            input,
+            input.family_id,
+            idempotency_key,
+            expected_version,
+            provenance,
+            lambda: build(input),
+        )
+
+    resolve.__annotations__["input"] = input_type
+    return strawberry.mutation(
+        resolver=resolve, permission_classes=[RECORDERS], description=description
+    )
+
+
 async def execute(
     info: Info,
     name: str,
@@ -111,6 +143,38 @@ async def execute(
         return await commands.execute(family_id, build(), ctx)
 
     return await _run(info, name, data, family_id, key, expected, provenance, command, created)
+
+
+def relate(input: i.RecordRelationshipInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.record_relationship(
+        input.parent_id, input.child_id, input.kind, input.evidence, occurred
+    )
+
+
+def separate(input: i.RecordSeparationInput) -> Decide:
+    place, occurred = input.place.to_place("place"), i.when(input.occurred_at)
+    note = i.maybe_text(input.note, "note")
+    return lambda f: f.separate(
+        input.parent_id,
+        input.child_id,
+        place,
+        input.reason,
+        note,
+        input.parent_notified,
+        occurred,
+    )
+
+
+def place(input: i.RecordPlacementInput) -> Decide:
+    facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
+    return lambda f: f.place_child(input.child_id, facility, input.program_type, occurred)
+
+
+def reunify(input: i.RecordReunificationInput) -> Decide:
+    place = input.place.to_place("place") if input.place else None
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.reunify(input.child_id, input.parent_id, place, occurred)
 
 
 @strawberry.type
@@ -186,110 +250,13 @@ class FamilyMutations:
             person_id,
         )
 
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def record_relationship(
-        self,
-        info: Info,
-        input: i.RecordRelationshipInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.record_relationship(
-                input.parent_id, input.child_id, input.kind, input.evidence, occurred
-            )
-
-        return await execute(
-            info,
-            "recordRelationship",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def record_separation(
-        self,
-        info: Info,
-        input: i.RecordSeparationInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            place, occurred = input.place.to_place("place"), i.when(input.occurred_at)
-            note = i.maybe_text(input.note, "note")
-            return lambda f: f.separate(
-                input.parent_id,
-                input.child_id,
-                place,
-                input.reason,
-                note,
-                input.parent_notified,
-                occurred,
-            )
-
-        return await execute(
-            info,
-            "recordSeparation",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def record_placement(
-        self,
-        info: Info,
-        input: i.RecordPlacementInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
-            return lambda f: f.place_child(input.child_id, facility, input.program_type, occurred)
-
-        return await execute(
-            info,
-            "recordPlacement",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def record_reunification(
-        self,
-        info: Info,
-        input: i.RecordReunificationInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            place = input.place.to_place("place") if input.place else None
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.reunify(input.child_id, input.parent_id, place, occurred)
-
-        return await execute(
-            info,
-            "recordReunification",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
+    record_relationship = command(i.RecordRelationshipInput, relate, "Link an adult to a child.")
+    record_separation = command(
+        i.RecordSeparationInput, separate, "A child was taken from a parent."
+    )
+    record_placement = command(i.RecordPlacementInput, place, "A child was placed in ORR care.")
+    record_reunification = command(
+        i.RecordReunificationInput,
+        reunify,
+        "A child was reunified with a linked parent.",
+    )

@@ -17,9 +17,7 @@ from domain.values import (
     ReunificationPreference,
 )
 from schema import inputs as i
-from schema.context import Info
-from schema.mutations import CommandResult, Decide, execute
-from schema.permissions import RECORDERS
+from schema.mutations import Decide, command
 
 
 @strawberry.input
@@ -115,229 +113,70 @@ def _country(value: str) -> Country:
     return country
 
 
+def detain(input: CustodyInput) -> Decide:
+    facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
+    return lambda f: f.detain_parent(input.parent_id, facility, input.custody, occurred)
+
+
+def move(input: CustodyInput) -> Decide:
+    facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
+    return lambda f: f.transfer_parent(input.parent_id, facility, input.custody, occurred)
+
+
+def release(input: ReleaseParentInput) -> Decide:
+    where, occurred = i.text(input.destination, "destination"), i.when(input.occurred_at)
+    return lambda f: f.release_parent(input.parent_id, where, occurred)
+
+
+def order(input: OrderRemovalInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.order_removal(input.parent_id, input.kind, occurred)
+
+
+def election(input: SignRemovalElectionInput) -> Decide:
+    language, how_read = i.text(input.language, "language"), i.text(input.how_read, "howRead")
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.sign_removal_election(
+        input.parent_id, input.election, language, input.counsel_present, how_read, occurred
+    )
+
+
+def removal(input: RemoveParentInput) -> Decide:
+    country, occurred = _country(input.country), i.when(input.occurred_at)
+    with_children = tuple(input.children_removed_with)
+    return lambda f: f.remove_parent(input.parent_id, country, with_children, occurred)
+
+
+def comeback(input: ReturnParentInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.return_parent(input.parent_id, input.how, occurred)
+
+
+def search(input: AttemptLocationInput) -> Decide:
+    method, by_whom = i.text(input.method, "method"), i.text(input.by_whom, "byWhom")
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.attempt_location(input.parent_id, method, input.outcome, by_whom, occurred)
+
+
+def preference(input: RecordPreferenceInput) -> Decide:
+    occurred = i.when(input.occurred_at)
+    return lambda f: f.record_preference(input.parent_id, input.preference, occurred)
+
+
 @strawberry.type
 class ParentMutations:
     """Record the steps of a parent's path."""
 
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def detain_parent(
-        self,
-        info: Info,
-        input: CustodyInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
-            return lambda f: f.detain_parent(input.parent_id, facility, input.custody, occurred)
-
-        return await execute(
-            info,
-            "detainParent",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def transfer_parent(
-        self,
-        info: Info,
-        input: CustodyInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
-            return lambda f: f.transfer_parent(input.parent_id, facility, input.custody, occurred)
-
-        return await execute(
-            info,
-            "transferParent",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def release_parent(
-        self,
-        info: Info,
-        input: ReleaseParentInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            where, occurred = i.text(input.destination, "destination"), i.when(input.occurred_at)
-            return lambda f: f.release_parent(input.parent_id, where, occurred)
-
-        return await execute(
-            info,
-            "releaseParent",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def order_removal(
-        self,
-        info: Info,
-        input: OrderRemovalInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.order_removal(input.parent_id, input.kind, occurred)
-
-        return await execute(
-            info,
-            "orderRemoval",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def sign_removal_election(
-        self,
-        info: Info,
-        input: SignRemovalElectionInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            language = i.text(input.language, "language")
-            how_read, occurred = i.text(input.how_read, "howRead"), i.when(input.occurred_at)
-            return lambda f: f.sign_removal_election(
-                input.parent_id, input.election, language, input.counsel_present, how_read, occurred
-            )
-
-        return await execute(
-            info,
-            "signRemovalElection",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def remove_parent(
-        self,
-        info: Info,
-        input: RemoveParentInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            country, occurred = _country(input.country), i.when(input.occurred_at)
-            with_children = tuple(input.children_removed_with)
-            return lambda f: f.remove_parent(input.parent_id, country, with_children, occurred)
-
-        return await execute(
-            info,
-            "removeParent",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def return_parent(
-        self,
-        info: Info,
-        input: ReturnParentInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.return_parent(input.parent_id, input.how, occurred)
-
-        return await execute(
-            info,
-            "returnParent",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def attempt_location(
-        self,
-        info: Info,
-        input: AttemptLocationInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            method, by_whom = i.text(input.method, "method"), i.text(input.by_whom, "byWhom")
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.attempt_location(
-                input.parent_id, method, input.outcome, by_whom, occurred
-            )
-
-        return await execute(
-            info,
-            "attemptLocation",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def record_preference(
-        self,
-        info: Info,
-        input: RecordPreferenceInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        def build() -> Decide:
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.record_preference(input.parent_id, input.preference, occurred)
-
-        return await execute(
-            info,
-            "recordPreference",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-        )
+    detain_parent = command(CustodyInput, detain, "A parent was taken into custody.")
+    transfer_parent = command(CustodyInput, move, "A parent moved to another facility.")
+    release_parent = command(ReleaseParentInput, release, "A parent was released from custody.")
+    order_removal = command(OrderRemovalInput, order, "A removal order was entered.")
+    sign_removal_election = command(
+        SignRemovalElectionInput, election, "A parent signed a removal election form."
+    )
+    remove_parent = command(RemoveParentInput, removal, "A parent was removed from the US.")
+    return_parent = command(ReturnParentInput, comeback, "A removed parent came back.")
+    attempt_location = command(AttemptLocationInput, search, "Someone tried to locate a parent.")
+    record_preference = command(
+        RecordPreferenceInput, preference, "What a parent wants for the child."
+    )
