@@ -125,3 +125,8 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
     )
+
+
+def app_from_env() -> Starlette:
+    """For `uvicorn --factory service.app:app_from_env` (workers, custom server flags)."""
+    return create_app(Settings.from_env())
