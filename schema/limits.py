@@ -26,8 +26,8 @@ DEMAND = {
     Role.CASEWORKER: Demand(max_page=100, max_depth=10, max_aliases=15),
     Role.COUNSEL: Demand(max_page=100, max_depth=10, max_aliases=15),
     Role.AUDITOR: Demand(max_page=500, max_depth=12, max_aliases=20),
-    Role.ANALYST: Demand(max_page=50, max_depth=6, max_aliases=5),
-    Role.ADMIN: Demand(max_page=50, max_depth=6, max_aliases=5),
+    Role.ANALYST: Demand(max_page=50, max_depth=3, max_aliases=5),
+    Role.ADMIN: Demand(max_page=50, max_depth=2, max_aliases=5),
 }
 UNKNOWN = Demand(max_page=1, max_depth=3, max_aliases=0)
 
