@@ -15,8 +15,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# --demo imports data/orr-separated-children-2018.csv first; a restart finds it imported.
 run: $(STAMP)
-	$(BIN)/reunite serve --dev
+	$(BIN)/reunite serve --dev --demo
 
 test: $(STAMP)
 	$(BIN)/pytest
@@ -36,6 +37,7 @@ schema: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.append
 	$(BIN)/python -m bench.catchup
+	$(BIN)/python -m bench.import
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -170,12 +170,12 @@ class ChildCommands(CaseRules):
         child_id: UUID,
         parent_id: UUID,
         place: Place | None,
-        occurred_at: datetime,
+        occurred_at: datetime | None,
         *,
         historical: bool = False,
     ) -> None:
-        """Record that a child was reunified with a linked parent."""
-        breach = self.check_occurred_at(occurred_at, historical, parent_id, child_id)
+        """Record that a child was reunified with a linked parent; undated only if historical."""
+        breach = self.check_maybe_undated(occurred_at, historical, parent_id, child_id)
         self.check_linked(parent_id, child_id)
         self.check_child_not_done(child_id)
         self._record(
@@ -192,12 +192,15 @@ class ChildCommands(CaseRules):
         child_id: UUID,
         reason: DischargeReason,
         note: str | None,
-        occurred_at: datetime,
+        occurred_at: datetime | None,
         *,
         historical: bool = False,
     ) -> None:
-        """Record that a child left care other than by reunification (a sponsor, aging out)."""
-        breach = self.check_occurred_at(occurred_at, historical, child_id)
+        """Record that a child left care other than by reunification (a sponsor, aging out).
+
+        The moment may be None (unknown) only for historical entries, as for reunify.
+        """
+        breach = self.check_maybe_undated(occurred_at, historical, child_id)
         self.check_child(child_id)
         self._record(
             events.ChildDischarged,

@@ -255,6 +255,9 @@ class ParentReturned(Happened):
 class Reunified(Happened):
     """A child was reunified with a parent."""
 
+    # Widened on purpose: imported history may say a child left care but not when, and that
+    # stays unknown (None) rather than invented. Only these two events may be undated.
+    occurred_at: datetime | None  # type: ignore[assignment]
     child_id: UUID
     parent_id: UUID
     place: Place | None
@@ -263,6 +266,7 @@ class Reunified(Happened):
 class ChildDischarged(Happened):
     """A child left ORR care other than by reunification."""
 
+    occurred_at: datetime | None  # type: ignore[assignment]  # undated: see Reunified
     child_id: UUID
     reason: DischargeReason
     note: str | None

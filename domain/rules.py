@@ -114,6 +114,17 @@ class CaseRules:
         check_when(occurred_at)
         return self.check_after_apprehension(occurred_at, historical, people)
 
+    def check_maybe_undated(
+        self, occurred_at: datetime | None, historical: bool, *people: UUID
+    ) -> str | None:
+        """As check_occurred_at, but imported history may leave the moment unknown (None)."""
+        if occurred_at is not None:
+            return self.check_occurred_at(occurred_at, historical, *people)
+        self.check_open()
+        if not historical:
+            raise InvalidValue("only imported history may leave the moment unknown")
+        return None  # an undated entry is before or after nothing: no order to break
+
     def check_open(self) -> None:
         if self.closed:
             raise CaseAlreadyClosed(f"case {self.case_number} is closed")

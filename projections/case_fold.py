@@ -219,16 +219,11 @@ def _placed(rows: CaseRows, env: Envelope) -> None:
     e, child = env.event, rows.children[env.event.child_id]
     on = day(e.occurred_at)
     _close_stay(rows, child.child_id, on)
-    rows.stays.append(
-        Stay(
-            child.family_id,
-            child.child_id,
-            e.facility.id,
-            e.facility.name,
-            e.program_type.value,
-            on,
-        )
+    stay = Stay(
+        child.family_id, child.child_id, e.facility.id, e.facility.name, e.program_type.value, on
     )
+    rows.stays.append(stay)
+    rows.open_stays.setdefault(child.child_id, []).append(stay)
     child.placed_at = child.placed_at or on
     child.status = "in_care"
     child.facility_id, child.facility_name = e.facility.id, e.facility.name
@@ -236,9 +231,12 @@ def _placed(rows: CaseRows, env: Envelope) -> None:
 
 
 def _close_stay(rows: CaseRows, child_id: UUID, on: date | None) -> None:
-    for stay in rows.stays:
-        if stay.child_id == child_id and stay.end_date is None:
-            stay.end_date = on
+    # Only the child's open stays: scanning every stay made a long history quadratic.
+    open_stays = rows.open_stays.get(child_id, [])
+    for stay in open_stays:
+        stay.end_date = on
+    if on is not None:  # closed on an unknown day, a stay is still open to the next close
+        open_stays.clear()
 
 
 def _leave_care(rows: CaseRows, env: Envelope, status: str, kind: str) -> None:

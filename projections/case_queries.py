@@ -20,7 +20,8 @@ SITUATIONS = (
 )
 
 # In care on D: approved into ORR care on or before D and not discharged by D (an unknown
-# discharge date leaves the stay open: it is never invented).
+# discharge date leaves the stay open: it is never invented). A child in care by D had been
+# separated by D, whatever separation day imported history gives (it may be out of order).
 COURT_REPORT = """
 WITH kids AS (
   SELECT c.age_band, c.discharge_kind, c.discharged_at,
@@ -30,7 +31,7 @@ WITH kids AS (
     LEFT JOIN parent_situations ps
       ON ps.parent_id = c.separated_from AND ps.start_date <= $1
      AND (ps.end_date IS NULL OR ps.end_date > $1)
-   WHERE c.separated_at <= $1
+   WHERE c.separated_at <= $1 OR c.placed_at <= $1
 )
 SELECT coalesce(age_band, 'unknown') AS age_band,
        count(*) AS total,

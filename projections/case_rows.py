@@ -196,3 +196,4 @@ class CaseRows:
     members: list[MemberRow] = field(default_factory=list)
     ordinals: dict[UUID, int] = field(default_factory=dict)
     open_situations: dict[UUID, Situation] = field(default_factory=dict)
+    open_stays: dict[UUID, list[Stay]] = field(default_factory=dict)

@@ -36,8 +36,10 @@ class Projection(Protocol):
 
 def effective_envelopes(history: Sequence[Envelope]) -> list[Envelope]:
     """The events that still count, as corrected; the domain decides what that means."""
-    recorded = {e.recorded.version: e.recorded for e in history}
-    return [
-        Envelope(recorded[event.originator_version], event)
-        for event in effective_history([e.event for e in history])
-    ]
+    by_version = {e.recorded.version: e for e in history}
+    counted = []
+    for event in effective_history([e.event for e in history]):
+        original = by_version[event.originator_version]
+        # Most events are not amended: keep their envelope rather than build another.
+        counted.append(original if original.event is event else Envelope(original.recorded, event))
+    return counted

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from domain.corrections import PEOPLE
 from projections.projection import Envelope
 from projections.summaries import label, summarize
 from service.store import Connection
@@ -18,7 +20,7 @@ CREATE TABLE IF NOT EXISTS timeline (
     version         integer NOT NULL,
     event_type      text NOT NULL,
     summary         text NOT NULL,
-    occurred_at     timestamptz NOT NULL,
+    occurred_at     timestamptz,
     recorded_at     timestamptz NOT NULL,
     actor           text NOT NULL,
     role            text NOT NULL,
@@ -28,8 +30,15 @@ CREATE TABLE IF NOT EXISTS timeline (
     causation_id    uuid,
     amends          integer,
     amended_by      integer[] NOT NULL DEFAULT '{}',
+    people          uuid[] NOT NULL DEFAULT '{}',
     UNIQUE (family_id, version)
 );
+-- Tables projected before the column existed get it empty: run
+-- `reunite projections rebuild timeline` once to fill it.
+ALTER TABLE timeline ADD COLUMN IF NOT EXISTS people uuid[] NOT NULL DEFAULT '{}';
+-- Imported history may be undated (an unknown discharge day), never invented: tables made
+-- before that was allowed lose the constraint (a no-op once it is gone).
+ALTER TABLE timeline ALTER COLUMN occurred_at DROP NOT NULL;
 CREATE TABLE IF NOT EXISTS timeline_labels (
     person_id  uuid PRIMARY KEY,
     family_id  uuid NOT NULL,
@@ -42,15 +51,38 @@ INSERT_LABEL = "INSERT INTO timeline_labels (person_id, family_id, label) VALUES
 INSERT_ROW = """
 INSERT INTO timeline (position, family_id, version, event_type, summary, occurred_at,
                       recorded_at, actor, role, source, reason, correlation_id, causation_id,
-                      amends)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                      amends, people)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
-# The original row stays; it is marked with the versions that amend it.
+# The original row stays; it is marked with the versions that amend it, and the amendment
+# names the people the original names, so filtering by a member finds its corrections too.
 MARK_AMENDED = """
-UPDATE timeline SET amended_by = array_append(amended_by, $3)
- WHERE family_id = $1 AND version = $2
+WITH original AS (
+  UPDATE timeline SET amended_by = array_append(amended_by, $3)
+   WHERE family_id = $1 AND version = $2
+  RETURNING people
+)
+UPDATE timeline SET people = coalesce((SELECT people FROM original), '{}')
+ WHERE family_id = $1 AND version = $3
+"""
+# A data-quality flag is about an earlier entry, and so about the people it names.
+FLAGGED_ABOUT = """
+UPDATE timeline SET people = coalesce(
+  (SELECT people FROM timeline WHERE family_id = $1 AND version = $2), '{}')
+ WHERE family_id = $1 AND version = $3
 """
 AMENDMENTS = ("EntryCorrected", "EntryRetracted")
+
+
+def people_named(event: Any) -> list[UUID]:
+    """The members an event names, in the order its fields name them, each once."""
+    named: list[UUID] = []
+    for field in PEOPLE:
+        value = getattr(event, field, None)
+        for person in value if isinstance(value, list) else [value]:
+            if person is not None and person not in named:
+                named.append(person)
+    return named
 
 
 class TimelineProjection:
@@ -63,7 +95,7 @@ class TimelineProjection:
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         ids = list({e.recorded.stream_id for e in batch})
         labels: dict[UUID, str] = dict(await conn.fetch(LOAD_LABELS, ids))  # type: ignore[arg-type]
-        new_labels, rows, marks = [], [], []
+        new_labels, rows, marks, flags = [], [], [], []
         for envelope in batch:
             r, event = envelope.recorded, envelope.event
             if envelope.kind == "MemberAdded":
@@ -73,6 +105,8 @@ class TimelineProjection:
             amends = event.version if envelope.kind in AMENDMENTS else None
             if amends is not None:
                 marks.append((r.stream_id, amends, r.version))
+            if envelope.kind == "DataQualityFlagged":
+                flags.append((r.stream_id, event.about_version, r.version))
             rows.append(
                 (
                     r.position,
@@ -89,6 +123,7 @@ class TimelineProjection:
                     p.correlation_id,
                     p.causation_id,
                     amends,
+                    people_named(event),
                 )
             )
         if new_labels:
@@ -96,15 +131,32 @@ class TimelineProjection:
         await conn.executemany(INSERT_ROW, rows)
         if marks:
             await conn.executemany(MARK_AMENDED, marks)
+        if flags:
+            await conn.executemany(FLAGGED_ABOUT, flags)
 
 
+# A null filter argument matches every row; the family's (family_id, version) key serves all.
 PAGE = """
-SELECT * FROM timeline WHERE family_id = $1 AND version > $2 ORDER BY version LIMIT $3
+SELECT * FROM timeline
+ WHERE family_id = $1 AND version > $2
+   AND ($4::uuid IS NULL OR $4 = ANY (people))
+   AND ($5::text[] IS NULL OR event_type = ANY ($5))
+ ORDER BY version LIMIT $3
 """
 
 
 async def page(
-    pool: asyncpg.Pool, family_id: UUID, after_version: int, limit: int
+    pool: asyncpg.Pool,
+    family_id: UUID,
+    after_version: int,
+    limit: int,
+    person_id: UUID | None = None,
+    event_types: Sequence[str] | None = None,
 ) -> list[asyncpg.Record]:
-    """A family's timeline rows in version order, after a keyset cursor."""
-    return await pool.fetch(PAGE, family_id, after_version, limit)
+    """A family's timeline rows in version order, after a keyset cursor, optionally filtered.
+
+    person_id keeps the entries naming that member (and corrections and flags of them);
+    event_types keeps the entries of those types.
+    """
+    types = list(event_types) if event_types is not None else None
+    return await pool.fetch(PAGE, family_id, after_version, limit, person_id, types)

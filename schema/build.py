@@ -19,6 +19,7 @@ from strawberry.extensions import (
 
 from schema.asylum_mutations import AsylumMutations
 from schema.audit import AuditQueries, ReadAudit
+from schema.audit_trail import AuditTrailQueries
 from schema.case_mutations import CaseMutations
 from schema.case_queries import CaseQueries
 from schema.child_mutations import ChildMutations
@@ -36,7 +37,7 @@ PRODUCTION_RULES: tuple[type[ASTValidationRule], ...] = (NoSchemaIntrospectionCu
 
 
 @strawberry.type
-class Query(FamilyQueries, CaseQueries, AuditQueries):
+class Query(FamilyQueries, CaseQueries, AuditQueries, AuditTrailQueries):
     """Everything the read side answers."""
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -12,6 +12,7 @@ import strawberry
 from domain.values import SeparationReason
 from projections import case_queries as sql
 from schema.audit import reads
+from schema.audit_trail import time_travel
 from schema.context import Info
 from schema.errors import PublicError
 from schema.paging import MinPosition, cursor_parts, fresh, page_size
@@ -24,12 +25,21 @@ from schema.read_types import (
     FacilityStats,
     Parent,
     ParentSituation,
+    children_from_rows,
 )
 from schema.report import build_report, suppress
+from schema.time_travel import aware
 from schema.types import Connection, connection, encode_cursor
 from service.auth import Role
 
 NO_ID = UUID(int=0)
+KnownAt = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="The report as the system knew it then, replayed from the events recorded "
+        "by this moment, so figures given to a court can be reproduced after corrections."
+    ),
+]
 
 
 @strawberry.input
@@ -80,7 +90,7 @@ class CaseQueries:
         if row is None:
             return None
         reads(info, [row["family_id"]])
-        return Child.from_row(row)
+        return (await children_from_rows(info, [row]))[0]
 
     @strawberry.field(permission_classes=[CASE_READERS])
     async def parent(self, info: Info, id: UUID, min_position: MinPosition = None) -> Parent | None:
@@ -111,7 +121,7 @@ class CaseQueries:
         page = rows[:limit]
         reads(info, [r["family_id"] for r in page])
         return connection(
-            [Child.from_row(r) for r in page],
+            await children_from_rows(info, page),
             [encode_cursor(r["child_id"]) for r in page],
             len(rows) > limit,
         )
@@ -140,10 +150,13 @@ class CaseQueries:
 
     @strawberry.field(permission_classes=[REPORT_READERS])
     async def court_report(
-        self, info: Info, as_of: date, min_position: MinPosition = None
+        self, info: Info, as_of: date, known_at: KnownAt = None, min_position: MinPosition = None
     ) -> CourtReport:
         await fresh(info, min_position)
-        rows = await sql.court_report(info.context.container.database.pool, as_of)
+        if known_at is None:
+            rows = await sql.court_report(info.context.container.database.pool, as_of)
+        else:
+            rows = await time_travel(info).court_report(as_of, aware(known_at, "knownAt"))
         return build_report(as_of, rows, small_counts_hidden(info))
 
     @strawberry.field(permission_classes=[REPORT_READERS])

@@ -13,6 +13,7 @@ from schema.context import Info
 from schema.errors import PublicError
 from schema.paging import MinPosition, cursor_parts, fresh, page_size
 from schema.permissions import CASE_READERS, OPERATORS
+from schema.time_travel import TimelineFilter
 from schema.types import (
     Connection,
     Family,
@@ -68,6 +69,7 @@ class FamilyQueries:
         self,
         info: Info,
         family_id: UUID,
+        filter: TimelineFilter | None = None,
         first: int = 50,
         after: str | None = None,
         min_position: MinPosition = None,
@@ -79,7 +81,10 @@ class FamilyQueries:
             raise PublicError(f"invalid cursor {after!r}", "BAD_CURSOR")
         after_version = int(parts[0]) if parts else 0
         pool = info.context.container.database.pool
-        rows = await timeline.page(pool, family_id, after_version, limit + 1)
+        flt = filter or TimelineFilter()
+        rows = await timeline.page(
+            pool, family_id, after_version, limit + 1, flt.member_id, flt.checked_types()
+        )
         nodes = [TimelineEntry.from_row(r) for r in rows[:limit]]
         if nodes:
             reads(info, [family_id])

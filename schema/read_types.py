@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from enum import Enum
 from typing import Any
@@ -122,28 +123,39 @@ class Child:
     discharge_kind: str | None
     parent_situation: ParentSituation | None
     removal_country: str | None
-    facility_id: strawberry.Private[str | None]
-
-    @strawberry.field(description="The parents of this child's family case.")
-    async def parents(self, info: Info) -> list[Parent]:
-        rows = await info.context.loaders.parents.load(self.family_id)
-        return [Parent.from_row(r) for r in rows]
-
-    @strawberry.field(description="The care provider the child is with now, if any.")
-    async def facility(self, info: Info) -> Facility | None:
-        if self.facility_id is None:
-            return None
-        row = await info.context.loaders.facilities.load(self.facility_id)
-        return Facility(**_fields(Facility, row)) if row else None
+    parents: list[Parent] = strawberry.field(description="The parents of this child's family case.")
+    facility: Facility | None = strawberry.field(
+        description="The care provider the child is with now, if any."
+    )
 
     @classmethod
-    def from_row(cls, row: Any) -> Child:
+    def from_row(cls, row: Any, parents: list[Parent], facility: Facility | None) -> Child:
         values = _fields(cls, row)
         values["status"] = ChildStatus(row["status"])
         values["age_band"] = AgeBand(row["age_band"]) if row["age_band"] else None
         situation = row["parent_situation"]
         values["parent_situation"] = ParentSituation(situation) if situation else None
-        return cls(**values)
+        return cls(**values, parents=parents, facility=facility)
+
+
+async def children_from_rows(info: Info, rows: Sequence[Any]) -> list[Child]:
+    """Children with their parents and facilities, loaded for the whole page at once.
+
+    Loading here, through the request's DataLoaders, rather than in async field
+    resolvers keeps a page at three queries and spares a coroutine per child and field.
+    """
+    loaders = info.context.loaders
+    families = await loaders.parents.load_many([r["family_id"] for r in rows])
+    facility_ids = [r["facility_id"] for r in rows if r["facility_id"]]
+    facilities = dict(
+        zip(facility_ids, await loaders.facilities.load_many(facility_ids), strict=True)
+    )
+    children = []
+    for row, parents in zip(rows, families, strict=True):
+        found = facilities.get(row["facility_id"])
+        facility = Facility(**_fields(Facility, found)) if found else None
+        children.append(Child.from_row(row, [Parent.from_row(p) for p in parents], facility))
+    return children
 
 
 @strawberry.type

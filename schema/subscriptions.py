@@ -14,7 +14,7 @@ from projections import timeline
 from schema.case_queries import ChildFilter
 from schema.context import Info
 from schema.permissions import CASE_READERS
-from schema.read_types import Child, ChildStatus
+from schema.read_types import Child, ChildStatus, children_from_rows
 from schema.types import TimelineEntry
 from service.access_log import record_reads
 
@@ -76,7 +76,7 @@ class Subscription:
                     cursor = (row["transaction_id"], row["position"])
                     if await _passes(pool, wanted, row):
                         await _record(info, "subscription caseStatusChanged", [row["family_id"]])
-                        yield _change(row)
+                        yield await _change(info, row)
                 if len(rows) < 500:
                     await woken.get()
 
@@ -97,12 +97,12 @@ async def _passes(pool: asyncpg.Pool, wanted: sql.ChildFilter, row: asyncpg.Reco
     return bool(await pool.fetchval(sql.HAS_FLAG, row["family_id"], wanted.data_quality_flag))
 
 
-def _change(row: asyncpg.Record) -> CaseStatusChange:
+async def _change(info: Info, row: asyncpg.Record) -> CaseStatusChange:
     """From a status_changes row joined with the child's current child_case row."""
     return CaseStatusChange(
         from_status=ChildStatus(row["from_status"]) if row["from_status"] else None,
         to_status=ChildStatus(row["to_status"]),
         version=row["version"],
         occurred_at=row["occurred_at"],
-        child=Child.from_row(row),
+        child=(await children_from_rows(info, [row]))[0],
     )

@@ -142,7 +142,7 @@ class TimelineEntry:
     version: int
     event_type: str
     summary: str
-    occurred_at: datetime
+    occurred_at: datetime | None
     recorded_at: datetime
     actor: str
     role: str

@@ -1,4 +1,4 @@
-"""The auditor's commands: keys, checkpoint, verify, export and verify-bundle.
+"""The auditor's commands: keys, checkpoint, verify, export, verify-bundle and replay.
 
 service/cli.py mounts them with add_commands and hands them to run; `python -m
 service.audit_cli` runs them alone. Exit status: 0 when everything holds, 1 when the log or
@@ -17,16 +17,19 @@ from uuid import UUID
 
 import asyncpg
 
+from service import replay_cli
 from service.bundle import Bundle, BundleRejected, bundle_from_json, bundle_to_json, verify_bundle
 from service.chain import verify_stream
 from service.checkpoints import BATCH_SIZE, Checkpoint, CheckpointTaker, latest_checkpoint
+from service.codec import create_mapper
 from service.database import open_database
 from service.keys import KeyFileError, KeySettings, Signer, generate_keys, load_public_keys
 from service.settings import Settings
-from service.store import LogPosition
+from service.store import EventStore, LogPosition
+from service.time_travel import TimeTravel
 from service.verify import ProofError, place, prove_events, read_family, verify_log
 
-COMMANDS = frozenset({"keys", "checkpoint", "verify", "export", "verify-bundle"})
+COMMANDS = frozenset({"keys", "checkpoint", "verify", "export", "verify-bundle", "replay"})
 
 Action = Callable[[asyncpg.Pool, argparse.Namespace, KeySettings], Awaitable[int]]
 
@@ -47,6 +50,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     offline = subparsers.add_parser("verify-bundle", help="check a bundle offline, no database")
     offline.add_argument("bundle", type=Path, metavar="BUNDLE.json")
     offline.add_argument("--public-key", type=Path, required=True, metavar="KEY.pem")
+    replay_cli.add_command(subparsers)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -110,7 +114,19 @@ async def _export(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
     return 0
 
 
-ACTIONS: dict[str, Action] = {"checkpoint": _checkpoint, "verify": _verify, "export": _export}
+async def _replay(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
+    travel = TimeTravel.from_store(EventStore(pool, create_mapper()))
+    code, lines = await replay_cli.run_replay(travel, args)
+    print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
+ACTIONS: dict[str, Action] = {
+    "checkpoint": _checkpoint,
+    "verify": _verify,
+    "export": _export,
+    "replay": _replay,
+}
 
 
 def _verify_bundle(path: Path, key_file: Path) -> int:

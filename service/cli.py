@@ -18,6 +18,7 @@ from service.auth import Authenticator, Role
 from service.container import Container
 from service.database import open_database, resolve_url
 from service.migrate import migrate
+from service.orr import command as orr_command
 from service.settings import Settings
 
 
@@ -35,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="do not run projection workers in this process",
     )
+    serve.add_argument(
+        "--demo", action="store_true", help="first import the ORR 2018 list, unless already done"
+    )
     commands.add_parser("migrate", help="apply pending database migrations")
     projections = commands.add_parser("projections", help="inspect and rebuild read models")
     sub = projections.add_subparsers(dest="action", required=True)
@@ -46,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     audit_cli.add_commands(commands)
+    orr_command.add_commands(commands)
     return parser
 
 
@@ -57,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return audit_cli.run(args, settings)
     if args.command == "serve":
         return serve(settings, args)
+    if args.command in orr_command.COMMANDS:
+        return asyncio.run(with_container(settings, lambda c: orr_command.import_command(c, args)))
     if args.command == "token":
         print(Authenticator(settings).mint(args.sub, Role(args.role), args.ttl))
         return 0
@@ -76,8 +83,22 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         dev=args.dev or settings.dev,
         run_projections=settings.run_projections and not args.no_projections,
     )
+    if args.demo:
+        # Conflicts are reported and the service still starts: the rest of the data is in.
+        asyncio.run(with_container(settings, orr_command.import_demo))
+    if settings.dev:
+        print_dev_access(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
     return 0
+
+
+def print_dev_access(settings: Settings) -> None:
+    """Where the API is, and a development token for each role to call it with."""
+    print(f"GraphQL: http://{settings.host}:{settings.port}/graphql")
+    authenticator = Authenticator(settings)
+    for role in Role:
+        print(f"  {role.value:<10} Bearer {authenticator.mint(f'dev-{role.value}', role)}")
+    sys.stdout.flush()
 
 
 async def run_migrate(settings: Settings) -> int:

@@ -50,6 +50,11 @@ SELECT request_digest, stream_id, version, first_position, last_position FROM co
  WHERE idempotency_key = $1
 """
 
+# Batch importers ask once for a whole batch which keys are taken, and by what request.
+FIND_COMMAND_DIGESTS = """
+SELECT idempotency_key, request_digest FROM commands WHERE idempotency_key = ANY($1::text[])
+"""
+
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
 # The last committed event in log order, which a reader must reach to be caught up.
 COMMITTED_HEAD = """
@@ -248,6 +253,11 @@ class EventStore:
         return AppendResult(
             row["stream_id"], row["version"], row["first_position"], row["last_position"], True
         )
+
+    async def command_digests(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The request digest recorded under each of these keys that is already taken."""
+        rows = await self.pool.fetch(FIND_COMMAND_DIGESTS, list(keys))
+        return {row["idempotency_key"]: row["request_digest"] for row in rows}
 
     async def committed_head(self) -> LogPosition:
         """The last event committed so far, in the gap-safe order."""

@@ -1,4 +1,5 @@
-"""Read and normalise the 2018 ORR list of separated children; no database, no domain events."""
+"""The 2018 ORR list of separated children: read and normalised here (no database, no events);
+imported as family cases by service.orr.importer, run by `reunite import orr` (command)."""
 
 from __future__ import annotations
 

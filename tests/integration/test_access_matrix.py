@@ -45,6 +45,9 @@ QUERIES: dict[str, set[Role]] = {
     "facilities": READERS | {Y},
     "projectionStatus": {D, A},
     "accessLog": {A},
+    "familyAsOf": {A},
+    "familyDiff": {A},
+    "verifyFamily": {A},
 }
 SUBSCRIPTIONS: dict[str, set[Role]] = {"familyEvents": READERS, "caseStatusChanged": READERS}
 MUTATION_ROLES = {C}

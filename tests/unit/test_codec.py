@@ -151,9 +151,12 @@ def story() -> tuple[Event, ...]:
     family.reopen_asylum_case(mother, "immigration court, San Diego", at(160))
     family.return_parent(mother, ReturnRoute.PAROLE, at(300))
     family.reunify(son, mother, SAN_YSIDRO, at(301))
-    family.reunify(daughter, father, None, at(41))
+    # Imported history may say a child left care but not when: the moment stays unknown.
+    family.reunify(daughter, father, None, None, historical=True)
     family.discharge_child(sibling, DischargeReason.AGED_OUT, None, at(30))
-    family.discharge_child(cousin, DischargeReason.SPONSOR, "to an aunt in Houston", at(31))
+    family.discharge_child(
+        cousin, DischargeReason.SPONSOR, "to an aunt in Houston", None, historical=True
+    )
     family.remove_parent(mother, Country("GT"), (son,), at(400))
     family.flag_data_quality("age_over_17", sibling_added, "age 17 at intake", at(401))
     family.retract_entry(family.version, "the age was right", at(402))

@@ -1,0 +1,168 @@
+"""Replaying a family to a point on two clocks: what counts, and what the case said then."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from domain.family import Family
+from domain.values import Facility, FieldChange, ProgramType
+from projections.projection import Envelope
+from service.replay import Point, diff, known_by, replay, steps
+from service.store import RecordedEvent
+from tests.builders import CASEWORKER, at
+from tests.unit.test_family import separated_family
+
+# In separated_family: 1 opened, 2 Ana, 3 Beto, 4 linked, 5 separated at(1), 6 placed at(3).
+PLACED = 6
+TORNILLO = Facility("tornillo", "Tornillo", "TX")
+RECORDED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def stream(family: Family) -> list[Envelope]:
+    """The family's events as the store hands them back, version n recorded n minutes in."""
+    return [
+        Envelope(
+            RecordedEvent(
+                position=e.originator_version,
+                transaction_id=e.originator_version,
+                stream_id=family.id,
+                version=e.originator_version,
+                topic=type(e).__name__,
+                payload=b"",
+                occurred_at=e.occurred_at,
+                recorded_at=recorded(e.originator_version),
+                provenance=CASEWORKER,
+                idempotency_key=None,
+                prev_hash=None,
+                hash=b"",
+            ),
+            e,
+        )
+        for e in family.history
+    ]
+
+
+def recorded(version: int) -> datetime:
+    return RECORDED + timedelta(minutes=version)
+
+
+def child_status(family: Family, point: Point) -> tuple[str, str | None]:
+    state = replay(stream(family), point)
+    assert state is not None
+    [child] = state.children()
+    return child["status"], child["facility_name"]
+
+
+def test_the_recorded_clock_counts_what_had_been_recorded_and_its_corrections_only() -> None:
+    family, mother, son = separated_family()
+    family.correct_entry(PLACED, (FieldChange("facility", TORNILLO),), "wrong shelter", at(4))
+    family.reunify(son, mother, None, at(30))
+
+    assert child_status(family, Point(recorded(PLACED))) == ("in_care", "Casa Padre")
+    assert child_status(family, Point(recorded(7))) == ("in_care", "Tornillo")
+    assert child_status(family, Point()) == ("reunified", None)
+    assert replay(stream(family), Point(recorded(1) - timedelta(seconds=1))) is None
+
+
+def test_an_event_recorded_later_never_counts_even_if_a_clock_stepped_back() -> None:
+    family, _, _ = separated_family()
+    history = stream(family)
+    skewed = RecordedEvent(**{**vars(history[5].recorded), "recorded_at": recorded(2)})
+    history[5] = Envelope(skewed, history[5].event)
+
+    assert [e.recorded.version for e in known_by(history, recorded(3))] == [1, 2, 3]
+
+
+def test_the_world_clock_applies_every_correction_and_leaves_out_what_happened_later() -> None:
+    family, mother, son = separated_family()
+    family.correct_entry(PLACED, (FieldChange("occurred_at", at(10)),), "placed later", at(12))
+    family.reunify(son, mother, None, at(30))
+    day = at(0).date()
+
+    assert child_status(family, Point(on=day)) == ("with_family", None)
+    assert child_status(family, Point(on=day + timedelta(days=3))) == ("separated", None)
+    assert child_status(family, Point(on=day + timedelta(days=10))) == ("in_care", "Casa Padre")
+    assert child_status(family, Point(on=day + timedelta(days=30))) == ("reunified", None)
+
+
+def test_both_clocks_give_the_world_on_a_date_as_it_was_known_at_a_moment() -> None:
+    family, _, _ = separated_family()
+    family.correct_entry(PLACED, (FieldChange("occurred_at", at(10)),), "placed later", at(12))
+    on = at(5).date()
+
+    assert child_status(family, Point(recorded(PLACED), on)) == ("in_care", "Casa Padre")
+    assert child_status(family, Point(None, on)) == ("separated", None)
+
+
+def test_who_the_case_is_about_counts_on_any_date_and_an_undated_event_on_none() -> None:
+    family, mother, son = separated_family()
+    family.reunify(son, mother, None, None, historical=True)
+    long_before = date(2000, 1, 1)
+
+    state = replay(stream(family), Point(on=long_before))
+    assert state is not None
+    assert state.summary.case_number == "C-1" and len(state.rows.members) == 2
+    assert child_status(family, Point(on=date(2030, 1, 1))) == ("in_care", "Casa Padre")
+    assert child_status(family, Point()) == ("reunified", None)
+
+
+def test_replay_folds_the_rows_the_read_models_hold() -> None:
+    family, mother, _ = separated_family()
+    state = replay(stream(family), Point())
+    assert state is not None
+    [child] = state.children()
+    [parent] = state.parents()
+    assert child["separated_from"] == mother and child["age_band"] == "0-4"
+    assert child["placed_at"] == at(3).date() and child["parent_situation"] == "location_unknown"
+    assert parent["parent_id"] == mother and parent["situation"] == "location_unknown"
+    assert (state.summary.status, state.summary.version) == ("separated", PLACED)
+
+
+def test_a_diff_names_each_changed_field_and_the_events_in_between() -> None:
+    family, _, son = separated_family()
+    family.transfer_child(son, TORNILLO, ProgramType.SHELTER, at(8))
+    history = stream(family)
+
+    found = diff(history, Point(recorded(5)), Point(recorded(7)))
+
+    assert [e.recorded.version for e in found.events] == [6, 7] and found.withdrawn == []
+    [child] = found.members
+    changes = {c.field: (c.before, c.after) for c in child.changes}
+    assert child.person_id == son and child.present_before and child.present_after
+    assert changes["status"] == ("separated", "in_care")
+    assert changes["facility_name"] == (None, "Tornillo")
+    assert changes["placed_at"] == (None, at(3).date())
+    assert {c.field: (c.before, c.after) for c in found.case}["version"] == (5, 7)
+
+
+def test_a_diff_backwards_withdraws_the_events_and_a_new_member_has_no_before() -> None:
+    family, _, _ = separated_family()
+    history = stream(family)
+
+    found = diff(history, Point(recorded(6)), Point(recorded(2)))
+    assert [e.recorded.version for e in found.withdrawn] == [3, 4, 5, 6] and found.events == []
+    [son] = diff(history, Point(recorded(2)), Point(recorded(3))).members
+    assert (son.present_before, son.present_after) == (False, True)
+    assert {c.field for c in son.changes} >= {"name", "status", "age"}
+
+
+def test_a_correction_moving_a_date_out_of_the_window_withdraws_the_event() -> None:
+    family, _, _ = separated_family()
+    family.correct_entry(PLACED, (FieldChange("occurred_at", at(10)),), "placed later", at(12))
+    on = at(5).date()
+
+    found = diff(stream(family), Point(recorded(PLACED), on), Point(None, on))
+
+    assert [e.recorded.version for e in found.withdrawn] == [PLACED]
+    assert [c.after for c in found.members[0].changes if c.field == "status"] == ["separated"]
+
+
+def test_each_step_shows_the_case_just_after_it_and_a_correction_refolds_the_past() -> None:
+    family, _, son = separated_family()
+    family.correct_entry(PLACED, (FieldChange("facility", TORNILLO),), "wrong shelter", at(4))
+
+    replayed = steps(stream(family), Point())
+
+    assert [s.envelope.recorded.version for s in replayed] == list(range(1, 8))
+    assert [s.rows.children[son].facility_name for s in replayed[5:]] == ["Casa Padre", "Tornillo"]
+    assert replayed[2].rows.children[son].status == "with_family"
