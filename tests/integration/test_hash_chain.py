@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from typing import Any
 from uuid import UUID, uuid4
@@ -44,7 +45,14 @@ async def record_families(container: Container) -> list[UUID]:
 
 
 async def read_log(container: Container) -> list[RecordedEvent]:
-    return await container.store.read_log(LogPosition(), limit=10_000)
+    """The whole log, once every event committed so far is past the readers' watermark."""
+    head = await container.store.committed_head()
+    for _ in range(600):  # another session's open transaction only delays the watermark
+        log = await container.store.read_log(LogPosition(), limit=10_000)
+        if log and LogPosition(log[-1].transaction_id, log[-1].position) >= head:
+            return log
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the log did not settle")
 
 
 async def bypassing_the_guard(pool: asyncpg.Pool, sql: str, *args: Any) -> None:
