@@ -139,23 +139,82 @@ _FILTER_SQL = {
 }
 
 
-def children_page_sql(flt: ChildFilter) -> tuple[str, list[Any]]:
-    """The SQL and arguments for one keyset page of children; $1 cursor, $2 limit."""
-    clauses, args = ["child_id > $1"], []
+# Keyset orders: the sort key (never null, so row comparison works) and the tiebreak id.
+NO_DATE = date.min
+CHILD_ORDERS = {
+    "child_id": ("(child_id) > ($1::uuid)", "child_id", 1),
+    "separated_at": (
+        "(coalesce(separated_at, DATE '0001-01-01'), child_id) > ($1::date, $2::uuid)",
+        "coalesce(separated_at, DATE '0001-01-01'), child_id",
+        2,
+    ),
+}
+
+
+def children_page_sql(flt: ChildFilter, order: str = "child_id") -> tuple[str, list[Any]]:
+    """SQL for one keyset page: cursor values first, then the limit, then the filters."""
+    keyset, order_by, keys = CHILD_ORDERS[order]
+    clauses, args = [keyset], []
     for name, fragment in _FILTER_SQL.items():
         value = getattr(flt, name)
         if value is not None:
             args.append(value)
-            clauses.append(fragment.format(len(args) + 2))
-    sql = f"SELECT * FROM child_case WHERE {' AND '.join(clauses)} ORDER BY child_id LIMIT $2"
+            clauses.append(fragment.format(len(args) + keys + 1))
+    where = " AND ".join(clauses)
+    sql = f"SELECT * FROM child_case WHERE {where} ORDER BY {order_by} LIMIT ${keys + 1}"
     return sql, args
 
 
+def child_cursor(row: Any, order: str) -> tuple[Any, ...]:
+    """The keyset values of a row in the given order."""
+    if order == "separated_at":
+        return (row["separated_at"] or NO_DATE, row["child_id"])
+    return (row["child_id"],)
+
+
 async def children_page(
-    pool: asyncpg.Pool, flt: ChildFilter, after: UUID, limit: int
+    pool: asyncpg.Pool,
+    flt: ChildFilter,
+    after: tuple[Any, ...],
+    limit: int,
+    order: str = "child_id",
 ) -> list[asyncpg.Record]:
-    """Children matching the filter, in id order, after a keyset cursor."""
-    sql, args = children_page_sql(flt)
+    """Children matching the filter, in the given order, after a keyset cursor."""
+    sql, args = children_page_sql(flt, order)
+    return await pool.fetch(sql, *after, limit, *args)
+
+
+@dataclass(frozen=True)
+class ParentFilter:
+    """The stakeholder filters over parent_case; None means any."""
+
+    situation: str | None = None
+    removal_country: str | None = None
+    custody: str | None = None
+    located: bool | None = None
+    family_id: UUID | None = None
+
+
+_PARENT_SQL = {
+    "situation": "situation = ${}",
+    "removal_country": "removed_to = ${}",
+    "custody": "custody = ${}",
+    "located": "located = ${}",
+    "family_id": "family_id = ${}",
+}
+
+
+async def parents_page(
+    pool: asyncpg.Pool, flt: ParentFilter, after: UUID, limit: int
+) -> list[asyncpg.Record]:
+    """Parents matching the filter, in id order, after a keyset cursor."""
+    clauses, args = ["parent_id > $1"], []
+    for name, fragment in _PARENT_SQL.items():
+        value = getattr(flt, name)
+        if value is not None:
+            args.append(value)
+            clauses.append(fragment.format(len(args) + 2))
+    sql = f"SELECT * FROM parent_case WHERE {' AND '.join(clauses)} ORDER BY parent_id LIMIT $2"
     return await pool.fetch(sql, after, limit, *args)
 
 

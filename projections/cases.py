@@ -48,6 +48,8 @@ CREATE TABLE IF NOT EXISTS child_case (
 );
 CREATE INDEX IF NOT EXISTS child_case_family_idx ON child_case (family_id);
 CREATE INDEX IF NOT EXISTS child_case_facility_idx ON child_case (facility_id);
+CREATE INDEX IF NOT EXISTS child_case_separated_idx
+    ON child_case ((coalesce(separated_at, DATE '0001-01-01')), child_id);
 CREATE TABLE IF NOT EXISTS care_stays (
     family_id uuid NOT NULL, child_id uuid NOT NULL, facility_id text NOT NULL,
     facility_name text NOT NULL, program_type text NOT NULL, start_date date, end_date date

@@ -68,6 +68,45 @@ class ChildFilter:
         return sql.ChildFilter(**values)
 
 
+@strawberry.enum
+class ChildOrder(Enum):
+    """How a page of children is ordered (the cursor follows the order)."""
+
+    CHILD_ID = "child_id"
+    SEPARATED_AT = "separated_at"
+
+
+@strawberry.input
+class ParentFilter:
+    """Which parents to list; every field narrows, none means all."""
+
+    situation: ParentSituation | None = None
+    removal_country: str | None = None
+    custody: str | None = None
+    located: bool | None = None
+    family_id: UUID | None = None
+
+    def to_sql(self) -> sql.ParentFilter:
+        """The read model's filter, enums as their stored values."""
+        situation = self.situation.value if self.situation else None
+        return sql.ParentFilter(
+            situation, self.removal_country, self.custody, self.located, self.family_id
+        )
+
+
+def child_after(after: str | None, order: ChildOrder) -> tuple[Any, ...]:
+    """The keyset values inside a children cursor for this order."""
+    if order is ChildOrder.CHILD_ID:
+        return (after_id(after),)
+    parts = cursor_parts(after, 2)
+    if not parts:
+        return (sql.NO_DATE, NO_ID)
+    try:
+        return (date.fromisoformat(parts[0]), UUID(parts[1]))
+    except ValueError:
+        raise PublicError(f"invalid cursor {after!r} for this order", "BAD_CURSOR") from None
+
+
 def after_id(after: str | None) -> UUID:
     """The id inside an id cursor."""
     parts = cursor_parts(after, 1)
@@ -106,6 +145,7 @@ class CaseQueries:
         self,
         info: Info,
         filter: ChildFilter | None = None,
+        order_by: ChildOrder = ChildOrder.CHILD_ID,
         first: int = 50,
         after: str | None = None,
         min_position: MinPosition = None,
@@ -115,14 +155,41 @@ class CaseQueries:
         rows = await sql.children_page(
             info.context.container.database.pool,
             (filter or ChildFilter()).to_sql(),
+            child_after(after, order_by),
+            limit + 1,
+            order_by.value,
+        )
+        page = rows[:limit]
+        reads(info, [r["family_id"] for r in page])
+        return connection(
+            await children_from_rows(info, page),
+            [encode_cursor(*sql.child_cursor(r, order_by.value)) for r in page],
+            len(rows) > limit,
+        )
+
+    @strawberry.field(permission_classes=[CASE_READERS])
+    async def parents(
+        self,
+        info: Info,
+        filter: ParentFilter | None = None,
+        first: int = 50,
+        after: str | None = None,
+        min_position: MinPosition = None,
+    ) -> Connection[Parent]:
+        """Parents by where they stand: removed (and where to), in custody, located."""
+        await fresh(info, min_position)
+        limit = page_size(info, first)
+        rows = await sql.parents_page(
+            info.context.container.database.pool,
+            (filter or ParentFilter()).to_sql(),
             after_id(after),
             limit + 1,
         )
         page = rows[:limit]
         reads(info, [r["family_id"] for r in page])
         return connection(
-            await children_from_rows(info, page),
-            [encode_cursor(r["child_id"]) for r in page],
+            [Parent.from_row(r) for r in page],
+            [encode_cursor(r["parent_id"]) for r in page],
             len(rows) > limit,
         )
 

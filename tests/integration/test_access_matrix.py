@@ -38,6 +38,7 @@ QUERIES: dict[str, set[Role]] = {
     "timeline": READERS,
     "child": READERS,
     "parent": READERS,
+    "parents": READERS,
     "children": READERS,
     "reinterviewEligible": READERS,
     "removalsWithoutDocumentedChoice": READERS,

@@ -30,6 +30,10 @@ from domain.values import (
     Sex,
 )
 from projections import case_queries as sql
+from schema.build import create_schema
+from schema.context import Context
+from schema.loaders import Loaders
+from service.auth import Identity, Role
 from service.container import Container
 from tests.builders import SAN_YSIDRO, ctx
 
@@ -228,3 +232,48 @@ async def test_facility_census_and_days_in_care(
     # Casa Padre stays counted up to 7/26: 64, 53 (reunified 7/20), 62, 60 and 48 days.
     assert stats["casa-padre"]["median_days"] == 60.0
     assert stats["casa-padre"]["p90_days"] == pytest.approx(63.2)
+
+
+async def page_all(container: Container, query: str, field: str) -> list[dict[str, Any]]:
+    """Follow a connection's cursors to the end, two nodes a page."""
+    schema, after, nodes = create_schema(), None, []
+    while True:
+        ctx = Context(
+            container,
+            None,
+            None,
+            Identity("jo", Role.CASEWORKER),
+            Loaders.create(container.database.pool),
+        )
+        result = await schema.execute(query, variable_values={"after": after}, context_value=ctx)
+        assert result.errors is None and result.data is not None, result.errors
+        page = result.data[field]
+        nodes += [e["node"] for e in page["edges"]]
+        if not page["pageInfo"]["hasNextPage"]:
+            return nodes
+        after = page["pageInfo"]["endCursor"]
+
+
+async def test_children_page_in_separation_order_and_parents_by_situation(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    children = await page_all(
+        container,
+        """query($after: String) {
+        children(orderBy: SEPARATED_AT, first: 2, after: $after) {
+          edges { node { childId separatedAt } } pageInfo { hasNextPage endCursor } } }""",
+        "children",
+    )
+    dates = [c["separatedAt"] for c in children]
+    assert len(children) == 6 and dates == sorted(dates)
+    removed = await page_all(
+        container,
+        """query($after: String) {
+        parents(filter: {situation: REMOVED}, first: 2, after: $after) {
+          edges { node { parentId removedTo } } pageInfo { hasNextPage endCursor } } }""",
+        "parents",
+    )
+    assert [(p["parentId"], p["removedTo"]) for p in removed] == [
+        (str(court["removed"].parent), "GT")
+    ]
