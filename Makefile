@@ -38,6 +38,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.append
 	$(BIN)/python -m bench.catchup
 	$(BIN)/python -m bench.import
+	$(BIN)/python -m bench.graphql
+	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.verify
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
