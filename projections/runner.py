@@ -20,7 +20,6 @@ CHANNEL = "reunite_events"
 PROJECTED_CHANNEL = "reunite_projected"  # service.notifications listens to it
 
 WITHHELD_POLL = 0.05
-REBUILD_WAITS = 1200  # a minute of WITHHELD_POLL
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
@@ -85,7 +84,7 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn, conn.transaction():
             # Two processes starting together would race on CREATE TABLE IF NOT EXISTS.
             await conn.execute(SETUP_LOCK)
-            await _use_schema(conn, schema)
+            await use_schema(conn, schema)
             for projection in self.projections.values():
                 if only is not None and projection.name != only:
                     continue
@@ -100,7 +99,7 @@ class ProjectionRunner:
             row = await conn.fetchrow(LOCK_CHECKPOINT, name)
             assert row is not None, f"projection {name} has no checkpoint; run setup()"
             after = LogPosition(row["transaction_id"], row["position"])
-            applied = await self._apply_next(conn, projection, after)
+            applied = await self.apply_next(conn, projection, after)
             if applied is not None:
                 last, count = applied
                 await conn.execute(
@@ -110,12 +109,13 @@ class ProjectionRunner:
                 return count
         return 0
 
-    async def _apply_next(
+    async def apply_next(
         self,
         conn: Connection,
         projection: Projection,
         after: LogPosition,
     ) -> tuple[LogPosition, int] | None:
+        """Fold the next batch after `after` into the tables on the search path."""
         recorded = await self.store.read_log(after, self.batch_size, conn)
         if not recorded:
             return None
@@ -214,12 +214,12 @@ class ProjectionRunner:
         return True
 
 
-async def _use_schema(conn: Connection, schema: str) -> None:
+async def use_schema(conn: Connection, schema: str) -> None:
     # Rebuilds write the same SQL into a shadow schema, found first on the search path.
-    await conn.execute(f"SET LOCAL search_path TO {_ident(schema)}, public")
+    await conn.execute(f"SET LOCAL search_path TO {ident(schema)}, public")
 
 
-def _ident(name: str) -> str:
+def ident(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise ValueError(f"bad schema name {name!r}")
     return f'"{name}"'
@@ -232,69 +232,3 @@ async def _first(*events: asyncio.Event) -> None:
     finally:
         for w in waits:
             w.cancel()
-
-
-class Rebuilder:
-    """Rebuilds one read model into a shadow schema, then swaps it in without downtime."""
-
-    def __init__(self, runner: ProjectionRunner, name: str) -> None:
-        self.runner = runner
-        self.projection = runner.projections[name]
-        self.schema = f"rebuild_{name}"
-        self.position = LogPosition()
-        self.applied = 0
-
-    async def run(self) -> int:
-        """Replay the whole log into fresh tables and switch the live ones over."""
-        pool = self.runner.pool
-        await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
-        await pool.execute(f"CREATE SCHEMA {_ident(self.schema)}")
-        await self.runner.setup(self.schema, only=self.projection.name)
-        await self._replay_up_to(await self.runner.store.committed_head())
-        async with pool.acquire() as conn, conn.transaction():
-            # Holding the checkpoint row pauses the live runner for the final batches.
-            await conn.fetchrow(LOCK_CHECKPOINT, self.projection.name)
-            while await self._apply(conn):
-                pass
-            await self._swap(conn)
-        await pool.execute(f"DROP SCHEMA IF EXISTS {_ident(self.schema)} CASCADE")
-        return self.applied
-
-    async def _replay_up_to(self, target: LogPosition) -> None:
-        """Replay batches until the shadow tables hold every event committed at the start."""
-        for _ in range(REBUILD_WAITS):
-            while await self._step():
-                pass
-            if self.position >= target:
-                return
-            await asyncio.sleep(WITHHELD_POLL)  # withheld behind an older open transaction
-        raise TimeoutError(f"rebuild of {self.projection.name} could not reach {target}")
-
-    async def _step(self) -> bool:
-        async with self.runner.pool.acquire() as conn, conn.transaction():
-            return await self._apply(conn)
-
-    async def _apply(self, conn: Connection) -> bool:
-        await _use_schema(conn, self.schema)
-        applied = await self.runner._apply_next(conn, self.projection, self.position)
-        await _use_schema(conn, LIVE_SCHEMA)
-        if applied is None:
-            return False
-        self.position, count = applied
-        self.applied += count
-        return True
-
-    async def _swap(self, conn: Connection) -> None:
-        for table in self.projection.tables:
-            await conn.execute(f"DROP TABLE IF EXISTS public.{_ident(table)} CASCADE")
-            await conn.execute(
-                f"ALTER TABLE {_ident(self.schema)}.{_ident(table)} SET SCHEMA public"
-            )
-        await conn.execute(
-            "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3,"
-            " events_applied = $4, updated_at = clock_timestamp() WHERE name = $1",
-            self.projection.name,
-            str(self.position.transaction_id),
-            self.position.position,
-            self.applied,
-        )

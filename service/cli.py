@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import asyncpg
 import uvicorn
 
-from projections.runner import Rebuilder
+from projections.rebuild import Rebuilder
 from service import audit_cli
 from service.app import create_app
 from service.auth import Authenticator, Role

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from projections.runner import ProjectionRunner, Rebuilder
+from projections.rebuild import Rebuilder
+from projections.runner import ProjectionRunner
 from service.container import Container, all_projections
 from tests.builders import open_separated_family
 
