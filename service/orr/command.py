@@ -72,6 +72,8 @@ async def import_demo(container: Container) -> int:
     report = await OrrImporter(container.store, progress=for_stream()).run(DEMO_FILE)
     _, summary = write_report(report, report_dir(container.settings))
     print(demo_line(report) + f" (summary: {summary})")
+    # Project before serving, so the first queries of a demo already see the whole list.
+    await container.runner.catch_up()
     return 1 if report.conflicts else 0
 
 
