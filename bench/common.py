@@ -30,11 +30,14 @@ import asyncpg
 
 from domain.family import Family, Member
 from domain.values import (
+    Agency,
     ANumber,
     Country,
+    CustodyKind,
     Evidence,
     Facility,
     MemberRole,
+    Office,
     PersonName,
     Place,
     PlaceKind,
@@ -237,6 +240,17 @@ FACILITIES = [
     Facility("bethany", "Bethany", "MI"),
     Facility("southwest-key-az", "Southwest Key Campbell", "AZ"),
 ]
+DETENTION = [
+    Facility("port-isabel", "Port Isabel Detention Center", "TX"),
+    Facility("otay-mesa", "Otay Mesa Detention Center", "CA"),
+    Facility("fci-victorville", "FCI Victorville", "CA"),
+]
+OFFICES = [
+    Office("ero-sna", "ICE ERO San Antonio"),
+    Office("ero-hou", "ICE ERO Houston"),
+    Office("ero-sdc", "ICE ERO San Diego"),
+    Office("ero-phx", "ICE ERO Phoenix"),
+]
 NOTES = [None, None, None, "parent referred for prosecution", "no documents at crossing"]
 REASONS = [None, None, "intake interview", "records review", "call from care provider"]
 T0 = datetime(2018, 5, 1, 8, 0, tzinfo=UTC)
@@ -247,7 +261,8 @@ def _uuid(rng: random.Random) -> UUID:
 
 
 def _family_events(rng: random.Random, family_id: UUID, number: int) -> list[Any]:
-    """A realistic case through the aggregate: parents, children, separations, placements."""
+    """A case through the aggregate: members, apprehension, separations, referrals,
+    placements, some detentions and reunifications (about 10 events on average)."""
     moment = T0 + timedelta(hours=number * 0.5)
 
     def later() -> datetime:
@@ -260,7 +275,8 @@ def _family_events(rng: random.Random, family_id: UUID, number: int) -> list[Any
     )
     surname = rng.choice(FAMILY_NAMES)
     country = Country(rng.choice(COUNTRIES))
-    parents = [_uuid(rng) for _ in range(2 if rng.random() < 0.3 else 1)]
+    parents = [_uuid(rng) for _ in range(2 if rng.random() < 0.2 else 1)]
+    children = [_uuid(rng) for _ in range(rng.choice([1, 1, 1, 2, 2, 3]))]
     for i, parent in enumerate(parents):
         family.add_member(
             Member(
@@ -274,8 +290,7 @@ def _family_events(rng: random.Random, family_id: UUID, number: int) -> list[Any
             ),
             later(),
         )
-    for _ in range(rng.choice([1, 2, 2, 3])):
-        child = _uuid(rng)
+    for child in children:
         named = rng.random() < 0.9
         family.add_member(
             Member(
@@ -288,25 +303,32 @@ def _family_events(rng: random.Random, family_id: UUID, number: int) -> list[Any
             ),
             later(),
         )
-        parent = parents[0]
+    place = rng.choice(PLACES)
+    family.apprehend((*parents, *children), place, rng.choice(list(Agency)), later())
+    parent = parents[0]
+    if rng.random() < 0.5:
+        family.detain_parent(parent, rng.choice(DETENTION), rng.choice(list(CustodyKind)), later())
+    for child in children:
         family.record_relationship(
             parent, child, rng.choice(list(RelationshipKind)), rng.choice(list(Evidence)), later()
         )
-        if rng.random() < 0.9:
+        if rng.random() < 0.85:
             family.separate(
                 parent,
                 child,
-                rng.choice(PLACES),
+                place,
                 rng.choice(list(SeparationReason)),
                 rng.choice(NOTES),
                 rng.random() < 0.5,
                 later(),
             )
-            if rng.random() < 0.9:
+            if rng.random() < 0.6:
+                family.refer_child(child, rng.choice(OFFICES), rng.randint(2, 120), later())
+            if rng.random() < 0.85:
                 family.place_child(
                     child, rng.choice(FACILITIES), rng.choice(list(ProgramType)), later()
                 )
-                if rng.random() < 0.35:
+                if rng.random() < 0.3:
                     family.reunify(child, parent, rng.choice([None, *PLACES]), later())
     return list(family.collect_events())
 
