@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, fields
+from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
@@ -103,14 +104,14 @@ TABLES = (
 )
 DELETE = {t: f"DELETE FROM {t} WHERE family_id = ANY($1::uuid[])" for t in TABLES}
 
-# The family's stream up to the last version this batch holds, so a replay folds the same
-# prefix whatever else has been written since.
+# Each family's stream before the first version this batch holds (the batch brings the
+# rest, already decoded), so a replay folds the same prefix whatever is written since.
 STREAMS = """
 SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic,
        payload, occurred_at, recorded_at, actor, role, source, reason, correlation_id,
        causation_id, idempotency_key, prev_hash, hash
   FROM events e JOIN unnest($1::uuid[], $2::int[]) AS t(stream_id, upto) USING (stream_id)
- WHERE e.version <= t.upto
+ WHERE e.version < t.upto
  ORDER BY e.stream_id, e.version
 """
 
@@ -141,12 +142,30 @@ Decode = Callable[[RecordedEvent], Any]
 Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
 
 
+def _shallow(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    # Rows are built fresh per batch and never changed after: no deep copy (astuple) needed.
+    getter = operator.attrgetter(*_columns(cls))
+    return lambda row: tuple(getter(row))
+
+
+ROW = {
+    "family_summary": _shallow(SummaryRow),
+    "family_members": _shallow(MemberRow),
+    "child_case": _shallow(ChildRow),
+    "care_stays": _shallow(Stay),
+    "parent_case": _shallow(ParentRow),
+    "parent_situations": _shallow(Situation),
+    "data_quality_flags": _shallow(Flag),
+    "status_changes": _shallow(StatusChange),
+}
+
+
 def child_record(rows: CaseRows, child: ChildRow) -> tuple[Any, ...]:
     """A child row with what it borrows from the parent it was separated from."""
     parent = rows.parents.get(child.separated_from) if child.separated_from else None
     situation = parent.situation if parent else "location_unknown"
     country = parent.removed_to if parent and situation in ("removed", "waived") else None
-    return (*astuple(child), child.age_band, situation, country)
+    return (*ROW["child_case"](child), child.age_band, situation, country)
 
 
 class CasesProjection:
@@ -161,27 +180,31 @@ class CasesProjection:
         self.effective = effective
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
-        upto: dict[UUID, int] = {}
+        own: dict[UUID, list[Envelope]] = {}
         for envelope in batch:
-            upto[envelope.recorded.stream_id] = envelope.recorded.version
-        ids = list(upto)
-        records = await conn.fetch(STREAMS, ids, [upto[i] for i in ids])
+            own.setdefault(envelope.recorded.stream_id, []).append(envelope)
+        ids = list(own)
+        before = [own[i][0].recorded.version for i in ids]
         streams: dict[UUID, list[Envelope]] = {i: [] for i in ids}
-        for record in records:
+        for record in await conn.fetch(STREAMS, ids, before):
             recorded = RecordedEvent.from_row(record)
             streams[recorded.stream_id].append(Envelope(recorded, self.decode(recorded)))
         out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
-        for history in streams.values():
+        for family_id, history in streams.items():
+            history += own[family_id]
             rows = fold_case(self.effective(history), history[-1].recorded)
             if rows.summary is not None:
-                out["family_summary"].append(astuple(rows.summary))
-            out["family_members"] += [astuple(m) for m in rows.members]
+                out["family_summary"].append(ROW["family_summary"](rows.summary))
+            for table, found in (
+                ("family_members", rows.members),
+                ("care_stays", rows.stays),
+                ("parent_case", rows.parents.values()),
+                ("parent_situations", rows.situations),
+                ("data_quality_flags", rows.flags),
+                ("status_changes", rows.status_changes),
+            ):
+                out[table] += map(ROW[table], found)
             out["child_case"] += [child_record(rows, c) for c in rows.children.values()]
-            out["care_stays"] += [astuple(s) for s in rows.stays]
-            out["parent_case"] += [astuple(p) for p in rows.parents.values()]
-            out["parent_situations"] += [astuple(s) for s in rows.situations]
-            out["data_quality_flags"] += [astuple(f) for f in rows.flags]
-            out["status_changes"] += [astuple(c) for c in rows.status_changes]
         for table in TABLES:
             await conn.execute(DELETE[table], ids)
             if out[table]:

@@ -72,7 +72,7 @@ class ProjectionRunner:
         pool: asyncpg.Pool,
         store: EventStore,
         projections: Sequence[Projection],
-        batch_size: int = 1000,
+        batch_size: int = 5000,
     ) -> None:
         self.pool = pool
         self.store = store
