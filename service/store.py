@@ -55,6 +55,9 @@ FIND_COMMAND_DIGESTS = """
 SELECT idempotency_key, request_digest FROM commands WHERE idempotency_key = ANY($1::text[])
 """
 
+# Wakes projection runners in every process; sent after commit, outside the append.
+ANNOUNCE = "SELECT pg_notify('reunite_events', '')"
+
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
 # The last committed event in log order, which a reader must reach to be caught up.
 COMMITTED_HEAD = """
@@ -182,7 +185,11 @@ class EventStore:
         digest: bytes = b"",
         conn: Connection | None = None,
     ) -> AppendResult:
-        """Append events after expected_version, atomically, or raise and write nothing."""
+        """Append events after expected_version, atomically, or raise and write nothing.
+
+        With `conn`, the append joins the caller's transaction, and the caller announces
+        the new events (announce()) once it has committed.
+        """
         if not events:
             raise ValueError("nothing to append")
         args = (
@@ -221,9 +228,15 @@ class EventStore:
                 raise IdempotencyKeyReused(str(e)) from None
             raise
         assert row is not None
+        if conn is None and not row["duplicate"]:
+            await self.announce()
         return AppendResult(
             stream_id, row["version"], row["first_position"], row["last_position"], row["duplicate"]
         )
+
+    async def announce(self, conn: Connection | None = None) -> None:
+        """Tell projection runners, in any process, that new events have committed."""
+        await (conn or self.pool).execute(ANNOUNCE)
 
     async def read_stream(
         self, stream_id: UUID, up_to_version: int = 2**31 - 1

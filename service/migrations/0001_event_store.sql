@@ -110,17 +110,9 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
 CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION reunite_refuse_change();
 
-CREATE FUNCTION reunite_notify_events() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_notify('reunite_events', '');
-    RETURN NULL;
-END
-$$;
-
--- Delivered at commit, once per appending statement, to wake projection runners.
-CREATE TRIGGER events_notify AFTER INSERT ON events
-    FOR EACH STATEMENT EXECUTE FUNCTION reunite_notify_events();
+-- No NOTIFY inside appending transactions: PostgreSQL holds a database-wide lock from a
+-- notifying transaction's commit until its WAL is flushed, which would make concurrent
+-- appends commit one at a time. The store announces new events after commit instead.
 
 -- One round trip per command: idempotency, optimistic version check, insert, result.
 CREATE FUNCTION reunite_append(

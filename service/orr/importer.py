@@ -140,10 +140,12 @@ class OrrImporter:
         """All pending streams in one transaction; row by row if another writer interfered."""
         try:
             async with self.store.pool.acquire() as conn, conn.transaction():
-                return [await self._append_one(conn, run, p) for p in pending]
+                outcomes = [await self._append_one(conn, run, p) for p in pending]
         except StoreError:
             async with self.store.pool.acquire() as conn, conn.transaction():
-                return [await self._append_alone(conn, run, p) for p in pending]
+                outcomes = [await self._append_alone(conn, run, p) for p in pending]
+        await self.store.announce()
+        return outcomes
 
     async def _append_alone(self, conn: Connection, run: ImportRun, p: Pending) -> RowOutcome:
         """One stream in a savepoint of the caller's transaction: its failure undoes it only."""
