@@ -197,7 +197,7 @@ async def main() -> None:
                     c.digest,
                     conn=conn,
                 )
-                await store.announce(conn)  # as the command path does after each commit
+                store.announce_soon()  # as the command path does after each commit
 
         writers_pool = await asyncpg.create_pool(
             db.url, min_size=max(WRITER_COUNTS), max_size=max(WRITER_COUNTS)

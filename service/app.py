@@ -114,6 +114,7 @@ def create_app(settings: Settings) -> Starlette:
             if runner is not None:
                 await runner
             await checkpoints
+            await container.store.drain()
             await container.notifications.stop()
             await database.close()
 

@@ -119,7 +119,11 @@ async def run_migrate(settings: Settings) -> int:
 async def with_container(settings: Settings, action: Callable[[Container], Awaitable[int]]) -> int:
     database = await open_database(settings)
     try:
-        return await action(await Container.build(settings, database))
+        container = await Container.build(settings, database)
+        try:
+            return await action(container)
+        finally:
+            await container.store.drain()
     finally:
         await database.close()
 

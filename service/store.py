@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +15,8 @@ from asyncpg.pool import PoolConnectionProxy
 from eventsourcing.persistence import Mapper, StoredEvent
 
 from service.provenance import Provenance
+
+log = logging.getLogger(__name__)
 
 # A connection taken directly or from the pool; both run the same statements.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -57,6 +61,7 @@ SELECT idempotency_key, request_digest FROM commands WHERE idempotency_key = ANY
 
 # Wakes projection runners in every process; sent after commit, outside the append.
 ANNOUNCE = "SELECT pg_notify('reunite_events', '')"
+ANNOUNCE_DELAY = 0.005  # seconds: appends within it share one announcement
 
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
 # The last committed event in log order, which a reader must reach to be caught up.
@@ -165,6 +170,8 @@ class EventStore:
     def __init__(self, pool: asyncpg.Pool, mapper: Mapper[Any]) -> None:
         self.pool = pool
         self.mapper = mapper
+        self._announcing: asyncio.TimerHandle | None = None
+        self._in_flight: set[asyncio.Future[None]] = set()
 
     def encode(self, domain_event: Any) -> NewEvent:
         """Map a domain event to the bytes the store keeps."""
@@ -229,7 +236,7 @@ class EventStore:
             raise
         assert row is not None
         if conn is None and not row["duplicate"]:
-            await self.announce()
+            self.announce_soon()
         return AppendResult(
             stream_id, row["version"], row["first_position"], row["last_position"], row["duplicate"]
         )
@@ -237,6 +244,34 @@ class EventStore:
     async def announce(self, conn: Connection | None = None) -> None:
         """Tell projection runners, in any process, that new events have committed."""
         await (conn or self.pool).execute(ANNOUNCE)
+
+    def announce_soon(self) -> None:
+        """One announcement for all appends of the next few milliseconds, sent in the
+        background: a NOTIFY per command would cost a round trip and a lock each."""
+        if self._announcing is None:
+            loop = asyncio.get_running_loop()
+            self._announcing = loop.call_later(ANNOUNCE_DELAY, self._send_announcement)
+
+    def _send_announcement(self) -> None:
+        self._announcing = None
+        task = asyncio.ensure_future(self.announce())
+        self._in_flight.add(task)
+        task.add_done_callback(self._announced)
+
+    def _announced(self, task: asyncio.Future[None]) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            # Runners also poll, so a lost announcement only delays them.
+            log.warning("could not announce new events: %s", task.exception())
+
+    async def drain(self) -> None:
+        """Send a pending announcement now; before the pool closes."""
+        if self._announcing is not None:
+            self._announcing.cancel()
+            self._announcing = None
+            await self.announce()
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def read_stream(
         self, stream_id: UUID, up_to_version: int = 2**31 - 1

@@ -63,7 +63,9 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 async def container(settings: Settings, database: Database) -> AsyncIterator[Container]:
     """A fresh container over an emptied database."""
     await reset(database.pool)
-    yield await Container.build(settings, database)
+    built = await Container.build(settings, database)
+    yield built
+    await built.store.drain()
 
 
 async def reset(pool: asyncpg.Pool) -> None:
