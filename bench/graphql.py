@@ -109,6 +109,8 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
             "--port",
             str(port),
             "--no-access-log",
+            "--timeout-keep-alive",  # clients reuse connections between bursts
+            "60",
             "--log-level",
             "warning",
         ],
@@ -181,6 +183,7 @@ async def main() -> None:
             results: dict[str, list[tuple[float, float, float]]] = {k: [] for k in cases}
             for _ in range(args.runs):
                 for name, body in cases.items():  # interleaved, so noise hits all alike
+                    print(f"  {name} ...", flush=True)
                     rps, lat = await hammer(base, token, body, each)
                     results[name].append((rps, percentile(lat, 50), percentile(lat, 99)))
         finally:
