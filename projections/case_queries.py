@@ -9,16 +9,6 @@ from uuid import UUID
 
 import asyncpg
 
-SITUATIONS = (
-    "removed",
-    "ice_custody",
-    "criminal_custody",
-    "released_interior",
-    "location_unknown",
-    "ineligible",
-    "waived",
-)
-
 # In care on D: approved into ORR care on or before D and not discharged by D (an unknown
 # discharge date leaves the stay open: it is never invented). A child in care by D had been
 # separated by D, whatever separation day imported history gives (it may be out of order).

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID
 
 import strawberry
@@ -33,6 +34,7 @@ from schema.types import Connection, connection, encode_cursor
 from service.auth import Role
 
 NO_ID = UUID(int=0)
+F = TypeVar("F")
 KnownAt = Annotated[
     datetime | None,
     strawberry.argument(
@@ -40,6 +42,13 @@ KnownAt = Annotated[
         "by this moment, so figures given to a court can be reproduced after corrections."
     ),
 ]
+
+
+def stored(target: Callable[..., F], given: object) -> F:
+    """The read model's filter from a GraphQL one: same field names, enums as values."""
+    names = target.__dataclass_fields__  # type: ignore[attr-defined]
+    values = {name: getattr(given, name) for name in names}
+    return target(**{k: v.value if isinstance(v, Enum) else v for k, v in values.items()})
 
 
 @strawberry.input
@@ -58,14 +67,7 @@ class ChildFilter:
     family_id: UUID | None = None
 
     def to_sql(self) -> sql.ChildFilter:
-        """The read model's filter, enums as their stored values."""
-        values: dict[str, Any] = {
-            name: getattr(self, name) for name in sql.ChildFilter.__dataclass_fields__
-        }
-        for name, value in values.items():
-            if isinstance(value, Enum):
-                values[name] = value.value
-        return sql.ChildFilter(**values)
+        return stored(sql.ChildFilter, self)
 
 
 @strawberry.enum
@@ -87,11 +89,7 @@ class ParentFilter:
     family_id: UUID | None = None
 
     def to_sql(self) -> sql.ParentFilter:
-        """The read model's filter, enums as their stored values."""
-        situation = self.situation.value if self.situation else None
-        return sql.ParentFilter(
-            situation, self.removal_country, self.custody, self.located, self.family_id
-        )
+        return stored(sql.ParentFilter, self)
 
 
 def child_after(after: str | None, order: ChildOrder) -> tuple[Any, ...]:
