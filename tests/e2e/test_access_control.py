@@ -75,18 +75,14 @@ async def test_reads_of_personal_data_are_audited_and_the_log_is_append_only(
         await database.pool.execute("DELETE FROM access_log")
 
 
-async def test_analysts_get_aggregates_only_with_small_counts_suppressed(
+async def test_analysts_get_aggregates_only(
     http: httpx.AsyncClient,
     server_settings: Settings,
 ) -> None:
-    caseworker = client(http, server_settings, Role.CASEWORKER, "jo.caseworker")
-    await open_family(caseworker)
+    # Small-count suppression itself: tests/integration/test_court_report.py.
     analyst = client(http, server_settings, Role.ANALYST, "an.analyst")
-    report = await analyst.run("""{ courtReport(asOf: "2030-01-01") {
-        children { total under5 } } }""")
-    counts = report["courtReport"]["children"]
-    assert counts["total"] is None or counts["total"] == 0 or counts["total"] >= 5
-    assert counts["under5"] is None or counts["under5"] == 0 or counts["under5"] >= 5
+    report = await analyst.run('{ courtReport(asOf: "2030-01-01") { children { total } } }')
+    assert "courtReport" in report
     refused = await analyst.post("{ families(first: 1) { edges { node { caseNumber } } } }")
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 

@@ -277,3 +277,27 @@ async def test_children_page_in_separation_order_and_parents_by_situation(
     assert [(p["parentId"], p["removedTo"]) for p in removed] == [
         (str(court["removed"].parent), "GT")
     ]
+
+
+async def test_analysts_see_small_counts_suppressed_where_caseworkers_see_them(
+    container: Container,
+    court: dict[str, Case],
+) -> None:
+    query = """{ courtReport(asOf: "2018-07-26") {
+        children { total under5 } inCare { removed { total under5 } } } }"""
+    answers = {}
+    for role in (Role.CASEWORKER, Role.ANALYST):
+        ctx = Context(
+            container, None, None, Identity("jo", role), Loaders.create(container.database.pool)
+        )
+        result = await create_schema().execute(query, context_value=ctx)
+        assert result.errors is None and result.data is not None, result.errors
+        answers[role] = result.data["courtReport"]
+    assert answers[Role.CASEWORKER] == {
+        "children": {"total": 6, "under5": 2},
+        "inCare": {"removed": {"total": 1, "under5": 1}},
+    }
+    assert answers[Role.ANALYST] == {
+        "children": {"total": 6, "under5": None},
+        "inCare": {"removed": {"total": None, "under5": None}},
+    }
