@@ -58,11 +58,6 @@ SELECT facility_id, min(facility_name) AS facility_name,
  ORDER BY census DESC, facility_id
 """
 
-FACILITIES_BY_ID = """
-SELECT facility_id, min(facility_name) AS facility_name, min(program_type) AS program_type
-  FROM care_stays WHERE facility_id = ANY($1::text[]) GROUP BY facility_id
-"""
-
 PARENTS_OF_FAMILIES = """
 SELECT * FROM parent_case WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, parent_id
 """
@@ -226,11 +221,6 @@ SELECT s.transaction_id, s.position, s.from_status, s.to_status, s.version, s.oc
  ORDER BY s.transaction_id, s.position, s.child_id
  LIMIT 500
 """
-CASES_CHECKPOINT = """
-SELECT transaction_id::text::bigint AS transaction_id, position
-  FROM projection_checkpoints WHERE name = 'cases'
-"""
-
 HAS_FLAG = "SELECT EXISTS (SELECT 1 FROM data_quality_flags WHERE family_id = $1 AND rule = $2)"
 
 

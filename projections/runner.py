@@ -33,6 +33,10 @@ READ_CHECKPOINT = """
 SELECT transaction_id::text::bigint AS transaction_id, position
   FROM projection_checkpoints WHERE name = $1
 """
+BEHIND = """
+SELECT coalesce(bool_or((transaction_id, position) < ($2::text::xid8, $3::bigint)), false)
+  FROM projection_checkpoints WHERE name = ANY($1::text[])
+"""
 SAVE_CHECKPOINT = """
 UPDATE projection_checkpoints
    SET transaction_id = $2::text::xid8, position = $3,
@@ -189,7 +193,10 @@ class ProjectionRunner:
 
     async def _behind(self) -> bool:
         head = await self.store.committed_head()
-        return any([await self.checkpoint(name) < head for name in self.projections])
+        behind = await self.pool.fetchval(
+            BEHIND, list(self.projections), str(head.transaction_id), head.position
+        )
+        return bool(behind)
 
     async def status(self) -> list[ProjectionStatus]:
         """Each projection's checkpoint and how many events it has still to apply."""

@@ -81,8 +81,17 @@ class AsylumMutations:
     """Record asylum steps; their contents are confidential to readers without the right."""
 
     decide_credible_fear = command(
-        DecideCredibleFearInput, fear, "A credible-fear decision (confidential)."
+        "decideCredibleFear",
+        DecideCredibleFearInput,
+        fear,
+        "A credible-fear decision (confidential).",
     )
-    elect_settlement = command(ElectSettlementInput, settle, "An election under the settlement.")
-    reinterview = command(ReinterviewInput, interview, "A re-interview outcome (confidential).")
-    reopen_asylum_case = command(ReopenAsylumCaseInput, reopen, "An asylum case was reopened.")
+    elect_settlement = command(
+        "electSettlement", ElectSettlementInput, settle, "An election under the settlement."
+    )
+    reinterview = command(
+        "reinterview", ReinterviewInput, interview, "A re-interview outcome (confidential)."
+    )
+    reopen_asylum_case = command(
+        "reopenAsylumCase", ReopenAsylumCaseInput, reopen, "An asylum case was reopened."
+    )

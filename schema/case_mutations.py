@@ -117,13 +117,24 @@ class CaseMutations:
     """Record what concerns the whole case."""
 
     record_apprehension = command(
-        ApprehendInput, apprehension, "Members of the family were apprehended together."
+        "recordApprehension",
+        ApprehendInput,
+        apprehension,
+        "Members of the family were apprehended together.",
     )
     correct_entry = command(
-        CorrectEntryInput, correction, "Replace fields of an earlier entry; the original stays."
+        "correctEntry",
+        CorrectEntryInput,
+        correction,
+        "Replace fields of an earlier entry; the original stays.",
     )
     retract_entry = command(
-        RetractEntryInput, retraction, "An earlier entry no longer counts; it stays, marked."
+        "retractEntry",
+        RetractEntryInput,
+        retraction,
+        "An earlier entry no longer counts; it stays, marked.",
     )
-    flag_data_quality = command(FlagDataQualityInput, flag, "An entry broke a data rule.")
-    close_case = command(CloseCaseInput, closing, "Close the case.")
+    flag_data_quality = command(
+        "flagDataQuality", FlagDataQualityInput, flag, "An entry broke a data rule."
+    )
+    close_case = command("closeCase", CloseCaseInput, closing, "Close the case.")

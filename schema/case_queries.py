@@ -127,7 +127,7 @@ class CaseQueries:
         if row is None:
             return None
         reads(info, [row["family_id"]])
-        return (await children_from_rows(info, [row]))[0]
+        return (await children_from_rows(info.context.loaders, [row]))[0]
 
     @strawberry.field(permission_classes=[CASE_READERS])
     async def parent(self, info: Info, id: UUID, min_position: MinPosition = None) -> Parent | None:
@@ -160,7 +160,7 @@ class CaseQueries:
         page = rows[:limit]
         reads(info, [r["family_id"] for r in page])
         return connection(
-            await children_from_rows(info, page),
+            await children_from_rows(info.context.loaders, page),
             [encode_cursor(*sql.child_cursor(r, order_by.value)) for r in page],
             len(rows) > limit,
         )

@@ -127,14 +127,25 @@ def discharge(input: DischargeChildInput) -> Decide:
 class ChildMutations:
     """Record the steps of a child's path."""
 
-    refer_child = command(ReferChildInput, refer, "A child was referred to ORR.")
-    transfer_child = command(TransferChildInput, transfer, "A child moved to another provider.")
+    refer_child = command("referChild", ReferChildInput, refer, "A child was referred to ORR.")
+    transfer_child = command(
+        "transferChild", TransferChildInput, transfer, "A child moved to another provider."
+    )
     establish_contact = command(
-        EstablishContactInput, contact, "A separated parent and child were put in contact."
+        "establishContact",
+        EstablishContactInput,
+        contact,
+        "A separated parent and child were put in contact.",
     )
     determine_eligibility = command(
-        DetermineEligibilityInput, eligibility, "Whether a parent may be reunified with a child."
+        "determineEligibility",
+        DetermineEligibilityInput,
+        eligibility,
+        "Whether a parent may be reunified with a child.",
     )
     discharge_child = command(
-        DischargeChildInput, discharge, "A child left care other than by reunification."
+        "dischargeChild",
+        DischargeChildInput,
+        discharge,
+        "A child left care other than by reunification.",
     )

@@ -36,7 +36,6 @@ class Loaders:
 
     members: DataLoader[UUID, list[Row]]
     parents: DataLoader[UUID, list[Row]]
-    facilities: DataLoader[str, Row | None]
     flags: DataLoader[UUID, list[Row]]
 
     @classmethod
@@ -47,11 +46,6 @@ class Loaders:
         async def parents(ids: list[UUID]) -> list[Row]:
             return await pool.fetch(case_queries.PARENTS_OF_FAMILIES, ids)
 
-        async def facilities(ids: Sequence[str]) -> list[Row | None]:
-            rows = await pool.fetch(case_queries.FACILITIES_BY_ID, list(ids))
-            by_id = {r["facility_id"]: r for r in rows}
-            return [by_id.get(i) for i in ids]
-
         async def flags(ids: list[UUID]) -> list[Row]:
             return await pool.fetch(case_queries.FLAGS_OF_FAMILIES, ids)
 
@@ -59,5 +53,4 @@ class Loaders:
             flags=DataLoader(grouped(flags, "family_id")),
             members=DataLoader(grouped(members, "family_id")),
             parents=DataLoader(grouped(parents, "family_id")),
-            facilities=DataLoader(facilities),
         )

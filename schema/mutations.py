@@ -12,7 +12,7 @@ import strawberry
 from domain.family import Family, Member
 from schema import inputs as i
 from schema.context import Info
-from schema.errors import InvariantViolation, NotFound, ValidationError, VersionConflict, to_error
+from schema.errors import CommandError, to_error
 from schema.permissions import RECORDERS
 from service.commands import CommandContext, command_digest
 from service.provenance import Provenance
@@ -33,10 +33,7 @@ class CommandSuccess:
     created_id: UUID | None = None
 
 
-CommandResult = Annotated[
-    CommandSuccess | ValidationError | InvariantViolation | VersionConflict | NotFound,
-    strawberry.union("CommandResult"),
-]
+CommandResult = Annotated[CommandSuccess | CommandError, strawberry.union("CommandResult")]
 
 Decide = Callable[[Family], None]
 
@@ -93,7 +90,9 @@ async def _run(
     )
 
 
-def command(input_type: type[Any], build: Callable[[Any], Decide], description: str) -> Any:
+def command(
+    name: str, input_type: type[Any], build: Callable[[Any], Decide], description: str
+) -> Any:
     """A mutation field: validate the input by building the decision, then run it.
 
     Every command shares the arguments input, idempotencyKey, expectedVersion and
@@ -110,7 +109,7 @@ def command(input_type: type[Any], build: Callable[[Any], Decide], description: 
     ) -> CommandResult:
         return await execute(
             info,
-            input_type.__name__,
+            name,
             input,
             input.family_id,
             idempotency_key,
@@ -250,12 +249,17 @@ class FamilyMutations:
             person_id,
         )
 
-    record_relationship = command(i.RecordRelationshipInput, relate, "Link an adult to a child.")
-    record_separation = command(
-        i.RecordSeparationInput, separate, "A child was taken from a parent."
+    record_relationship = command(
+        "recordRelationship", i.RecordRelationshipInput, relate, "Link an adult to a child."
     )
-    record_placement = command(i.RecordPlacementInput, place, "A child was placed in ORR care.")
+    record_separation = command(
+        "recordSeparation", i.RecordSeparationInput, separate, "A child was taken from a parent."
+    )
+    record_placement = command(
+        "recordPlacement", i.RecordPlacementInput, place, "A child was placed in ORR care."
+    )
     record_reunification = command(
+        "recordReunification",
         i.RecordReunificationInput,
         reunify,
         "A child was reunified with a linked parent.",

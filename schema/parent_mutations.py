@@ -167,16 +167,33 @@ def preference(input: RecordPreferenceInput) -> Decide:
 class ParentMutations:
     """Record the steps of a parent's path."""
 
-    detain_parent = command(CustodyInput, detain, "A parent was taken into custody.")
-    transfer_parent = command(CustodyInput, move, "A parent moved to another facility.")
-    release_parent = command(ReleaseParentInput, release, "A parent was released from custody.")
-    order_removal = command(OrderRemovalInput, order, "A removal order was entered.")
-    sign_removal_election = command(
-        SignRemovalElectionInput, election, "A parent signed a removal election form."
+    detain_parent = command(
+        "detainParent", CustodyInput, detain, "A parent was taken into custody."
     )
-    remove_parent = command(RemoveParentInput, removal, "A parent was removed from the US.")
-    return_parent = command(ReturnParentInput, comeback, "A removed parent came back.")
-    attempt_location = command(AttemptLocationInput, search, "Someone tried to locate a parent.")
+    transfer_parent = command(
+        "transferParent", CustodyInput, move, "A parent moved to another facility."
+    )
+    release_parent = command(
+        "releaseParent", ReleaseParentInput, release, "A parent was released from custody."
+    )
+    order_removal = command(
+        "orderRemoval", OrderRemovalInput, order, "A removal order was entered."
+    )
+    sign_removal_election = command(
+        "signRemovalElection",
+        SignRemovalElectionInput,
+        election,
+        "A parent signed a removal election form.",
+    )
+    remove_parent = command(
+        "removeParent", RemoveParentInput, removal, "A parent was removed from the US."
+    )
+    return_parent = command(
+        "returnParent", ReturnParentInput, comeback, "A removed parent came back."
+    )
+    attempt_location = command(
+        "attemptLocation", AttemptLocationInput, search, "Someone tried to locate a parent."
+    )
     record_preference = command(
-        RecordPreferenceInput, preference, "What a parent wants for the child."
+        "recordPreference", RecordPreferenceInput, preference, "What a parent wants for the child."
     )

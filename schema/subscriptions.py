@@ -13,6 +13,7 @@ from projections import case_queries as sql
 from projections import timeline
 from schema.case_queries import ChildFilter
 from schema.context import Info
+from schema.loaders import Loaders
 from schema.permissions import CASE_READERS
 from schema.read_types import Child, ChildStatus, children_from_rows
 from schema.types import TimelineEntry
@@ -68,15 +69,15 @@ class Subscription:
         pool = container.database.pool
         wanted = (filter or ChildFilter()).to_sql()
         async with container.notifications.subscribe() as woken:
-            start = await pool.fetchrow(sql.CASES_CHECKPOINT)
-            cursor = (start["transaction_id"], start["position"]) if start else (0, 0)
+            start = await container.runner.checkpoint("cases")
+            cursor = (start.transaction_id, start.position)
             while True:
                 rows = await pool.fetch(sql.STATUS_CHANGES_AFTER, *cursor)
                 for row in rows:
                     cursor = (row["transaction_id"], row["position"])
                     if await _passes(pool, wanted, row):
                         await _record(info, "subscription caseStatusChanged", [row["family_id"]])
-                        yield await _change(info, row)
+                        yield await _change(pool, row)
                 if len(rows) < 500:
                     await woken.get()
 
@@ -97,12 +98,14 @@ async def _passes(pool: asyncpg.Pool, wanted: sql.ChildFilter, row: asyncpg.Reco
     return bool(await pool.fetchval(sql.HAS_FLAG, row["family_id"], wanted.data_quality_flag))
 
 
-async def _change(info: Info, row: asyncpg.Record) -> CaseStatusChange:
+async def _change(pool: asyncpg.Pool, row: asyncpg.Record) -> CaseStatusChange:
     """From a status_changes row joined with the child's current child_case row."""
     return CaseStatusChange(
         from_status=ChildStatus(row["from_status"]) if row["from_status"] else None,
         to_status=ChildStatus(row["to_status"]),
         version=row["version"],
         occurred_at=row["occurred_at"],
-        child=(await children_from_rows(info, [row]))[0],
+        # A connection lives long: load the parents afresh for each delivery, not from a
+        # DataLoader cache filled when the subscription started.
+        child=(await children_from_rows(Loaders.create(pool), [row]))[0],
     )

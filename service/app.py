@@ -42,9 +42,8 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         assert self.container is not None, "the lifespan has not started"
-        identity = None
-        if isinstance(request, Request):
-            identity = self.authenticator.verify_header(request.headers.get("authorization"))
+        # HTTP requests were verified in __call__; websockets identify in connection_init.
+        identity = getattr(request.state, "identity", None)
         return Context(
             self.container,
             request,
@@ -69,7 +68,10 @@ class GraphQLApp(GraphQL[Context, None]):
         """Answer 401 before GraphQL runs when an HTTP request's token is missing or bad."""
         if scope["type"] == "http" and not self._is_ide_page(scope):
             try:
-                self.authenticator.verify_header(Request(scope).headers.get("authorization"))
+                identity = self.authenticator.verify_header(
+                    Request(scope).headers.get("authorization")
+                )
+                scope.setdefault("state", {})["identity"] = identity
             except AuthenticationFailed as e:
                 body = {"errors": [{"message": str(e), "extensions": {"code": "UNAUTHENTICATED"}}]}
                 response = JSONResponse(
@@ -86,7 +88,6 @@ class GraphQLApp(GraphQL[Context, None]):
 async def health(request: Request) -> JSONResponse:
     """Liveness and the database round trip, without touching GraphQL."""
     container: Container = request.app.state.container
-    await container.database.pool.fetchval("SELECT 1")
     return JSONResponse({"status": "ok", "head": await container.store.head()})
 
 

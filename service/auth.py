@@ -43,11 +43,16 @@ class Authenticator:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.secret = settings.jwt_secret or _development_secret(settings.data_dir)
         self.public_key = (
             settings.jwt_public_key_file.read_text() if settings.jwt_public_key_file else None
         )
         self.jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        # A shared secret only when no provider key is configured: production writes no file.
+        self.secret = (
+            None
+            if self.public_key or self.jwks
+            else settings.jwt_secret or _development_secret(settings.data_dir)
+        )
 
     def verify(self, token: str) -> Identity:
         """The identity a token proves, or AuthenticationFailed saying why not."""
@@ -81,6 +86,8 @@ class Authenticator:
 
     def mint(self, subject: str, role: Role, ttl_seconds: int = 8 * 3600) -> str:
         """A development token signed with the shared secret."""
+        if self.secret is None:
+            raise AuthenticationFailed("tokens come from the identity provider in this setup")
         now = int(time.time())
         claims = {"sub": subject, "role": role.value, "iat": now, "exp": now + ttl_seconds}
         if self.settings.jwt_audience:
@@ -95,7 +102,9 @@ class Authenticator:
     def _key(self, token: str) -> str | jwt.PyJWK:
         if self.jwks is not None:
             return self.jwks.get_signing_key_from_jwt(token)
-        return self.public_key or self.secret
+        key = self.public_key or self.secret
+        assert key is not None, "a public key, a JWKS URL or a secret is always configured"
+        return key
 
 
 def _development_secret(data_dir: Path) -> str:

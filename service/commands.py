@@ -82,13 +82,8 @@ class FamilyCommands:
         return await self.store.find_command(ctx.idempotency_key, ctx.digest)
 
     async def _append(self, family: Family, expected: int, ctx: CommandContext) -> AppendResult:
+        # The store answers a concurrent retry of this same command with the first result.
         events = [self.store.encode(e) for e in family.collect_events()]
-        try:
-            return await self.store.append(
-                family.id, expected, events, ctx.provenance, ctx.idempotency_key, ctx.digest
-            )
-        except VersionConflict:
-            # A concurrent retry of this same command may have won the race.
-            if (earlier := await self._earlier(ctx)) is not None:
-                return earlier
-            raise
+        return await self.store.append(
+            family.id, expected, events, ctx.provenance, ctx.idempotency_key, ctx.digest
+        )

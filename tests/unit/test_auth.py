@@ -39,6 +39,10 @@ def test_tokens_signed_by_the_providers_key_are_accepted(tmp_path: Path, algorit
     # With a provider configured, a token signed with a shared secret is refused.
     with pytest.raises(AuthenticationFailed, match="invalid token"):
         authenticator.verify(jwt.encode(claims(), "x" * 40, algorithm="HS256"))
+    # Nor does it keep a development secret or mint tokens of its own.
+    assert not (tmp_path / "jwt-secret").exists()
+    with pytest.raises(AuthenticationFailed, match="identity provider"):
+        authenticator.mint("jo", Role.CASEWORKER)
 
 
 def test_audience_and_issuer_are_required_when_configured(tmp_path: Path) -> None:
