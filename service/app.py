@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -24,6 +25,8 @@ from service.checkpoints import checkpoint_periodically
 from service.container import Container
 from service.database import open_database
 from service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -97,27 +100,30 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        database = await open_database(settings)
-        container = await Container.build(settings, database)
-        app.state.container = graphql.container = container
-        await container.notifications.start()
-        stop = asyncio.Event()
-        runner = (
-            asyncio.create_task(container.runner.run(stop)) if settings.run_projections else None
-        )
-        checkpoints = asyncio.create_task(
-            checkpoint_periodically(container, settings.checkpoint_interval, stop)
-        )
-        try:
-            yield
-        finally:
-            stop.set()
-            if runner is not None:
-                await runner
-            await checkpoints
-            await container.store.drain()
-            await container.notifications.stop()
-            await database.close()
+        # Each resource is released even when a later one fails to start or stop.
+        async with contextlib.AsyncExitStack() as resources:
+            database = await open_database(settings)
+            resources.push_async_callback(database.close)
+            container = await Container.build(settings, database)
+            app.state.container = graphql.container = container
+            await container.notifications.start()
+            resources.push_async_callback(container.notifications.stop)
+            resources.push_async_callback(container.store.drain)
+            stop = asyncio.Event()
+            tasks = [
+                asyncio.create_task(
+                    checkpoint_periodically(container, settings.checkpoint_interval, stop)
+                )
+            ]
+            if settings.run_projections:
+                tasks.append(asyncio.create_task(container.runner.run(stop)))
+            try:
+                yield
+            finally:
+                stop.set()
+                for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+                    if isinstance(outcome, Exception):
+                        log.error("background task ended with %r", outcome)
 
     return Starlette(
         routes=[

@@ -37,6 +37,7 @@ async def resolve_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]
 async def open_database(settings: Settings, min_size: int = 2, max_size: int = 10) -> Database:
     """Connect, apply pending migrations, and return the pool."""
     url, embedded = await resolve_url(settings)
+    pool: asyncpg.Pool | None = None
     try:
         pool = await asyncpg.create_pool(
             url,
@@ -48,6 +49,8 @@ async def open_database(settings: Settings, min_size: int = 2, max_size: int = 1
         async with pool.acquire() as conn:
             await migrate(conn)
     except BaseException:
+        if pool is not None:  # a failed migration must not leave connections open
+            await pool.close()
         if embedded is not None:
             await embedded.stop()
         raise
