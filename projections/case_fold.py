@@ -39,7 +39,7 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
             handler(rows, envelope)
         child = rows.children.get(child_id) if child_id else None
         if child is not None:
-            child.last_version = envelope.recorded.version
+            child.last_version = envelope.event.originator_version
             if child.status != before:
                 _record_change(rows, envelope, child, before)
         for parent in rows.parents.values():
@@ -145,7 +145,7 @@ def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str |
 
 def _member_added(rows: CaseRows, env: Envelope) -> None:
     e, family_id = env.event, env.recorded.stream_id
-    rows.ordinals[e.person_id] = env.recorded.version
+    rows.ordinals[e.person_id] = e.originator_version
     name = e.name.value if e.name else None
     country = e.country.code if e.country else None
     if e.role.value == "child":

@@ -37,9 +37,15 @@ class Projection(Protocol):
 def effective_envelopes(history: Sequence[Envelope]) -> list[Envelope]:
     """The events that still count, as corrected; the domain decides what that means."""
     by_version = {e.recorded.version: e for e in history}
+    # A corrected event takes effect where its latest correction stands in the log, so what
+    # it changes (a child's status, say) is dated, and delivered, at that place.
+    corrected_at = {e.event.version: e.recorded for e in history if e.kind == "EntryCorrected"}
     counted = []
     for event in effective_history([e.event for e in history]):
         original = by_version[event.originator_version]
-        # Most events are not amended: keep their envelope rather than build another.
-        counted.append(original if original.event is event else Envelope(original.recorded, event))
+        if original.event is event:  # most events are not amended: keep their envelope
+            counted.append(original)
+        else:
+            where = corrected_at.get(event.originator_version, original.recorded)
+            counted.append(Envelope(where, event))
     return counted
