@@ -100,7 +100,7 @@ class CaseState:
     def counted_versions(self) -> set[int]:
         """The stream versions that shape this state: the events counted and the amendments."""
         amendments = {e.recorded.version for e in self.known if e.kind in AMENDMENTS}
-        return amendments | {e.recorded.version for e in self.counted}
+        return amendments | {e.event.originator_version for e in self.counted}
 
 
 def replay(history: Sequence[Envelope], point: Point) -> CaseState | None:
