@@ -39,7 +39,6 @@ from service.orr.row import OrrRow, ReunificationStatus
 UNKNOWN_PLACE = Place(PlaceKind.OTHER, "unknown")
 UNKNOWN_OFFICE = Office("UNKNOWN", "unknown (REFERRING OFFICE blank)")
 DISCHARGE_NOTE = "other appropriate circumstances"
-CHILD_VERSION = 2  # the case is opened at version 1, the child added at 2
 # A step cannot be recorded undated: only leaving care may be (see the module docstring).
 REQUIRED_DATES = (
     ("date_apprehended", "DATE_APPREHENDED"),
@@ -85,8 +84,8 @@ def decide(row: OrrRow, run: ImportRun) -> Decided:
     """Open the row's case and record its path; the domain checks every step."""
     check_recordable(row)
     ids = CaseIds.of(run.file_name, row.row_number)
-    family = _opened(row, run, ids)
-    steps = {Step.CHILD: CHILD_VERSION, **_path(family, row, ids)}
+    family, child_version = _opened(row, run, ids)
+    steps = {Step.CHILD: child_version, **_path(family, row, ids)}
     for flag in row.flags:
         family.flag_data_quality(
             flag.value,
@@ -100,20 +99,22 @@ def decide(row: OrrRow, run: ImportRun) -> Decided:
     return Decided(row, ids.family, events, rules)
 
 
-def _opened(row: OrrRow, run: ImportRun, ids: CaseIds) -> Family:
-    """The case with its child and unidentified parent, linked by an unverified claim."""
+def _opened(row: OrrRow, run: ImportRun, ids: CaseIds) -> tuple[Family, int]:
+    """The case with its child and unidentified parent, linked by an unverified claim;
+    and the version of the child's entry, which flags about the child point to."""
     # The case dates from the apprehension: the first the government knew of the family.
     at = _day(row.date_apprehended)
     family = Family.open(ids.family, at, case_number(run, row), run.source(row.row_number))
     country = Country(row.country) if row.country else None
     child = Member(ids.child, MemberRole.CHILD, None, row.sex, age=row.age, country=country)
+    child_version = family.version + 1
     family.add_member(child, at, historical=True)
     parent = Member(ids.parent, MemberRole.PARENT, None, Sex.UNKNOWN)
     family.add_member(parent, at, historical=True)
     family.record_relationship(
         ids.parent, ids.child, RelationshipKind.UNKNOWN, Evidence.CLAIMED, at, historical=True
     )
-    return family
+    return family, child_version
 
 
 def _path(family: Family, row: OrrRow, ids: CaseIds) -> dict[Step, int]:
