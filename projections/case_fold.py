@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from uuid import UUID
 
@@ -47,6 +47,42 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
     if history:
         _summarise(rows, last or history[-1].recorded)
     return rows
+
+
+Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
+
+
+def case_rows(history: Sequence[Envelope], effective: Effective) -> CaseRows:
+    """The rows of one family's whole stream: the effective fold, plus the status changes
+    retractions cause (the fold cannot see them: what was retracted is simply absent)."""
+    rows = fold_case(effective(history), history[-1].recorded if history else None)
+    for i, envelope in enumerate(history):
+        if envelope.kind == "EntryRetracted":
+            rows.status_changes += _reverted(history[:i], envelope, effective)
+    return rows
+
+
+def _reverted(
+    before: Sequence[Envelope], retraction: Envelope, effective: Effective
+) -> list[StatusChange]:
+    """Children whose status the retraction changed, dated at the retraction."""
+    then = fold_case(effective(before)).children
+    now = fold_case(effective([*before, retraction])).children
+    r = retraction.recorded
+    return [
+        StatusChange(
+            r.transaction_id,
+            r.position,
+            r.stream_id,
+            child_id,
+            r.version,
+            then[child_id].status,
+            child.status,
+            retraction.event.occurred_at,
+        )
+        for child_id, child in now.items()
+        if child_id in then and then[child_id].status != child.status
+    ]
 
 
 def _summarise(rows: CaseRows, last: RecordedEvent) -> None:

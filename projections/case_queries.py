@@ -107,21 +107,37 @@ class ChildFilter:
 
 
 # Each filter is a fixed SQL fragment with its own placeholder; values are never formatted.
+# Columns are qualified so the same fragments serve queries that join child_case.
 _FILTER_SQL = {
-    "status": "status = ${}",
-    "age_band": "age_band = ${}",
-    "facility_id": "facility_id = ${}",
-    "parent_situation": "parent_situation = ${}",
-    "removal_country": "removal_country = ${}",
-    "separated_from": "separated_at >= ${}",
-    "separated_to": "separated_at <= ${}",
-    "separation_reason": "separation_reason = ${}",
+    "status": "child_case.status = ${}",
+    "age_band": "child_case.age_band = ${}",
+    "facility_id": "child_case.facility_id = ${}",
+    "parent_situation": "child_case.parent_situation = ${}",
+    "removal_country": "child_case.removal_country = ${}",
+    "separated_from": "child_case.separated_at >= ${}",
+    "separated_to": "child_case.separated_at <= ${}",
+    "separation_reason": "child_case.separation_reason = ${}",
     "data_quality_flag": (
         "EXISTS (SELECT 1 FROM data_quality_flags f"
         " WHERE f.family_id = child_case.family_id AND f.rule = ${})"
     ),
-    "family_id": "family_id = ${}",
+    "family_id": "child_case.family_id = ${}",
 }
+# A status change passes the status filter by the status it changed to.
+_CHANGE_FILTER_SQL = {**_FILTER_SQL, "status": "status_changes.to_status = ${}"}
+
+
+def _filters(
+    flt: ChildFilter, first: int, fragments: dict[str, str] = _FILTER_SQL
+) -> tuple[list[str], list[Any]]:
+    """The filter's clauses, numbered from placeholder `first`, and their values."""
+    clauses, args = [], []
+    for name, fragment in fragments.items():
+        value = getattr(flt, name)
+        if value is not None:
+            args.append(value)
+            clauses.append(fragment.format(first + len(args) - 1))
+    return clauses, args
 
 
 # Keyset orders: the sort key (never null, so row comparison works) and the tiebreak id.
@@ -139,13 +155,8 @@ CHILD_ORDERS = {
 def children_page_sql(flt: ChildFilter, order: str = "child_id") -> tuple[str, list[Any]]:
     """SQL for one keyset page: cursor values first, then the limit, then the filters."""
     keyset, order_by, keys = CHILD_ORDERS[order]
-    clauses, args = [keyset], []
-    for name, fragment in _FILTER_SQL.items():
-        value = getattr(flt, name)
-        if value is not None:
-            args.append(value)
-            clauses.append(fragment.format(len(args) + keys + 1))
-    where = " AND ".join(clauses)
+    clauses, args = _filters(flt, keys + 2)
+    where = " AND ".join([keyset, *clauses])
     sql = f"SELECT * FROM child_case WHERE {where} ORDER BY {order_by} LIMIT ${keys + 1}"
     return sql, args
 
@@ -213,33 +224,23 @@ async def facilities(pool: asyncpg.Pool, on: date) -> list[asyncpg.Record]:
     return await pool.fetch(FACILITIES, on)
 
 
-STATUS_CHANGES_AFTER = """
-SELECT s.transaction_id, s.position, s.from_status, s.to_status, s.version, s.occurred_at,
-       c.*
-  FROM status_changes s JOIN child_case c USING (child_id)
- WHERE (s.transaction_id, s.position) > ($1, $2)
- ORDER BY s.transaction_id, s.position, s.child_id
- LIMIT 500
+def status_changes_sql(flt: ChildFilter) -> tuple[str, list[Any]]:
+    """SQL for the next status changes after a (transaction id, position, child id) cursor,
+    each with the child's current row and whether it passes the filter: every change is
+    returned, so the cursor moves past those that do not pass."""
+    clauses, args = _filters(flt, 4, _CHANGE_FILTER_SQL)
+    passes = " AND ".join(clauses) or "true"
+    sql = f"""
+SELECT status_changes.transaction_id, status_changes.position, status_changes.from_status,
+       status_changes.to_status, status_changes.version, status_changes.occurred_at,
+       ({passes}) AS passes, child_case.*
+  FROM status_changes JOIN child_case USING (child_id)
+ WHERE (status_changes.transaction_id, status_changes.position, status_changes.child_id)
+       > ($1, $2, $3)
+ ORDER BY status_changes.transaction_id, status_changes.position, status_changes.child_id
+ LIMIT {STATUS_CHANGE_BATCH}
 """
-HAS_FLAG = "SELECT EXISTS (SELECT 1 FROM data_quality_flags WHERE family_id = $1 AND rule = $2)"
+    return sql, args
 
 
-def matches(flt: ChildFilter, row: Any) -> bool:
-    """Whether a child_case row passes the filter, without the data-quality flag test."""
-    equal = (
-        "status",
-        "age_band",
-        "facility_id",
-        "parent_situation",
-        "removal_country",
-        "separation_reason",
-        "family_id",
-    )
-    if any(getattr(flt, f) is not None and row[f] != getattr(flt, f) for f in equal):
-        return False
-    separated = row["separated_at"]
-    if flt.separated_from is not None and (separated is None or separated < flt.separated_from):
-        return False
-    return not (
-        flt.separated_to is not None and (separated is None or separated > flt.separated_to)
-    )
+STATUS_CHANGE_BATCH = 500

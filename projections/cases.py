@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import Any
 from uuid import UUID
 
-from projections.case_fold import fold_case
+from projections.case_fold import Effective, case_rows
 from projections.case_rows import (
     CaseRows,
     ChildRow,
@@ -139,7 +139,6 @@ INSERTS = {
 }
 
 Decode = Callable[[RecordedEvent], Any]
-Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
 
 
 def _shallow(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
@@ -192,7 +191,7 @@ class CasesProjection:
         out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
         for family_id, history in streams.items():
             history += own[family_id]
-            rows = fold_case(self.effective(history), history[-1].recorded)
+            rows = case_rows(history, self.effective)
             if rows.summary is not None:
                 out["family_summary"].append(ROW["family_summary"](rows.summary))
             for table, found in (

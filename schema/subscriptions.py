@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Collection
 from datetime import datetime
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from service.access_log import record_reads
 
 LAST_VERSION = "SELECT coalesce(max(version), 0) FROM timeline WHERE family_id = $1"
 BATCH = 100
+LAST_CHILD = UUID(int=(1 << 128) - 1)
 
 
 @strawberry.type
@@ -67,45 +68,43 @@ class Subscription:
         """Children whose status changes from now on, narrowed by the filter."""
         container = info.context.container
         pool = container.database.pool
-        wanted = (filter or ChildFilter()).to_sql()
+        query, args = sql.status_changes_sql((filter or ChildFilter()).to_sql())
         async with container.notifications.subscribe() as woken:
             start = await container.runner.checkpoint("cases")
-            cursor = (start.transaction_id, start.position)
+            # Past every change the read models held when the subscription began.
+            cursor = (start.transaction_id, start.position, LAST_CHILD)
             while True:
-                rows = await pool.fetch(sql.STATUS_CHANGES_AFTER, *cursor)
-                for row in rows:
-                    cursor = (row["transaction_id"], row["position"])
-                    if await _passes(pool, wanted, row):
-                        await _record(info, "subscription caseStatusChanged", [row["family_id"]])
-                        yield await _change(pool, row)
-                if len(rows) < 500:
+                rows = await pool.fetch(query, *cursor, *args)
+                if rows:
+                    last = rows[-1]
+                    cursor = (last["transaction_id"], last["position"], last["child_id"])
+                passing = [r for r in rows if r["passes"]]
+                if passing:
+                    await _record(
+                        info, "subscription caseStatusChanged", {r["family_id"] for r in passing}
+                    )
+                    # A connection lives long: parents are loaded afresh for each batch,
+                    # never from a DataLoader cache filled when the subscription started.
+                    children = await children_from_rows(Loaders.create(pool), passing)
+                    for row, child in zip(passing, children, strict=True):
+                        yield _change(row, child)
+                if len(rows) < sql.STATUS_CHANGE_BATCH:
                     await woken.get()
 
 
-async def _record(info: Info, operation: str, family_ids: list[UUID]) -> None:
+async def _record(info: Info, operation: str, family_ids: Collection[UUID]) -> None:
     """Subscriptions have no end of execution: each delivery is audited as it goes."""
     identity = info.context.identity
     if identity is not None:
         await record_reads(info.context.container.database.pool, identity, operation, family_ids)
 
 
-async def _passes(pool: asyncpg.Pool, wanted: sql.ChildFilter, row: asyncpg.Record) -> bool:
-    """The status filter asks what the child changed to; the rest ask where it stands now."""
-    if not sql.matches(wanted, {**dict(row), "status": row["to_status"]}):
-        return False
-    if wanted.data_quality_flag is None:
-        return True
-    return bool(await pool.fetchval(sql.HAS_FLAG, row["family_id"], wanted.data_quality_flag))
-
-
-async def _change(pool: asyncpg.Pool, row: asyncpg.Record) -> CaseStatusChange:
-    """From a status_changes row joined with the child's current child_case row."""
+def _change(row: asyncpg.Record, child: Child) -> CaseStatusChange:
+    """From a status_changes row and the child as it stands now."""
     return CaseStatusChange(
         from_status=ChildStatus(row["from_status"]) if row["from_status"] else None,
         to_status=ChildStatus(row["to_status"]),
         version=row["version"],
         occurred_at=row["occurred_at"],
-        # A connection lives long: load the parents afresh for each delivery, not from a
-        # DataLoader cache filled when the subscription started.
-        child=(await children_from_rows(Loaders.create(pool), [row]))[0],
+        child=child,
     )

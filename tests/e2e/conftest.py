@@ -27,14 +27,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def server_settings(settings: Settings) -> Settings:
     return dataclasses.replace(settings, jwt_secret=SECRET, port=free_port())
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def server(server_settings: Settings, database: Database) -> AsyncIterator[str]:
-    """Serve the app with uvicorn for the whole session; yields its base URL."""
+    """Serve the app with uvicorn for one test module; yields its base URL.
+
+    Per module, not per session: its projection runner must not outlive the e2e tests and
+    race the integration tests' resets of the same database."""
     await reset(database.pool)
     config = uvicorn.Config(
         create_app(server_settings),

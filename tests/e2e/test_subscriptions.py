@@ -18,11 +18,13 @@ import websockets
 from service.auth import Authenticator, Role
 from service.settings import Settings
 from tests.e2e.conftest import SECRET, free_port
-from tests.e2e.test_http_family import ADD, LINK, OPEN, PLACE, SEPARATE, WHEN
+from tests.e2e.test_http_family import ADD, LINK, OPEN, PLACE, RESULT, SEPARATE, WHEN
 
 pytestmark = pytest.mark.e2e
 
 PROTOCOL = "graphql-transport-ws"
+RETRACT = f"""mutation($input: RetractEntryInput!) {{
+  retractEntry(input: $input) {{ {RESULT} }} }}"""
 
 
 def start_server(
@@ -220,6 +222,24 @@ async def test_status_changes_reach_a_filtered_subscriber(servers: tuple[str, st
         change = (await next_data(ws))["caseStatusChanged"]
     assert (change["fromStatus"], change["toStatus"]) == ("SEPARATED", "IN_CARE")
     assert change["child"]["name"] == "Beto"
+
+    # Retracting the placement puts the child back to SEPARATED: subscribers hear it too.
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await subscribe(
+            ws,
+            """subscription($f: ChildFilter) { caseStatusChanged(filter: $f) {
+            fromStatus toStatus version child { childId status facility { facilityId } } } }""",
+            f={"familyId": fid, "status": "SEPARATED"},
+        )
+        retracted = await gql(
+            writer,
+            RETRACT,
+            input={"familyId": fid, "version": 6, "reason": "wrong child", "occurredAt": WHEN},
+        )
+        change = (await next_data(ws))["caseStatusChanged"]
+    assert (change["fromStatus"], change["toStatus"]) == ("IN_CARE", "SEPARATED")
+    assert change["version"] == retracted["version"]
+    assert change["child"] == {"childId": son, "status": "SEPARATED", "facility": None}
 
 
 async def test_a_websocket_without_a_token_is_refused(servers: tuple[str, str]) -> None:
