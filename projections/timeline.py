@@ -85,6 +85,29 @@ def people_named(event: Any) -> list[UUID]:
     return named
 
 
+def timeline_row(envelope: Envelope, labels: dict[UUID, str]) -> dict[str, Any]:
+    """One event as a timeline row, in INSERT_ROW's column order; the versions that amend
+    it are not known yet (later amendments mark it)."""
+    r, event, p = envelope.recorded, envelope.event, envelope.recorded.provenance
+    return {
+        "position": r.position,
+        "family_id": r.stream_id,
+        "version": r.version,
+        "event_type": envelope.kind,
+        "summary": summarize(envelope.kind, event, labels),
+        "occurred_at": r.occurred_at,
+        "recorded_at": r.recorded_at,
+        "actor": p.actor,
+        "role": p.role,
+        "source": p.source,
+        "reason": p.reason,
+        "correlation_id": p.correlation_id,
+        "causation_id": p.causation_id,
+        "amends": event.version if envelope.kind in AMENDMENTS else None,
+        "people": people_named(event),
+    }
+
+
 class TimelineProjection:
     """Folds every event into one timeline row."""
 
@@ -101,31 +124,12 @@ class TimelineProjection:
             if envelope.kind == "MemberAdded":
                 labels[event.person_id] = label(event)
                 new_labels.append((event.person_id, r.stream_id, labels[event.person_id]))
-            p = r.provenance
-            amends = event.version if envelope.kind in AMENDMENTS else None
-            if amends is not None:
-                marks.append((r.stream_id, amends, r.version))
+            row = timeline_row(envelope, labels)
+            if row["amends"] is not None:
+                marks.append((r.stream_id, row["amends"], r.version))
             if envelope.kind == "DataQualityFlagged":
                 flags.append((r.stream_id, event.about_version, r.version))
-            rows.append(
-                (
-                    r.position,
-                    r.stream_id,
-                    r.version,
-                    envelope.kind,
-                    summarize(envelope.kind, event, labels),
-                    r.occurred_at,
-                    r.recorded_at,
-                    p.actor,
-                    p.role,
-                    p.source,
-                    p.reason,
-                    p.correlation_id,
-                    p.causation_id,
-                    amends,
-                    people_named(event),
-                )
-            )
+            rows.append(tuple(row.values()))
         if new_labels:
             await conn.executemany(INSERT_LABEL, new_labels)
         await conn.executemany(INSERT_ROW, rows)

@@ -27,8 +27,8 @@ from projections.case_fold import fold_case
 from projections.case_rows import CaseRows, ChildRow, Flag, ParentRow, SummaryRow, day
 from projections.cases import CHILD_EXTRA, child_record
 from projections.projection import Envelope, effective_envelopes
-from projections.summaries import label, summarize
-from projections.timeline import AMENDMENTS
+from projections.summaries import label
+from projections.timeline import AMENDMENTS, timeline_row
 
 TIMELESS = frozenset({"CaseOpened", "MemberAdded", "RelationshipRecorded"})
 CHILD_COLUMNS = (*(f.name for f in fields(ChildRow)), *CHILD_EXTRA)
@@ -152,23 +152,9 @@ def timeline_entry(
     envelope: Envelope, names: dict[UUID, str], amending: dict[int, list[int]]
 ) -> dict[str, Any]:
     """An event as a timeline row, computed from the stream rather than read from the table."""
-    r, event, p = envelope.recorded, envelope.event, envelope.recorded.provenance
     return {
-        "position": r.position,
-        "family_id": r.stream_id,
-        "version": r.version,
-        "event_type": envelope.kind,
-        "summary": summarize(envelope.kind, event, names),
-        "occurred_at": r.occurred_at or event.occurred_at,
-        "recorded_at": r.recorded_at,
-        "actor": p.actor,
-        "role": p.role,
-        "source": p.source,
-        "reason": p.reason,
-        "correlation_id": p.correlation_id,
-        "causation_id": p.causation_id,
-        "amends": event.version if envelope.kind in AMENDMENTS else None,
-        "amended_by": amending.get(r.version, []),
+        **timeline_row(envelope, names),
+        "amended_by": amending.get(envelope.recorded.version, []),
     }
 
 
