@@ -163,9 +163,10 @@ class AuditTrailQueries:
         "checkpoint; null for an unknown family.",
     )
     async def verify_family(self, info: Info, id: UUID) -> FamilyVerification | None:
-        pool = info.context.container.database.pool
+        container = info.context.container
+        pool = container.database.pool
         trusted = _trusted_keys()
-        report = await verify_family(pool, id, trusted)
+        report = await verify_family(pool, id, trusted, container.signed_trees)
         if report.events == 0:
             return None
         checkpoint = report.failed.checkpoint if report.failed else await latest_checkpoint(pool)

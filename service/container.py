@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from projections.cases import CasesProjection
 from projections.projection import Projection, effective_envelopes
@@ -14,6 +14,7 @@ from service.database import Database
 from service.notifications import Notifications
 from service.settings import Settings
 from service.store import EventStore
+from service.verify import SignedTrees
 
 
 def all_projections(store: EventStore) -> list[Projection]:
@@ -34,6 +35,7 @@ class Container:
     commands: FamilyCommands
     runner: ProjectionRunner
     notifications: Notifications
+    signed_trees: SignedTrees = field(default_factory=SignedTrees)
 
     @classmethod
     async def build(cls, settings: Settings, database: Database) -> Container:

@@ -9,6 +9,7 @@ stream, deleted, or a stream rewritten with recomputed hashes.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -210,18 +211,24 @@ class ProofError(Exception):
     """The log no longer matches a checkpoint, so no proof drawn from it would hold."""
 
 
-async def prove_events(
-    pool: asyncpg.Pool, events: Sequence[RecordedEvent], checkpoint: Checkpoint
-) -> list[ProvenEvent]:
-    """Inclusion proofs of the events the checkpoint covers, from the log up to its head."""
-    wanted = {e.position for e in events if checkpoint.covers(place(e))}
+@dataclass(frozen=True)
+class SignedTree:
+    """The Merkle tree of the log up to a checkpoint's head, checked against its root."""
+
+    checkpoint_id: int
+    root: bytes
+    tree: MerkleTree
+    leaf_of: dict[int, int]  # log position -> leaf index
+
+
+async def signed_tree(pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
+    """Read the log up to the checkpoint's head; ProofError when it no longer has its root."""
     leaves: list[bytes] = []
-    index: dict[int, int] = {}
+    leaf_of: dict[int, int] = {}
     through_head = LogPosition(checkpoint.head_transaction_id, checkpoint.head_position + 1)
     async for rows in batches(pool, LEAVES, LogPosition(), through_head, BATCH_SIZE):
         for row in rows:
-            if row["position"] in wanted:
-                index[row["position"]] = len(leaves)
+            leaf_of[row["position"]] = len(leaves)
             leaves.append(row["hash"])
     tree = MerkleTree(leaves)
     if tree.size != checkpoint.event_count or tree.root() != checkpoint.root:
@@ -229,15 +236,55 @@ async def prove_events(
             f"the {tree.size} events up to its head no longer have its root: "
             "an event it covered was altered, deleted or moved"
         )
+    return SignedTree(checkpoint.id, checkpoint.root, tree, leaf_of)
+
+
+class SignedTrees:
+    """The latest checkpoint's tree, kept between calls: proving one family then costs a
+    read of its own events, not of the whole log, until the next checkpoint.
+
+    Sound because each proof is still checked against the signed root with the family's
+    hashes as stored now; a change elsewhere in the log is `reunite verify`'s to find.
+    """
+
+    def __init__(self) -> None:
+        self._latest: SignedTree | None = None
+        self._lock = asyncio.Lock()
+
+    async def of(self, pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
+        """The checkpoint's tree, read from the log only when it is not the one kept."""
+        async with self._lock:
+            kept = self._latest
+            if kept is None or (kept.checkpoint_id, kept.root) != (checkpoint.id, checkpoint.root):
+                kept = self._latest = await signed_tree(pool, checkpoint)
+            return kept
+
+
+async def prove_events(
+    pool: asyncpg.Pool,
+    events: Sequence[RecordedEvent],
+    checkpoint: Checkpoint,
+    trees: SignedTrees | None = None,
+) -> list[ProvenEvent]:
+    """Inclusion proofs of the events the checkpoint covers, from the log up to its head."""
+    signed = await (trees.of(pool, checkpoint) if trees else signed_tree(pool, checkpoint))
+    covered = [e for e in events if checkpoint.covers(place(e))]
+    missing = [e.position for e in covered if e.position not in signed.leaf_of]
+    if missing:
+        raise ProofError(f"positions {missing} are not among the events it signed")
     return [
-        ProvenEvent(e, index[e.position], tuple(tree.proof(index[e.position])))
-        for e in events
-        if e.position in index
+        ProvenEvent(
+            e, signed.leaf_of[e.position], tuple(signed.tree.proof(signed.leaf_of[e.position]))
+        )
+        for e in covered
     ]
 
 
 async def verify_family(
-    pool: asyncpg.Pool, family_id: UUID, trusted: frozenset[bytes] | None = None
+    pool: asyncpg.Pool,
+    family_id: UUID,
+    trusted: frozenset[bytes] | None = None,
+    trees: SignedTrees | None = None,
 ) -> VerifyReport:
     """Check one family: its chain, and its events' inclusion in the latest checkpoint.
 
@@ -249,7 +296,7 @@ async def verify_family(
     checkpoint = await latest_checkpoint(pool)
     failed, proven = None, 0
     if checkpoint is not None and events:
-        failed, proven = await _prove_family(pool, events, checkpoint, trusted)
+        failed, proven = await _prove_family(pool, events, checkpoint, trusted, trees)
     verified = int(checkpoint is not None and bool(events) and failed is None)
     elapsed = time.perf_counter() - started
     return VerifyReport(
@@ -262,11 +309,12 @@ async def _prove_family(
     events: list[RecordedEvent],
     checkpoint: Checkpoint,
     trusted: frozenset[bytes] | None,
+    trees: SignedTrees | None,
 ) -> tuple[CheckpointFailure | None, int]:
     if (fault := checkpoint.seal_fault(trusted)) is not None:
         return CheckpointFailure(checkpoint, fault), 0
     try:
-        proven = await prove_events(pool, events, checkpoint)
+        proven = await prove_events(pool, events, checkpoint, trees)
     except ProofError as e:
         return CheckpointFailure(checkpoint, str(e)), 0
     for p in proven:

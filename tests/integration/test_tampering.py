@@ -11,11 +11,11 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.chain import event_hash
-from service.checkpoints import Checkpoint, CheckpointTaker, checkpoint_message
+from service.checkpoints import Checkpoint, CheckpointTaker, checkpoint_message, latest_checkpoint
 from service.container import Container
 from service.keys import Signer
 from service.store import LogPosition, RecordedEvent
-from service.verify import VerifyReport, verify_log
+from service.verify import SignedTrees, VerifyReport, verify_family, verify_log
 from tests.builders import open_separated_family
 from tests.integration.test_checkpoints import WRITER, settled, tick
 from tests.integration.test_hash_chain import bypassing_the_guard
@@ -294,3 +294,30 @@ async def test_a_version_that_precedes_its_predecessor_in_log_order_is_not_a_bre
 
     assert report.ok, report.lines()
     assert (report.events, report.streams, report.checkpoints) == (4, 2, 1)
+
+
+async def test_a_kept_tree_proves_families_without_reading_the_log_and_still_finds_tampering(
+    container: Container,
+) -> None:
+    pool, trees = container.database.pool, SignedTrees()
+    families = await three_families_and_a_checkpoint(container)
+    assert (await verify_family(pool, families[0], TRUSTED, trees)).ok
+    checkpoint = await latest_checkpoint(pool)
+    assert checkpoint is not None
+    kept = await trees.of(pool, checkpoint)
+
+    target = await event(container, families[1], 4)
+    await bypassing_the_guard(
+        pool, "UPDATE events SET hash = $1 WHERE position = $2", bytes(32), target.position
+    )
+    # Another family's change is not re-read: the kept tree answers, as signed.
+    assert (await verify_family(pool, families[0], TRUSTED, trees)).ok
+    assert await trees.of(pool, checkpoint) is kept
+    # The changed family's own stored hash no longer has its proof (nor its chain).
+    report = await verify_family(pool, families[1], TRUSTED, trees)
+    assert not report.ok
+    assert report.broken is not None and report.broken.version == 4
+    assert report.failed is not None and "not included in its root" in report.failed.what
+    # Without the kept tree, the whole prefix is read and no longer has the signed root.
+    fresh = await verify_family(pool, families[0], TRUSTED)
+    assert fresh.failed is not None and "no longer have its root" in fresh.failed.what
