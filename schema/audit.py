@@ -16,7 +16,6 @@ from schema.paging import cursor_parts, page_size
 from schema.permissions import AUDITORS
 from schema.types import Connection, connection, encode_cursor
 from service import access_log
-from service.access_log import record_reads
 
 
 def reads(info: Info, family_ids: Iterable[UUID]) -> None:
@@ -45,8 +44,8 @@ class ReadAudit(SchemaExtension):
         context = execution.context
         if context.read_families and context.identity is not None:
             label = operation_label(execution.graphql_document, execution.operation_name)
-            await record_reads(
-                context.container.database.pool, context.identity, label, context.read_families
+            await context.container.access_log.record(
+                context.identity, label, context.read_families
             )
 
 

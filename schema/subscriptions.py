@@ -17,7 +17,6 @@ from schema.loaders import Loaders
 from schema.permissions import CASE_READERS
 from schema.read_types import Child, ChildStatus, children_from_rows
 from schema.types import TimelineEntry
-from service.access_log import record_reads
 
 LAST_VERSION = "SELECT coalesce(max(version), 0) FROM timeline WHERE family_id = $1"
 BATCH = 100
@@ -96,7 +95,7 @@ async def _record(info: Info, operation: str, family_ids: Collection[UUID]) -> N
     """Subscriptions have no end of execution: each delivery is audited as it goes."""
     identity = info.context.identity
     if identity is not None:
-        await record_reads(info.context.container.database.pool, identity, operation, family_ids)
+        await info.context.container.access_log.record(identity, operation, family_ids)
 
 
 def _change(row: asyncpg.Record, child: Child) -> CaseStatusChange:

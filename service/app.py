@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
             await container.notifications.start()
             resources.push_async_callback(container.notifications.stop)
             resources.push_async_callback(container.store.drain)
+            resources.push_async_callback(container.access_log.drain)
             stop = asyncio.Event()
             tasks = [
                 asyncio.create_task(

@@ -8,6 +8,7 @@ from projections.cases import CasesProjection
 from projections.projection import Projection, effective_envelopes
 from projections.runner import ProjectionRunner
 from projections.timeline import TimelineProjection
+from service.access_log import AccessLog
 from service.codec import create_mapper
 from service.commands import FamilyCommands
 from service.database import Database
@@ -35,6 +36,7 @@ class Container:
     commands: FamilyCommands
     runner: ProjectionRunner
     notifications: Notifications
+    access_log: AccessLog
     signed_trees: SignedTrees = field(default_factory=SignedTrees)
 
     @classmethod
@@ -43,6 +45,13 @@ class Container:
         store = EventStore(database.pool, create_mapper())
         runner = ProjectionRunner(database.pool, store, all_projections(store))
         await runner.setup()
+        pool = database.pool
         return cls(
-            settings, database, store, FamilyCommands(store), runner, Notifications(database.pool)
+            settings,
+            database,
+            store,
+            FamilyCommands(store),
+            runner,
+            Notifications(pool),
+            AccessLog(pool),
         )
