@@ -167,14 +167,14 @@ class AuditTrailQueries:
         pool = container.database.pool
         trusted = _trusted_keys()
         report = await verify_family(pool, id, trusted, container.signed_trees)
-        if report.events == 0:
+        if report.events == 0 and report.failed is None:
             return None
         checkpoint = report.failed.checkpoint if report.failed else await latest_checkpoint(pool)
         return FamilyVerification(
             family_id=id,
             ok=report.ok,
             events=report.events,
-            proven=report.events - report.unproven,
+            proven=0 if report.failed else report.events - report.unproven,
             unproven=report.unproven,
             checkpoint=CheckpointInfo.of(checkpoint) if checkpoint else None,
             signer_checked=trusted is not None,

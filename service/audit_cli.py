@@ -163,7 +163,7 @@ async def export_bundle(pool: asyncpg.Pool, family_id: UUID, signer: Signer | No
         )
     checkpoint = await _covering_checkpoint(pool, max(map(place, events)), signer)
     try:
-        proven = await prove_events(pool, events, checkpoint)
+        proven = await prove_events(pool, family_id, events, checkpoint)
     except ProofError as e:
         raise ExportError(f"{checkpoint}: {e}; run `reunite verify`") from None
     return Bundle(family_id, tuple(proven), checkpoint)

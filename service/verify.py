@@ -21,7 +21,6 @@ from service.bundle import ProvenEvent
 from service.chain import ChainBreak, link_fault, verify_stream
 from service.checkpoints import (
     BATCH_SIZE,
-    LEAVES,
     Checkpoint,
     all_checkpoints,
     batches,
@@ -211,6 +210,12 @@ class ProofError(Exception):
     """The log no longer matches a checkpoint, so no proof drawn from it would hold."""
 
 
+# The leaves with the stream each belongs to, so a family's signed events can be counted.
+STREAM_LEAVES = range_query(
+    "transaction_id::text::bigint AS transaction_id, position, hash, stream_id"
+)
+
+
 @dataclass(frozen=True)
 class SignedTree:
     """The Merkle tree of the log up to a checkpoint's head, checked against its root."""
@@ -219,16 +224,19 @@ class SignedTree:
     root: bytes
     tree: MerkleTree
     leaf_of: dict[int, int]  # log position -> leaf index
+    signed_of: dict[UUID, list[int]]  # stream -> the positions of its signed events
 
 
 async def signed_tree(pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
     """Read the log up to the checkpoint's head; ProofError when it no longer has its root."""
     leaves: list[bytes] = []
     leaf_of: dict[int, int] = {}
+    signed_of: dict[UUID, list[int]] = {}
     through_head = LogPosition(checkpoint.head_transaction_id, checkpoint.head_position + 1)
-    async for rows in batches(pool, LEAVES, LogPosition(), through_head, BATCH_SIZE):
+    async for rows in batches(pool, STREAM_LEAVES, LogPosition(), through_head, BATCH_SIZE):
         for row in rows:
             leaf_of[row["position"]] = len(leaves)
+            signed_of.setdefault(row["stream_id"], []).append(row["position"])
             leaves.append(row["hash"])
     tree = MerkleTree(leaves)
     if tree.size != checkpoint.event_count or tree.root() != checkpoint.root:
@@ -236,15 +244,16 @@ async def signed_tree(pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
             f"the {tree.size} events up to its head no longer have its root: "
             "an event it covered was altered, deleted or moved"
         )
-    return SignedTree(checkpoint.id, checkpoint.root, tree, leaf_of)
+    return SignedTree(checkpoint.id, checkpoint.root, tree, leaf_of, signed_of)
 
 
 class SignedTrees:
     """The latest checkpoint's tree, kept between calls: proving one family then costs a
     read of its own events, not of the whole log, until the next checkpoint.
 
-    Sound because each proof is still checked against the signed root with the family's
-    hashes as stored now; a change elsewhere in the log is `reunite verify`'s to find.
+    Sound for one family: each proof is checked against the signed root with the family's
+    hashes as stored now, and every event the checkpoint signed for the family must still
+    be there. A change to another family is `reunite verify`'s to find.
     """
 
     def __init__(self) -> None:
@@ -262,16 +271,30 @@ class SignedTrees:
 
 async def prove_events(
     pool: asyncpg.Pool,
+    family_id: UUID,
     events: Sequence[RecordedEvent],
     checkpoint: Checkpoint,
     trees: SignedTrees | None = None,
 ) -> list[ProvenEvent]:
-    """Inclusion proofs of the events the checkpoint covers, from the log up to its head."""
+    """Inclusion proofs of the family's events the checkpoint signed; ProofError unless the
+    family still holds exactly the events it signed, each at its signed place."""
     signed = await (trees.of(pool, checkpoint) if trees else signed_tree(pool, checkpoint))
-    covered = [e for e in events if checkpoint.covers(place(e))]
-    missing = [e.position for e in covered if e.position not in signed.leaf_of]
-    if missing:
-        raise ProofError(f"positions {missing} are not among the events it signed")
+    expected = signed.signed_of.get(family_id, [])
+    covered = [e for e in events if e.position in signed.leaf_of]
+    if len(covered) != len(expected) or {e.position for e in covered} != set(expected):
+        missing = sorted(set(expected) - {e.position for e in covered})
+        raise ProofError(
+            f"it signed {len(expected)} events of the family at positions the log no longer "
+            f"holds for it: {missing[:10]}"
+            if missing
+            else "the family has events at places it signed for other events"
+        )
+    if late := [
+        e for e in events if e.position not in signed.leaf_of and checkpoint.covers(place(e))
+    ]:
+        raise ProofError(
+            f"version {late[0].version} stands inside its signed range but was not signed"
+        )
     return [
         ProvenEvent(
             e, signed.leaf_of[e.position], tuple(signed.tree.proof(signed.leaf_of[e.position]))
@@ -286,26 +309,27 @@ async def verify_family(
     trusted: frozenset[bytes] | None = None,
     trees: SignedTrees | None = None,
 ) -> VerifyReport:
-    """Check one family: its chain, and its events' inclusion in the latest checkpoint.
+    """Check one family: its chain, and that the latest checkpoint signed exactly its events.
 
-    An unknown family reports no events; the caller decides whether that is an error.
+    An unknown family (no events, none signed) reports no events; the caller decides
+    whether that is an error.
     """
     started = time.perf_counter()
     events = await read_family(pool, family_id)
     broken = verify_stream(events) if events else None
     checkpoint = await latest_checkpoint(pool)
     failed, proven = None, 0
-    if checkpoint is not None and events:
-        failed, proven = await _prove_family(pool, events, checkpoint, trusted, trees)
-    verified = int(checkpoint is not None and bool(events) and failed is None)
+    if checkpoint is not None:
+        failed, proven = await _prove_family(pool, family_id, events, checkpoint, trusted, trees)
+    verified = int(checkpoint is not None and failed is None and bool(events))
     elapsed = time.perf_counter() - started
-    return VerifyReport(
-        len(events), int(bool(events)), verified, elapsed, broken, failed, len(events) - proven
-    )
+    unproven = 0 if failed else len(events) - proven
+    return VerifyReport(len(events), int(bool(events)), verified, elapsed, broken, failed, unproven)
 
 
 async def _prove_family(
     pool: asyncpg.Pool,
+    family_id: UUID,
     events: list[RecordedEvent],
     checkpoint: Checkpoint,
     trusted: frozenset[bytes] | None,
@@ -314,7 +338,7 @@ async def _prove_family(
     if (fault := checkpoint.seal_fault(trusted)) is not None:
         return CheckpointFailure(checkpoint, fault), 0
     try:
-        proven = await prove_events(pool, events, checkpoint, trees)
+        proven = await prove_events(pool, family_id, events, checkpoint, trees)
     except ProofError as e:
         return CheckpointFailure(checkpoint, str(e)), 0
     for p in proven:

@@ -321,3 +321,25 @@ async def test_a_kept_tree_proves_families_without_reading_the_log_and_still_fin
     # Without the kept tree, the whole prefix is read and no longer has the signed root.
     fresh = await verify_family(pool, families[0], TRUSTED)
     assert fresh.failed is not None and "no longer have its root" in fresh.failed.what
+
+
+async def test_a_kept_tree_still_finds_a_familys_deleted_events(container: Container) -> None:
+    pool, trees = container.database.pool, SignedTrees()
+    families = await three_families_and_a_checkpoint(container)
+    assert (await verify_family(pool, families[0], TRUSTED, trees)).ok
+
+    # The last event: what is left still chains, only the checkpoint knows it was there.
+    await bypassing_the_guard(
+        pool, "DELETE FROM events WHERE stream_id = $1 AND version = 6", families[0]
+    )
+    report = await verify_family(pool, families[0], TRUSTED, trees)
+    assert report.broken is None and not report.ok
+    assert report.failed is not None and "signed 6 events of the family" in report.failed.what
+
+    # The whole stream: not an unknown family, a family whose signed events are gone.
+    await bypassing_the_guard(pool, "DELETE FROM events WHERE stream_id = $1", families[1])
+    gone = await verify_family(pool, families[1], TRUSTED, trees)
+    assert (gone.events, gone.ok) == (0, False)
+    assert gone.failed is not None and "signed 6 events of the family" in gone.failed.what
+    unknown = await verify_family(pool, uuid4(), TRUSTED, trees)
+    assert (unknown.events, unknown.failed) == (0, None)
