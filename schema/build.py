@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, VariableDefinitionNode
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry import Schema
 from strawberry.extensions import (
@@ -47,9 +47,14 @@ class Mutation(FamilyMutations, CaseMutations, ChildMutations, ParentMutations, 
 
 
 def _expected(error: GraphQLError) -> bool:
-    """Errors the caller should read: ours, and GraphQL's own (parse, validation, permission)."""
+    """Errors the caller should read: ours, and GraphQL's own (parse, validation, variable
+    values, permission)."""
     original = error.original_error
     if original is None or isinstance(original, PublicError):
+        return True
+    # A variable value that cannot be coerced: the error points at the variable and carries
+    # the scalar's or enum's own refusal, which names the bad value, never server state.
+    if error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
         return True
     return bool(error.extensions and error.extensions.get("code") == "FORBIDDEN")
 
