@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import strawberry
 
@@ -14,7 +14,7 @@ from schema import inputs as i
 from schema.context import Info
 from schema.errors import CommandError, to_error
 from schema.permissions import RECORDERS
-from service.commands import CommandContext, command_digest
+from service.commands import CommandContext, command_digest, new_id
 from service.provenance import Provenance
 from service.store import AppendResult
 
@@ -62,7 +62,7 @@ def _context(
         ),
         idempotency_key=i.maybe_text(key, "idempotencyKey"),
         expected_version=expected,
-        digest=command_digest(name, dataclasses.asdict(data), encode),
+        digest=command_digest(name, identity.subject, dataclasses.asdict(data), encode),
     )
 
 
@@ -189,7 +189,7 @@ class FamilyMutations:
         expected_version: int | None = None,
         provenance: i.ProvenanceInput | None = None,
     ) -> CommandResult:
-        family_id = input.family_id or uuid4()
+        family_id = input.family_id or new_id("openCase", idempotency_key)
         commands = info.context.container.commands
 
         async def command(ctx: CommandContext) -> AppendResult:
@@ -221,7 +221,7 @@ class FamilyMutations:
         expected_version: int | None = None,
         provenance: i.ProvenanceInput | None = None,
     ) -> CommandResult:
-        person_id = input.person_id or uuid4()
+        person_id = input.person_id or new_id("addMember", idempotency_key)
 
         def build() -> Decide:
             member = Member(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
+from domain.errors import DomainError
 from domain.family import Family
 from service.provenance import Provenance
 from service.store import AppendResult, EventStore, VersionConflict
@@ -31,9 +32,23 @@ class CommandContext:
     digest: bytes = b""
 
 
-def command_digest(name: str, fields: dict[str, Any], encode: Callable[[Any], bytes]) -> bytes:
-    """A fingerprint of a command's input, to tell a retry from a reused key."""
-    return hashlib.sha256(name.encode() + b"\0" + encode(fields)).digest()
+def command_digest(
+    name: str, actor: str, fields: dict[str, Any], encode: Callable[[Any], bytes]
+) -> bytes:
+    """A fingerprint of a command and who sent it, to tell a retry from a reused key (keys
+    are global: another caller's key is refused, never answered with someone else's result)."""
+    return hashlib.sha256(b"\0".join((name.encode(), actor.encode(), encode(fields)))).digest()
+
+
+# Ids the service creates for a keyed command come from the key, so a retry creates the same.
+CREATED_IDS = UUID("0f5c7a2e-3d4b-5c6d-8e9f-a0b1c2d3e4f5")
+
+
+def new_id(command: str, idempotency_key: str | None) -> UUID:
+    """A fresh id, or for a keyed command the one its first attempt created."""
+    if idempotency_key is None:
+        return uuid4()
+    return uuid5(CREATED_IDS, f"{command}\0{idempotency_key}")
 
 
 class FamilyCommands:
@@ -53,28 +68,46 @@ class FamilyCommands:
 
     async def open_case(self, family_id: UUID, ctx: CommandContext, **fields: Any) -> AppendResult:
         """Start a new family stream."""
-        if (earlier := await self._earlier(ctx)) is not None:
-            return earlier
-        if await self.store.read_stream(family_id, 1):
-            raise DuplicateCase(f"a family case with id {family_id} already exists")
-        family = Family.open(family_id, **fields)
-        return await self._append(family, 0, ctx)
+
+        async def attempt() -> AppendResult:
+            if await self.store.read_stream(family_id, 1):
+                raise DuplicateCase(f"a family case with id {family_id} already exists")
+            return await self._append(Family.open(family_id, **fields), 0, ctx)
+
+        return await self._once(ctx, attempt)
 
     async def execute(
         self, family_id: UUID, decide: Callable[[Family], None], ctx: CommandContext
     ) -> AppendResult:
         """Load the family, apply one command method, append the events it triggered."""
+
+        async def attempt() -> AppendResult:
+            family = await self.load(family_id)
+            if ctx.expected_version is not None and ctx.expected_version != family.version:
+                raise VersionConflict(
+                    f"family {family_id} is at version {family.version}, "
+                    f"not the expected {ctx.expected_version}; reload and retry"
+                )
+            loaded_version = family.version
+            decide(family)
+            return await self._append(family, loaded_version, ctx)
+
+        return await self._once(ctx, attempt)
+
+    async def _once(
+        self, ctx: CommandContext, attempt: Callable[[], Awaitable[AppendResult]]
+    ) -> AppendResult:
+        """Run a keyed command at most once: a retry answers with the first result."""
         if (earlier := await self._earlier(ctx)) is not None:
             return earlier
-        family = await self.load(family_id)
-        if ctx.expected_version is not None and ctx.expected_version != family.version:
-            raise VersionConflict(
-                f"family {family_id} is at version {family.version}, "
-                f"not the expected {ctx.expected_version}; reload and retry"
-            )
-        loaded_version = family.version
-        decide(family)
-        return await self._append(family, loaded_version, ctx)
+        try:
+            return await attempt()
+        except (VersionConflict, DuplicateCase, DomainError):
+            # A retry that raced its first attempt loads the state that attempt made, and
+            # is refused by it; the first attempt's result is the answer.
+            if (earlier := await self._earlier(ctx)) is not None:
+                return earlier
+            raise
 
     async def _earlier(self, ctx: CommandContext) -> AppendResult | None:
         if ctx.idempotency_key is None:

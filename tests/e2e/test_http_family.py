@@ -7,7 +7,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import Client
+from service.auth import Role
+from service.settings import Settings
+from tests.e2e.conftest import Client, token
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +23,8 @@ RESULT = """
 OPEN = f"""mutation($input: OpenCaseInput!, $key: String) {{
   openCase(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
 ADD = f"""mutation($input: AddMemberInput!) {{ addMember(input: $input) {{ {RESULT} }} }}"""
+ADD_KEYED = f"""mutation($input: AddMemberInput!, $key: String) {{
+  addMember(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
 LINK = f"""mutation($input: RecordRelationshipInput!) {{
   recordRelationship(input: $input) {{ {RESULT} }} }}"""
 SEPARATE = f"""mutation($input: RecordSeparationInput!, $v: Int) {{
@@ -238,6 +242,30 @@ async def test_retried_command_answers_the_first_result(caseworker: Client) -> N
     first = await ok(caseworker, OPEN, input=data, key="open-C-200")
     again = await ok(caseworker, OPEN, input=data, key="open-C-200")
     assert (again["position"], again["duplicate"]) == (first["position"], True)
+
+
+async def test_a_retry_answers_the_ids_its_first_attempt_created(caseworker: Client) -> None:
+    case = {"caseNumber": "C-201", "occurredAt": WHEN, "source": "intake form"}
+    opened = [await ok(caseworker, OPEN, input=case, key="open-C-201") for _ in range(2)]
+    assert opened[0]["createdId"] == opened[1]["createdId"] == opened[0]["familyId"]
+    assert opened[1]["familyId"] == opened[0]["familyId"] and opened[1]["duplicate"]
+    fid = opened[0]["familyId"]
+    member = {"familyId": fid, "role": "CHILD", "sex": "MALE", "name": "Beto", "occurredAt": WHEN}
+    added = [await ok(caseworker, ADD_KEYED, input=member, key="add-beto") for _ in range(2)]
+    assert added[0]["createdId"] == added[1]["createdId"] and added[1]["duplicate"]
+    family = (await caseworker.run(FAMILY, id=fid, pos=added[0]["position"]))["family"]
+    assert [m["personId"] for m in family["members"]] == [added[0]["createdId"]]
+
+
+async def test_another_caller_reusing_a_key_is_refused_not_answered(
+    caseworker: Client, http: httpx.AsyncClient, server_settings: Settings
+) -> None:
+    case = {"caseNumber": "C-202", "occurredAt": WHEN, "source": "intake form"}
+    await ok(caseworker, OPEN, input=case, key="open-C-202")
+    other = Client(http, token(server_settings, Role.CASEWORKER, subject="someone.else"))
+    refused = next(iter((await other.run(OPEN, input=case, key="open-C-202")).values()))
+    assert refused["__typename"] == "ValidationError"
+    assert "already used for a different command" in refused["message"]
 
 
 async def test_requests_without_a_valid_token_get_401(http: httpx.AsyncClient) -> None:
