@@ -20,6 +20,7 @@ CHANNEL = "reunite_events"
 PROJECTED_CHANNEL = "reunite_projected"  # service.notifications listens to it
 
 WITHHELD_POLL = 0.05
+FAILURE_BACKOFF = 0.05  # doubled per consecutive failure
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
@@ -50,11 +51,19 @@ SELECT c.name, c.position, c.events_applied, c.updated_at,
          WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)) AS lag
   FROM projection_checkpoints c ORDER BY c.name
 """
+# Caught up to P: no projection has a committed event at or below P still ahead of it. A
+# position no event holds (rolled back) is reached with everything committed before it.
+# Ordered by the log's index from each checkpoint, so only the events after it are read.
 CAUGHT_UP_TO = """
-SELECT count(*) = cardinality($2::text[])
-  FROM projection_checkpoints c, events e
- WHERE e.position = $1 AND c.name = ANY($2::text[])
-   AND (c.transaction_id, c.position) >= (e.transaction_id, e.position)
+SELECT NOT EXISTS (
+  SELECT FROM projection_checkpoints c CROSS JOIN LATERAL (
+    SELECT FROM events e
+     WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
+       AND e.position <= $1
+     ORDER BY e.transaction_id, e.position LIMIT 1
+  ) ahead
+   WHERE c.name = ANY($2::text[])
+)
 """
 
 
@@ -82,6 +91,7 @@ class ProjectionRunner:
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
+        self.failure: str | None = None  # the last batch's error while it keeps failing
 
     async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
         """Create each projection's tables (if missing) and its checkpoint."""
@@ -96,14 +106,14 @@ class ProjectionRunner:
                 if schema == LIVE_SCHEMA:
                     await conn.execute(ENSURE_CHECKPOINT, projection.name)
 
-    async def step(self, name: str) -> int:
+    async def step(self, name: str, limit: int | None = None) -> int:
         """Apply the next batch to one projection; return how many events it held."""
         projection = self.projections[name]
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(LOCK_CHECKPOINT, name)
             assert row is not None, f"projection {name} has no checkpoint; run setup()"
             after = LogPosition(row["transaction_id"], row["position"])
-            applied = await self.apply_next(conn, projection, after)
+            applied = await self.apply_next(conn, projection, after, limit)
             if applied is not None:
                 last, count = applied
                 await conn.execute(
@@ -118,9 +128,10 @@ class ProjectionRunner:
         conn: Connection,
         projection: Projection,
         after: LogPosition,
+        limit: int | None = None,
     ) -> tuple[LogPosition, int] | None:
         """Fold the next batch after `after` into the tables on the search path."""
-        recorded = await self.store.read_log(after, self.batch_size, conn)
+        recorded = await self.store.read_log(after, limit or self.batch_size, conn)
         if not recorded:
             return None
         batch = [Envelope(r, self.store.decode(r)) for r in recorded]
@@ -150,12 +161,24 @@ class ProjectionRunner:
                 await asyncio.sleep(0.01)
         return total
 
-    async def apply_available(self) -> int:
-        """Apply whatever every projection can read now, without waiting."""
-        total = 0
-        for projection_name in self.projections:
-            while applied := await self.step(projection_name):
-                total += applied
+    async def apply_available(
+        self, stop: asyncio.Event | None = None, limit: int | None = None
+    ) -> int:
+        """Apply whatever every projection can read now, without waiting; between batches,
+        give way to `stop` (each batch is its own transaction, so stopping loses nothing).
+
+        A projection whose batch fails does not hold the others back; the first failure is
+        raised once every projection has had its turn.
+        """
+        total, failure = 0, None
+        for name in self.projections:
+            try:
+                while not (stop and stop.is_set()) and (applied := await self.step(name, limit)):
+                    total += applied
+            except Exception as e:
+                failure = failure or e
+        if failure is not None:
+            raise failure
         return total
 
     async def checkpoint(self, name: str) -> LogPosition:
@@ -173,19 +196,31 @@ class ProjectionRunner:
         listener = await self.pool.acquire()
         try:
             await listener.add_listener(CHANNEL, wake)
+            failures = 0
             while not stop.is_set():
                 woken.clear()
                 pause = idle_poll
                 try:
-                    await self.apply_available()
+                    # After a failure, one event per batch: everything before the event that
+                    # fails is applied, and the failure is narrowed to that one event.
+                    await self.apply_available(stop, 1 if failures else None)
                     # Committed events withheld behind an older open transaction send no
                     # second NOTIFY when it ends: poll briefly until they are readable.
                     if await self._behind():
                         pause = WITHHELD_POLL
-                except (asyncpg.PostgresError, OSError):
-                    log.exception("projection batch failed; retrying")
+                    failures, self.failure = 0, None
+                except Exception as e:
+                    # Any failure (the database gone, an event this version cannot decode,
+                    # a bug in a projection) leaves the batch unapplied: retry it, backing
+                    # off, rather than end the runner or skip the event.
+                    failures += 1
+                    self.failure = f"{type(e).__name__}: {e}"
+                    pause = min(idle_poll * 30, FAILURE_BACKOFF * 2 ** min(failures, 10))
+                    log.exception("projection batch failed; retrying in %.1f s", pause)
+                # While failing, new events do not hasten the retry: only time does.
+                wake_on = (stop,) if failures else (woken, stop)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(woken, stop), pause)
+                    await asyncio.wait_for(_first(*wake_on), pause)
         finally:
             with contextlib.suppress(asyncpg.PostgresError, OSError):
                 await listener.remove_listener(CHANNEL, wake)
@@ -206,7 +241,7 @@ class ProjectionRunner:
         ]
 
     async def caught_up_to(self, position: int, names: Sequence[str] | None = None) -> bool:
-        """Whether the projections have applied the event at this global position."""
+        """Whether the projections have applied every committed event up to this position."""
         wanted = list(names or self.projections)
         return bool(await self.pool.fetchval(CAUGHT_UP_TO, position, wanted))
 

@@ -89,9 +89,13 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 async def health(request: Request) -> JSONResponse:
-    """Liveness and the database round trip, without touching GraphQL."""
+    """Liveness, the database round trip and whether projections apply, without GraphQL."""
     container: Container = request.app.state.container
-    return JSONResponse({"status": "ok", "head": await container.store.head()})
+    body: dict[str, object] = {"status": "ok", "head": await container.store.head()}
+    if container.runner.failure is not None:
+        # Details go to the log: this endpoint answers anyone.
+        body.update(status="degraded", projections="failing")
+    return JSONResponse(body)
 
 
 def create_app(settings: Settings) -> Starlette:

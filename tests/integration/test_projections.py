@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
+from projections.projection import Envelope, Projection
 from projections.rebuild import Rebuilder
 from projections.runner import ProjectionRunner
 from service.container import Container, all_projections
+from service.provenance import Provenance
+from service.store import Connection, NewEvent
 from tests.builders import open_separated_family
+
+WRITER = Provenance(actor="importer", role="importer", source="test")
 
 pytestmark = pytest.mark.integration
 
@@ -63,33 +70,38 @@ async def test_cancelled_runner_resumes_without_loss_or_duplicates(container: Co
     await record_families(container, 20)
     interrupted = asyncio.Event()
 
-    class Interrupted(ProjectionRunner):
-        """Stops for good after four committed batches, wherever the log is."""
+    class Interrupting:
+        """The timeline, whose fourth batch is cancelled once its rows are written: the
+        cancellation lands on the runner's next await, saving the checkpoint, and the
+        batch's one transaction must take rows and checkpoint back together."""
 
-        steps = 0
+        def __init__(self, inner: Projection) -> None:
+            self.inner = inner
+            self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
+            self.batches = 0
 
-        async def step(self, name: str) -> int:
-            applied = await super().step(name)
-            self.steps += 1
-            if self.steps == 4:
+        async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+            await self.inner.apply(conn, batch)
+            self.batches += 1
+            if self.batches == 4:
                 interrupted.set()
-                await asyncio.Event().wait()  # until cancelled
-            return applied
+                current = asyncio.current_task()
+                assert current is not None
+                current.cancel()
 
-    runner = Interrupted(
-        container.database.pool, container.store, all_projections(container.store), batch_size=7
-    )
+    projections = [
+        Interrupting(p) if p.name == "timeline" else p for p in all_projections(container.store)
+    ]
+    runner = ProjectionRunner(container.database.pool, container.store, projections, batch_size=7)
     task = asyncio.create_task(runner.run(asyncio.Event()))
     await asyncio.wait_for(interrupted.wait(), timeout=30)
-    task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await task
+        await asyncio.wait_for(task, timeout=30)
     pool = container.database.pool
     applied = await pool.fetchval(
         "SELECT events_applied FROM projection_checkpoints WHERE name = 'timeline'"
     )
-    assert applied == await pool.fetchval("SELECT count(*) FROM timeline")
-    assert 0 < applied < 120
+    assert applied == await pool.fetchval("SELECT count(*) FROM timeline") == 3 * 7
 
     await runner.catch_up()
     rows = await snapshot(container)
@@ -132,3 +144,23 @@ async def test_rebuild_swaps_in_while_the_live_runner_keeps_going(container: Con
         "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'rebuild_%'"
     )
     assert schemas == 0
+
+
+async def test_an_event_the_runner_cannot_apply_holds_it_back_but_never_ends_it(
+    container: Container,
+) -> None:
+    _, _, _, result = await open_separated_family(container.commands)
+    unknown = NewEvent("domain.future:Family.SomethingNew", b"{}", None)
+    await container.store.append(uuid4(), 0, [unknown], WRITER)
+    stop = asyncio.Event()
+    task = asyncio.create_task(container.runner.run(stop, idle_poll=0.01))
+    try:
+        assert await container.runner.wait_for(result.last_position, within=10)
+        await asyncio.sleep(0.3)  # several retries of the batch holding the unknown event
+        assert not task.done()
+        assert container.runner.failure is not None and "SomethingNew" in container.runner.failure
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    status = {s.name: s.lag for s in await container.runner.status()}
+    assert status == {"cases": 1, "timeline": 1}  # held back, not skipped
