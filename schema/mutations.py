@@ -12,7 +12,7 @@ import strawberry
 from domain.family import Family, Member
 from schema import inputs as i
 from schema.context import Info
-from schema.errors import CommandError, to_error
+from schema.errors import CommandError, InputInvalid, to_error
 from schema.permissions import RECORDERS
 from service.commands import CommandContext, command_digest, new_id
 from service.provenance import Provenance
@@ -193,6 +193,10 @@ class FamilyMutations:
         commands = info.context.container.commands
 
         async def command(ctx: CommandContext) -> AppendResult:
+            if expected_version not in (None, 0):
+                raise InputInvalid(
+                    "expectedVersion", "a new case has no version yet: give 0 or leave it out"
+                )
             fields = {
                 "occurred_at": i.when(input.occurred_at),
                 "case_number": i.text(input.case_number, "caseNumber"),

@@ -22,6 +22,8 @@ RESULT = """
 """
 OPEN = f"""mutation($input: OpenCaseInput!, $key: String) {{
   openCase(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
+OPEN_AT = f"""mutation($input: OpenCaseInput!, $v: Int) {{
+  openCase(input: $input, expectedVersion: $v) {{ {RESULT} }} }}"""
 ADD = f"""mutation($input: AddMemberInput!) {{ addMember(input: $input) {{ {RESULT} }} }}"""
 ADD_KEYED = f"""mutation($input: AddMemberInput!, $key: String) {{
   addMember(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
@@ -209,6 +211,24 @@ async def test_bad_input_is_a_typed_error_and_writes_nothing(caseworker: Client)
     assert family["version"] == 4
     head = await caseworker.http.get("/health")
     assert head.json()["head"] == position
+
+
+async def test_refusals_that_need_the_case_as_it_stands_write_nothing(caseworker: Client) -> None:
+    fid, _, son, _ = await open_family(caseworker)
+    uncle = {"familyId": fid, "role": "PARENT", "sex": "MALE", "name": "Tio", "occurredAt": WHEN}
+    uncle_id = (await ok(caseworker, ADD, input=uncle))["createdId"]
+    head = (await caseworker.http.get("/health")).json()["head"]
+
+    unlinked = {"familyId": fid, "childId": son, "parentId": uncle_id, "occurredAt": WHEN}
+    refused = (await caseworker.run(REUNIFY, input=unlinked))["recordReunification"]
+    assert refused["__typename"] == "InvariantViolation"
+    assert refused["message"] == f"no relationship links parent {uncle_id} to child {son}"
+
+    case = {"caseNumber": "C-300", "occurredAt": WHEN, "source": "intake form"}
+    versioned = (await caseworker.run(OPEN_AT, input=case, v=3))["openCase"]
+    assert versioned["__typename"] == "ValidationError"
+    assert "a new case has no version yet" in versioned["message"]
+    assert (await caseworker.http.get("/health")).json()["head"] == head
 
 
 @pytest.mark.parametrize(
