@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,14 @@ WITHHELD_POLL = 0.05
 FAILURE_BACKOFF = 0.05  # doubled per consecutive failure
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
-INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
+INSERT INTO projection_checkpoints (name, ddl_digest) VALUES ($1, $2)
+"""
+READ_DDL_DIGEST = "SELECT ddl_digest FROM projection_checkpoints WHERE name = $1"
+RENEW_CHECKPOINT = """
+UPDATE projection_checkpoints
+   SET transaction_id = '0', position = 0, events_applied = 0, ddl_digest = $2,
+       updated_at = clock_timestamp()
+ WHERE name = $1
 """
 # The row lock makes two workers on one projection take turns, batch by batch.
 LOCK_CHECKPOINT = """
@@ -94,7 +102,8 @@ class ProjectionRunner:
         self.failure: str | None = None  # the last batch's error while it keeps failing
 
     async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
-        """Create each projection's tables (if missing) and its checkpoint."""
+        """Create each projection's tables (if missing) and its checkpoint; in the live
+        schema, a projection whose table definitions changed starts again from empty."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Two processes starting together would race on CREATE TABLE IF NOT EXISTS.
             await conn.execute(SETUP_LOCK)
@@ -102,9 +111,21 @@ class ProjectionRunner:
             for projection in self.projections.values():
                 if only is not None and projection.name != only:
                     continue
-                await conn.execute(projection.ddl)
                 if schema == LIVE_SCHEMA:
-                    await conn.execute(ENSURE_CHECKPOINT, projection.name)
+                    await self._renew_if_changed(conn, projection)
+                await conn.execute(projection.ddl)
+
+    async def _renew_if_changed(self, conn: Connection, projection: Projection) -> None:
+        digest = hashlib.sha256(projection.ddl.encode()).hexdigest()
+        stored = await conn.fetchrow(READ_DDL_DIGEST, projection.name)
+        if stored is None:
+            await conn.execute(ENSURE_CHECKPOINT, projection.name, digest)
+        elif stored["ddl_digest"] != digest:
+            # Read models are disposable: rebuilt from the log rather than altered in place.
+            log.warning("read model %s has new table definitions: rebuilding it", projection.name)
+            for table in projection.tables:
+                await conn.execute(f"DROP TABLE IF EXISTS {ident(table)} CASCADE")
+            await conn.execute(RENEW_CHECKPOINT, projection.name, digest)
 
     async def step(self, name: str, limit: int | None = None) -> int:
         """Apply the next batch to one projection; return how many events it held."""

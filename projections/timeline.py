@@ -33,12 +33,6 @@ CREATE TABLE IF NOT EXISTS timeline (
     people          uuid[] NOT NULL DEFAULT '{}',
     UNIQUE (family_id, version)
 );
--- Tables projected before the column existed get it empty: run
--- `reunite projections rebuild timeline` once to fill it.
-ALTER TABLE timeline ADD COLUMN IF NOT EXISTS people uuid[] NOT NULL DEFAULT '{}';
--- Imported history may be undated (an unknown discharge day), never invented: tables made
--- before that was allowed lose the constraint (a no-op once it is gone).
-ALTER TABLE timeline ALTER COLUMN occurred_at DROP NOT NULL;
 CREATE TABLE IF NOT EXISTS timeline_labels (
     person_id  uuid PRIMARY KEY,
     family_id  uuid NOT NULL,
