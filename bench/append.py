@@ -7,11 +7,12 @@ What is compared
     Every command is one transaction.
 
     (a) baseline: raw asyncpg, one ``INSERT ... SELECT FROM unnest(...)`` statement per
-        command (implicit transaction) into ``bench_raw_events``: the same columns as
-        ``events`` (stream_id, version, topic, payload, occurred_at, actor, role, source,
-        reason, correlation_id, causation_id, idempotency_key), a bigint identity
-        position, UNIQUE (stream_id, version), and a sha256 hash chained per stream that
-        the client computes with hashlib. It returns the first and last position.
+        command (implicit transaction) into ``bench_raw_events``, an equivalent table:
+        ``CREATE TABLE ... (LIKE events INCLUDING ALL)``, i.e. the same columns, defaults
+        (transaction id, recorded_at), identity position, constraints and indexes, without
+        the store's triggers and functions. Each row carries a sha256 hash chained per
+        stream (prev_hash and hash) that the client computes with hashlib. It returns the
+        first and last position.
     (b) the store: ``EventStore.append(stream_id, expected_version, events, provenance,
         idempotency_key, digest)`` per command, i.e. ``reunite_append()``: idempotency
         check, insert with the hash-chain trigger, the commands row, the NOTIFY.
@@ -68,34 +69,18 @@ WRITER_COUNTS = (1, 4)
 
 RAW_DDL = """
 DROP TABLE IF EXISTS bench_raw_events;
-CREATE TABLE bench_raw_events (
-    position        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    stream_id       uuid        NOT NULL,
-    version         integer     NOT NULL,
-    topic           text        NOT NULL,
-    payload         bytea       NOT NULL,
-    occurred_at     timestamptz NOT NULL,
-    actor           text        NOT NULL,
-    role            text        NOT NULL,
-    source          text        NOT NULL,
-    reason          text,
-    correlation_id  uuid,
-    causation_id    uuid,
-    idempotency_key text,
-    hash            bytea       NOT NULL,
-    UNIQUE (stream_id, version)
-);
+CREATE TABLE bench_raw_events (LIKE events INCLUDING ALL);
 """
 
 RAW_INSERT = """
 WITH inserted AS (
     INSERT INTO bench_raw_events (stream_id, version, topic, payload, occurred_at, actor,
                                   role, source, reason, correlation_id, causation_id,
-                                  idempotency_key, hash)
-    SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $7, $8, $9, $10, $11,
-           $12, $13, u.hash
-      FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $6::bytea[]) WITH ORDINALITY
-           AS u(topic, payload, occurred, hash, n)
+                                  idempotency_key, prev_hash, hash)
+    SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $8, $9, $10, $11, $12,
+           $13, $14, u.prev_hash, u.hash
+      FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $6::bytea[], $7::bytea[])
+           WITH ORDINALITY AS u(topic, payload, occurred, prev_hash, hash, n)
     RETURNING position
 )
 SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
@@ -153,7 +138,8 @@ async def write_raw(conn: Connection, commands: Sequence[Command]) -> None:
     """(a) one INSERT ... SELECT FROM unnest per command, implicit transaction."""
     last: dict[UUID, bytes] = {}
     for c in commands:
-        hashes = client_hashes(c, last.get(c.stream_id))
+        previous = last.get(c.stream_id)
+        hashes = client_hashes(c, previous)
         last[c.stream_id] = hashes[-1]
         p = c.provenance
         row = await conn.fetchrow(
@@ -163,6 +149,7 @@ async def write_raw(conn: Connection, commands: Sequence[Command]) -> None:
             [e.topic for e in c.events],
             [e.payload for e in c.events],
             [e.occurred_at for e in c.events],
+            [previous, *hashes[:-1]],
             hashes,
             p.actor,
             p.role,
