@@ -112,10 +112,10 @@ class TimedRunner(ProjectionRunner):
         super().__init__(*args, **kwargs)
         self.spent: dict[str, float] = {}
 
-    async def step(self, name: str) -> int:
+    async def step(self, name: str, limit: int | None = None) -> int:
         started = time.perf_counter()
         try:
-            return await super().step(name)
+            return await super().step(name, limit)
         finally:
             self.spent[name] = self.spent.get(name, 0.0) + time.perf_counter() - started
 

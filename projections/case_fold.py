@@ -18,7 +18,7 @@ from projections.case_rows import (
     SummaryRow,
     day,
 )
-from projections.parent_fold import PARENT_HANDLERS, track_situation
+from projections.parent_fold import PARENT_HANDLERS, track_situations
 from projections.projection import Envelope
 from service.store import RecordedEvent
 
@@ -42,8 +42,7 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
             child.last_version = envelope.event.originator_version
             if child.status != before:
                 _record_change(rows, envelope, child, before)
-        for parent in rows.parents.values():
-            track_situation(rows, parent, day(envelope.event.occurred_at))
+        track_situations(rows, day(envelope.event.occurred_at))
     if history:
         _summarise(rows, last or history[-1].recorded)
     return rows
@@ -182,6 +181,7 @@ def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str |
 def _member_added(rows: CaseRows, env: Envelope) -> None:
     e, family_id = env.event, env.recorded.stream_id
     rows.ordinals[e.person_id] = e.originator_version
+    rows.recorded_on[e.person_id] = day(e.occurred_at)
     name = e.name.value if e.name else None
     country = e.country.code if e.country else None
     if e.role.value == "child":
@@ -198,6 +198,13 @@ def _member_added(rows: CaseRows, env: Envelope) -> None:
             e.a_number.value if e.a_number else None,
             e.role.value,
         )
+
+
+def _linked(rows: CaseRows, env: Envelope) -> None:
+    e = env.event
+    child = rows.children.get(e.child_id)
+    if child is not None and e.parent_id not in child.parent_ids:
+        child.parent_ids.append(e.parent_id)
 
 
 def _separated(rows: CaseRows, env: Envelope) -> None:
@@ -267,6 +274,7 @@ _HANDLERS = {
     "CaseOpened": _opened,
     "CaseClosed": _closed,
     "MemberAdded": _member_added,
+    "RelationshipRecorded": _linked,
     "Separated": _separated,
     "ChildReferred": _referred,
     "ChildPlaced": _placed,

@@ -10,18 +10,24 @@ from uuid import UUID
 import asyncpg
 
 # In care on D: approved into ORR care on or before D and not discharged by D (an unknown
-# discharge date leaves the stay open: it is never invented). A child in care by D had been
-# separated by D, whatever separation day imported history gives (it may be out of order).
+# discharge date leaves the stay open: it is never invented). Only children separated from a
+# parent count; one in care by D had been separated by D, whatever separation day imported
+# history gives (it may be out of order). Each child takes its separated parent's category
+# for that child (eligibility is per parent and child). "Reunified with the separated
+# parent" means that parent: a reunification with another parent (or guardian) is a
+# discharge in other appropriate circumstances, counted in `other`.
 COURT_REPORT = """
 WITH kids AS (
-  SELECT c.age_band, c.discharge_kind, c.discharged_at,
+  SELECT c.age_band, c.discharged_at,
+         CASE WHEN c.discharge_kind = 'reunified' AND c.reunified_with <> c.separated_from
+              THEN 'other' ELSE c.discharge_kind END AS discharge_kind,
          (c.placed_at <= $1 AND (c.discharged_at IS NULL OR c.discharged_at > $1)) AS in_care,
          coalesce(ps.situation, 'location_unknown') AS situation
     FROM child_case c
     LEFT JOIN parent_situations ps
-      ON ps.parent_id = c.separated_from AND ps.start_date <= $1
-     AND (ps.end_date IS NULL OR ps.end_date > $1)
-   WHERE c.separated_at <= $1 OR c.placed_at <= $1
+      ON ps.parent_id = c.separated_from AND ps.child_id = c.child_id
+     AND ps.start_date <= $1 AND (ps.end_date IS NULL OR ps.end_date > $1)
+   WHERE c.separated_from IS NOT NULL AND (c.separated_at <= $1 OR c.placed_at <= $1)
 )
 SELECT coalesce(age_band, 'unknown') AS age_band,
        count(*) AS total,
@@ -62,9 +68,12 @@ PARENTS_OF_FAMILIES = """
 SELECT * FROM parent_case WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, parent_id
 """
 
+# The settlement's class: parents separated from a child whose negative credible-fear
+# decision was made while separated. parent_case sums eligibility up per parent, so a red
+# flag or an ineligibility for any one child keeps the parent out.
 REINTERVIEW_ELIGIBLE = """
 SELECT p.* FROM parent_case p
- WHERE p.credible_fear = 'negative'
+ WHERE p.credible_fear = 'negative' AND p.credible_fear_while_separated
    AND p.red_flag IS NULL AND p.eligibility IS DISTINCT FROM 'ineligible'
    AND EXISTS (SELECT 1 FROM child_case c WHERE c.separated_from = p.parent_id)
    AND p.parent_id > $1

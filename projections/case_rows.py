@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from uuid import UUID
 
 # Before anything is known about a parent, their situation interval starts at -infinity.
@@ -13,12 +13,17 @@ OPEN_STATUSES = ("separated", "referred", "in_care")
 
 def day(moment: datetime | None) -> date | None:
     """The calendar day (UTC) of a moment; None stays unknown."""
-    return None if moment is None else moment.date()
+    return None if moment is None else moment.astimezone(UTC).date()
+
+
+def age_on(birth_date: date, on: date) -> int:
+    """Completed years of age on a day."""
+    return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
 def age_band(age: int | None) -> str | None:
-    """The court report's age bands."""
-    if age is None:
+    """The court report's age bands; a negative age (born after the day) has none."""
+    if age is None or age < 0:
         return None
     return "0-4" if age <= 4 else "5-17" if age <= 17 else "18+"
 
@@ -49,10 +54,16 @@ class ChildRow:
     discharge_kind: str | None = None
     reunified_with: UUID | None = None
     last_version: int = 0
+    parent_ids: list[UUID] = field(default_factory=list)  # the adults linked to the child
 
-    @property
-    def age_band(self) -> str | None:
-        return age_band(self.age)
+    def age_band(self, recorded_on: date | None) -> str | None:
+        """The band of the recorded age or, without one, of the age the birth date gives on
+        the day of separation (else the day the child was recorded). A fixed day, not today,
+        so a replay years later files the child where the court's report did."""
+        if self.age is not None or self.birth_date is None:
+            return age_band(self.age)
+        on = self.separated_at or recorded_on
+        return None if on is None else age_band(age_on(self.birth_date, on))
 
 
 @dataclass
@@ -97,20 +108,35 @@ class ParentRow:
     location_attempts: int = 0
     located: bool = False
     preference: str | None = None
+    # Eligibility is decided per child (CaseRows.eligibility); the parent's row sums it up:
+    # 'ineligible' if ineligible for any child, else 'eligible' once determined for one;
+    # red_flag is the latest red flag standing for any child, None if none stands.
     eligibility: str | None = None
     red_flag: str | None = None
     settlement_election: str | None = None
     reinterview_outcome: str | None = None
     asylum_reopened: bool = False
+    # The parent's own category: ineligible for any child files the parent as ineligible;
+    # each child's own category is in Situation and child_case.parent_situation.
     situation: str = "location_unknown"
+
+
+@dataclass(frozen=True)
+class Determination:
+    """Whether a parent may be reunified with one child, and the red flag if not."""
+
+    outcome: str
+    red_flag: str | None
 
 
 @dataclass
 class Situation:
-    """A parent's situation over an interval of days."""
+    """A separated parent's situation over an interval of days, as it bears on one child
+    (eligibility is decided per parent and child)."""
 
     family_id: UUID
     parent_id: UUID
+    child_id: UUID
     situation: str
     country: str | None
     start_date: date
@@ -195,5 +221,8 @@ class CaseRows:
     summary: SummaryRow | None = None
     members: list[MemberRow] = field(default_factory=list)
     ordinals: dict[UUID, int] = field(default_factory=dict)
-    open_situations: dict[UUID, Situation] = field(default_factory=dict)
+    recorded_on: dict[UUID, date | None] = field(default_factory=dict)
+    # By (parent, child), in the order last determined: the latest is last.
+    eligibility: dict[tuple[UUID, UUID], Determination] = field(default_factory=dict)
+    open_situations: dict[tuple[UUID, UUID], Situation] = field(default_factory=dict)
     open_stays: dict[UUID, list[Stay]] = field(default_factory=dict)

@@ -20,6 +20,7 @@ from projections.case_rows import (
     Stay,
     SummaryRow,
 )
+from projections.parent_fold import child_situation
 from projections.projection import Envelope
 from service.store import Connection, RecordedEvent
 
@@ -45,6 +46,7 @@ CREATE TABLE IF NOT EXISTS child_case (
     separation_reason_text text, referred_at date, referring_office text, placed_at date,
     facility_id text, facility_name text, program_type text, discharged_at date,
     discharge_kind text, reunified_with uuid, last_version integer NOT NULL,
+    parent_ids uuid[] NOT NULL DEFAULT '{}',
     age_band text, parent_situation text, removal_country text
 );
 CREATE INDEX IF NOT EXISTS child_case_family_idx ON child_case (family_id);
@@ -70,11 +72,13 @@ CREATE TABLE IF NOT EXISTS parent_case (
     asylum_reopened boolean NOT NULL, situation text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS parent_case_family_idx ON parent_case (family_id);
+-- One separated parent's category as it bears on one child: eligibility is per child.
 CREATE TABLE IF NOT EXISTS parent_situations (
-    family_id uuid NOT NULL, parent_id uuid NOT NULL, situation text NOT NULL,
-    country text, start_date date NOT NULL, end_date date
+    family_id uuid NOT NULL, parent_id uuid NOT NULL, child_id uuid NOT NULL,
+    situation text NOT NULL, country text, start_date date NOT NULL, end_date date
 );
 CREATE INDEX IF NOT EXISTS parent_situations_parent_idx ON parent_situations (parent_id);
+CREATE INDEX IF NOT EXISTS parent_situations_child_idx ON parent_situations (child_id);
 CREATE TABLE IF NOT EXISTS data_quality_flags (
     family_id uuid NOT NULL, version integer NOT NULL, rule text NOT NULL,
     detail text NOT NULL
@@ -160,11 +164,11 @@ ROW = {
 
 
 def child_record(rows: CaseRows, child: ChildRow) -> tuple[Any, ...]:
-    """A child row with what it borrows from the parent it was separated from."""
-    parent = rows.parents.get(child.separated_from) if child.separated_from else None
-    situation = parent.situation if parent else "location_unknown"
-    country = parent.removed_to if parent and situation in ("removed", "waived") else None
-    return (*ROW["child_case"](child), child.age_band, situation, country)
+    """A child row with what it borrows from the parent it was separated from (nothing when
+    never separated: the parent categories are about separated parents)."""
+    situation, country = child_situation(rows, child) or (None, None)
+    band = child.age_band(rows.recorded_on.get(child.child_id))
+    return (*ROW["child_case"](child), band, situation, country)
 
 
 class CasesProjection:

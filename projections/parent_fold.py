@@ -1,5 +1,6 @@
-"""The parent half of the case fold: custody, removal and return, and the situation
-the court report files each parent under, kept as intervals."""
+"""The parent half of the case fold: custody, removal and return, eligibility per child,
+and the situation the court report files each separated child's parent under, kept as
+intervals per parent and child."""
 
 from __future__ import annotations
 
@@ -7,15 +8,24 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from projections.case_rows import DAWN, CaseRows, ParentRow, Situation, day
+from projections.case_rows import (
+    DAWN,
+    CaseRows,
+    ChildRow,
+    Determination,
+    ParentRow,
+    Situation,
+    day,
+)
 from projections.projection import Envelope
 
 Handler = Callable[[CaseRows, Envelope], None]
 
 
-def situation_of(parent: ParentRow) -> tuple[str, str | None]:
-    """The court report's parent category, by precedence, and the removal country."""
-    if parent.eligibility == "ineligible":
+def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str | None]:
+    """The court report's parent category, by precedence, and the removal country, given
+    the eligibility that applies (one child's, or the parent's summary)."""
+    if eligibility == "ineligible":
         return "ineligible", None
     if parent.preference == "waive_child_stays":
         return "waived", parent.removed_to
@@ -23,26 +33,63 @@ def situation_of(parent: ParentRow) -> tuple[str, str | None]:
         return "removed", parent.removed_to
     if parent.custody == "ice":
         return "ice_custody", None
-    if parent.custody in ("us_marshals", "state_or_local"):
+    if parent.custody is not None:
+        # The report's other custody line is "other federal, state or local custody":
+        # US Marshals, state or local, and any other non-ICE hold all belong there.
         return "criminal_custody", None
-    if parent.released_at is not None:
+    if parent.released_at is not None or parent.returned_at is not None or parent.located:
+        # In the US and out of custody: released, returned (parole or court order) and not
+        # detained since, or found by a search while not removed. The report's category
+        # for a parent at large in the US is "released into the interior".
         return "released_interior", None
     return "location_unknown", None
 
 
-def track_situation(rows: CaseRows, parent: ParentRow, on: date | None) -> None:
-    """Close the parent's open interval and open another when the category changes."""
-    situation, country = situation_of(parent)
-    current = rows.open_situations.get(parent.parent_id)
-    if current is not None and (current.situation, current.country) == (situation, country):
+def pair_situation(rows: CaseRows, parent: ParentRow, child: ChildRow) -> tuple[str, str | None]:
+    """The category of a parent as it bears on one child: with that pair's eligibility."""
+    determined = rows.eligibility.get((parent.parent_id, child.child_id))
+    return situation_of(parent, determined.outcome if determined else None)
+
+
+def child_situation(rows: CaseRows, child: ChildRow) -> tuple[str, str | None] | None:
+    """The category a child is filed under, by its separated parent; None when never
+    separated (the report's categories are about separated parents only)."""
+    if child.separated_from is None:
+        return None
+    parent = rows.parents.get(child.separated_from)
+    if parent is None:  # the parent's entry was retracted: nothing is known of them
+        return "location_unknown", None
+    return pair_situation(rows, parent, child)
+
+
+def track_situations(rows: CaseRows, on: date | None) -> None:
+    """Each parent's own category, and each separated child's intervals of its category."""
+    for adult in rows.parents.values():
+        adult.situation = situation_of(adult, adult.eligibility)[0]
+    for child in rows.children.values():
+        parent = rows.parents.get(child.separated_from) if child.separated_from else None
+        if parent is not None:
+            _track(rows, parent, child, pair_situation(rows, parent, child), on)
+
+
+def _track(
+    rows: CaseRows,
+    parent: ParentRow,
+    child: ChildRow,
+    found: tuple[str, str | None],
+    on: date | None,
+) -> None:
+    """Close the pair's open interval and open another when the category changes."""
+    key = (parent.parent_id, child.child_id)
+    current = rows.open_situations.get(key)
+    if current is not None and (current.situation, current.country) == found:
         return
     start = DAWN if current is None else max(on or current.start_date, current.start_date)
     if current is not None:
         current.end_date = start
-    opened = Situation(parent.family_id, parent.parent_id, situation, country, start)
+    opened = Situation(child.family_id, parent.parent_id, child.child_id, *found, start)
     rows.situations.append(opened)
-    rows.open_situations[parent.parent_id] = opened
-    parent.situation = situation
+    rows.open_situations[key] = opened
 
 
 def _parent(rows: CaseRows, env: Envelope, attr: str = "parent_id") -> ParentRow | None:
@@ -97,8 +144,17 @@ def _location(rows: CaseRows, env: Envelope) -> None:
 
 
 def _eligibility(rows: CaseRows, env: Envelope) -> None:
-    if (p := _parent(rows, env)) is not None:
-        p.eligibility, p.red_flag = env.event.outcome.value, env.event.red_flag
+    e = env.event
+    if (p := _parent(rows, env)) is None:
+        return
+    key = (p.parent_id, e.child_id)
+    rows.eligibility.pop(key, None)  # a new determination for the pair becomes the latest
+    rows.eligibility[key] = Determination(e.outcome.value, e.red_flag)
+    mine = [d for (parent_id, _), d in rows.eligibility.items() if parent_id == p.parent_id]
+    outcomes = {d.outcome for d in mine}
+    p.eligibility = "ineligible" if "ineligible" in outcomes else "eligible"
+    flags = [d.red_flag for d in mine if d.red_flag]
+    p.red_flag = flags[-1] if flags else None
 
 
 def _reopened(rows: CaseRows, env: Envelope) -> None:

@@ -199,7 +199,8 @@ class CaseQueries:
         after: str | None = None,
         min_position: MinPosition = None,
     ) -> Connection[Parent]:
-        """Parents with a negative credible-fear decision, in the class, not red-flagged."""
+        """Separated parents whose negative credible-fear decision was made while separated
+        (the settlement's class), red-flagged or ineligible for none of their children."""
         return await _parents(info, sql.REINTERVIEW_ELIGIBLE, first, after, min_position)
 
     @strawberry.field(permission_classes=[CASE_READERS])
@@ -218,6 +219,8 @@ class CaseQueries:
         self, info: Info, as_of: date, known_at: KnownAt = None, min_position: MinPosition = None
     ) -> CourtReport:
         await fresh(info, min_position)
+        # Small counts are suppressed cell by cell; complementary suppression (a hidden
+        # band recovered as total minus the others) is not done here: out of scope so far.
         if known_at is None:
             rows = await sql.court_report(info.context.container.database.pool, as_of)
         else:
@@ -231,16 +234,22 @@ class CaseQueries:
         await fresh(info, min_position)
         rows = await sql.facilities(info.context.container.database.pool, on)
         hide = small_counts_hidden(info)
-        return [
-            FacilityStats(
-                **{
-                    **dict(r),
-                    "census": suppress(r["census"], hide),
-                    "stays": suppress(r["stays"], hide),
-                }
-            )
-            for r in rows
-        ]
+        return [facility_stats(r, hide) for r in rows]
+
+
+def facility_stats(row: Any, hide: bool) -> FacilityStats:
+    """A facility's figures; a distribution over suppressed stays is suppressed with them
+    (the median of one stay is that child's days in care)."""
+    stays = suppress(row["stays"], hide)
+    hidden = stays is None
+    return FacilityStats(
+        facility_id=row["facility_id"],
+        facility_name=row["facility_name"],
+        census=suppress(row["census"], hide),
+        stays=stays,
+        median_days=None if hidden else row["median_days"],
+        p90_days=None if hidden else row["p90_days"],
+    )
 
 
 def small_counts_hidden(info: Info) -> bool:

@@ -41,10 +41,22 @@ class ParentSituation(Enum):
 
     REMOVED = "removed"
     ICE_CUSTODY = "ice_custody"
-    CRIMINAL_CUSTODY = "criminal_custody"
-    RELEASED_INTERIOR = "released_interior"
+    CRIMINAL_CUSTODY = strawberry.enum_value(
+        "criminal_custody",
+        description="In other federal, state or local custody: US Marshals, state or local, "
+        "or any other hold but ICE.",
+    )
+    RELEASED_INTERIOR = strawberry.enum_value(
+        "released_interior",
+        description="In the US and out of custody: released, returned (parole or court "
+        "order) and not detained since, or located while not removed.",
+    )
     LOCATION_UNKNOWN = "location_unknown"
-    INELIGIBLE = "ineligible"
+    INELIGIBLE = strawberry.enum_value(
+        "ineligible",
+        description="Found ineligible for reunification with this child; for a parent, "
+        "with any of their children.",
+    )
     WAIVED = "waived"
 
 
@@ -85,8 +97,13 @@ class Parent:
     location_attempts: int
     located: bool
     preference: str | None
-    eligibility: str | None
-    red_flag: str | None
+    eligibility: str | None = strawberry.field(
+        description="Decided per child, summed up: ineligible for any child, else eligible "
+        "once determined for one."
+    )
+    red_flag: str | None = strawberry.field(
+        description="The latest red flag standing for any of the parent's children."
+    )
     settlement_election: str | None
     asylum_reopened: bool
     situation: ParentSituation
@@ -123,7 +140,9 @@ class Child:
     discharge_kind: str | None
     parent_situation: ParentSituation | None
     removal_country: str | None
-    parents: list[Parent] = strawberry.field(description="The parents of this child's family case.")
+    parents: list[Parent] = strawberry.field(
+        description="The adults a recorded relationship links to this child."
+    )
     facility: Facility | None = strawberry.field(
         description="The care provider the child is with now, if any."
     )
@@ -139,17 +158,20 @@ class Child:
 
 
 async def children_from_rows(loaders: Loaders, rows: Sequence[Any]) -> list[Child]:
-    """Children with their parents, loaded for the whole page at once, and their current
-    facility from their own row (it holds the current stay).
+    """Children with their linked parents, loaded for the whole page at once, and their
+    current facility from their own row (it holds the current stay).
 
     Loading here, through the request's DataLoader, rather than in async field
     resolvers keeps a page at two queries and spares a coroutine per child and field.
+    The family's adults come in one query; the child's row names those linked to it.
     """
     families = await loaders.parents.load_many([r["family_id"] for r in rows])
     children = []
-    for row, parents in zip(rows, families, strict=True):
+    for row, adults in zip(rows, families, strict=True):
         facility = Facility(**_fields(Facility, row)) if row["facility_id"] else None
-        children.append(Child.from_row(row, [Parent.from_row(p) for p in parents], facility))
+        linked = set(row["parent_ids"])
+        parents = [Parent.from_row(p) for p in adults if p["parent_id"] in linked]
+        children.append(Child.from_row(row, parents, facility))
     return children
 
 
@@ -185,11 +207,16 @@ class Discharged:
     """Children discharged from care by the date."""
 
     total: Counts
-    reunified_with_separated_parent: Counts
+    reunified_with_separated_parent: Counts = strawberry.field(
+        description="Reunified with the parent the child was separated from."
+    )
     other_appropriate_circumstances: Counts
     sponsor: Counts
     aged_out: Counts
-    other: Counts
+    other: Counts = strawberry.field(
+        description="Discharged for another reason, or reunified with a parent other than "
+        "the one the child was separated from."
+    )
 
 
 @strawberry.type
@@ -210,5 +237,9 @@ class FacilityStats:
     facility_name: str
     census: int | None
     stays: int | None
-    median_days: float | None
-    p90_days: float | None
+    median_days: float | None = strawberry.field(
+        description="Over the stays; null where the stays count is suppressed."
+    )
+    p90_days: float | None = strawberry.field(
+        description="Over the stays; null where the stays count is suppressed."
+    )

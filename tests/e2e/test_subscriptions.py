@@ -16,7 +16,9 @@ import pytest
 import websockets
 
 from service.auth import Authenticator, Role
+from service.database import Database
 from service.settings import Settings
+from tests.conftest import reset
 from tests.e2e.conftest import SECRET, free_port
 from tests.e2e.test_http_family import ADD, LINK, OPEN, PLACE, RESULT, SEPARATE, WHEN
 
@@ -40,8 +42,9 @@ def start_server(
 
 
 @pytest.fixture(scope="module")
-async def servers(database_url: str) -> AsyncIterator[tuple[str, str]]:
+async def servers(database_url: str, database: Database) -> AsyncIterator[tuple[str, str]]:
     """A writer process running the projections, and a reader process running none."""
+    await reset(database.pool)  # whatever earlier tests left in the log is not ours to project
     ports = free_port(), free_port()
     with tempfile.TemporaryFile() as log:
         processes = [

@@ -301,3 +301,99 @@ async def test_analysts_see_small_counts_suppressed_where_caseworkers_see_them(
         "children": {"total": 6, "under5": None},
         "inCare": {"removed": {"total": None, "under5": None}},
     }
+
+
+async def with_second_child(case: Case, child: UUID, when: datetime) -> None:
+    """Another child of the same parent, linked, separated and placed with the first."""
+    await case.then(
+        lambda f: f.add_member(
+            Member(child, MemberRole.CHILD, PersonName("Eva"), Sex.FEMALE, age=9), when
+        )
+    )
+    await case.then(
+        lambda f: f.record_relationship(
+            case.parent, child, RelationshipKind.MOTHER, Evidence.CLAIMED, when
+        )
+    )
+    await case.then(
+        lambda f: f.separate(
+            case.parent, child, SAN_YSIDRO, SeparationReason.ZERO_TOLERANCE, None, False, when
+        )
+    )
+    await case.then(lambda f: f.place_child(child, CASA_PADRE, ProgramType.SHELTER, when))
+
+
+async def test_each_child_is_filed_by_its_own_parents_eligibility(container: Container) -> None:
+    case, daughter = await separated(container, 6, on(5, 20)), uuid4()
+    await with_second_child(case, daughter, on(5, 20))
+    await case.then(
+        lambda f: f.determine_eligibility(
+            case.parent, case.child, EligibilityOutcome.INELIGIBLE, "record", on(7, 1)
+        )
+    )
+    await case.then(
+        lambda f: f.determine_eligibility(
+            case.parent, daughter, EligibilityOutcome.ELIGIBLE, None, on(7, 2)
+        )
+    )
+    await container.runner.catch_up()
+    june = await report(container, date(2018, 6, 30))
+    assert totals(june, "location_unknown") == {"5-17": 2}
+    july = await report(container, date(2018, 7, 26))
+    assert totals(july, "ineligible") == {"5-17": 1}
+    assert totals(july, "location_unknown") == {"5-17": 1}
+
+
+async def test_a_reunification_with_another_parent_is_discharge_in_other_circumstances(
+    container: Container,
+) -> None:
+    case, father = await separated(container, 10, on(5, 20)), uuid4()
+    await case.then(
+        lambda f: f.add_member(
+            Member(father, MemberRole.PARENT, PersonName("Beto"), Sex.MALE), on(5, 20)
+        )
+    )
+    await case.then(
+        lambda f: f.record_relationship(
+            father, case.child, RelationshipKind.FATHER, Evidence.DOCUMENTS, on(6, 1)
+        )
+    )
+    await case.then(lambda f: f.reunify(case.child, father, None, on(7, 20)))
+    await container.runner.catch_up()
+    rows = await report(container, date(2018, 7, 26))
+    assert totals(rows, "discharged") == {"5-17": 1}
+    assert totals(rows, "reunified") == {}
+    assert totals(rows, "other") == {"5-17": 1}
+    ctx = Context(
+        container, None, None, Identity("jo", Role.COUNSEL), Loaders.create(container.database.pool)
+    )
+    result = await create_schema().execute(
+        """{ courtReport(asOf: "2018-07-26") { discharged {
+            reunifiedWithSeparatedParent { total } otherAppropriateCircumstances { total } } } }""",
+        context_value=ctx,
+    )
+    assert result.errors is None and result.data is not None, result.errors
+    assert result.data["courtReport"]["discharged"] == {
+        "reunifiedWithSeparatedParent": {"total": 0},
+        "otherAppropriateCircumstances": {"total": 1},
+    }
+
+
+async def test_a_child_never_separated_is_not_in_the_report(container: Container) -> None:
+    family_id, child = uuid4(), uuid4()
+    await container.commands.open_case(
+        family_id, ctx(), occurred_at=on(6, 1), case_number="C-alone", source="test"
+    )
+    never = Case(container, family_id, child, child)
+    await never.then(
+        lambda f: f.add_member(
+            Member(child, MemberRole.CHILD, PersonName("Solo"), Sex.MALE, age=15), on(6, 1)
+        )
+    )
+    await never.then(lambda f: f.place_child(child, CASA_PADRE, ProgramType.SHELTER, on(6, 2)))
+    await container.runner.catch_up()
+    assert await report(container, date(2018, 7, 26)) == []
+    situation = await container.database.pool.fetchval(
+        "SELECT parent_situation FROM child_case WHERE child_id = $1", child
+    )
+    assert situation is None

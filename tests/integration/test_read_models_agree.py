@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from domain.family import Family
+from domain.paths import ParentPath
+from domain.values import EligibilityOutcome
 from service.container import Container
 from tests.builders import CASEWORKER
 from tests.conftest import reset
@@ -36,9 +38,27 @@ def expected_children(family: Family) -> dict[Any, dict[str, Any]]:
             "status": path.status.value,
             "facility_id": path.facility.id if path.facility else None,
             "reunified_with": path.reunified_with,
+            "linked": {p for p, c in family.links if c == child_id},
+            "separated": bool(path.separated_from),
         }
         for child_id, path in family.children.items()
     }
+
+
+def child_view(row: Any) -> dict[str, Any]:
+    return {
+        **{k: row[k] for k in ("status", "facility_id", "reunified_with")},
+        "linked": set(row["parent_ids"]),
+        "separated": row["parent_situation"] is not None,
+    }
+
+
+def eligibility(path: ParentPath) -> str | None:
+    """The parent's summary: ineligible for any child, else eligible once determined."""
+    outcomes = {e.outcome for e in path.eligibility.values()}
+    if EligibilityOutcome.INELIGIBLE in outcomes:
+        return "ineligible"
+    return "eligible" if outcomes else None
 
 
 def expected_adults(family: Family) -> dict[Any, dict[str, Any]]:
@@ -49,8 +69,19 @@ def expected_adults(family: Family) -> dict[Any, dict[str, Any]]:
             "custody": path.custody.value if path.custody else None,
             "removal_election": (path.removal_election.value if path.removal_election else None),
             "preference": path.preference.value if path.preference else None,
+            "eligibility": eligibility(path),
+            "red_flagged": any(e.red_flag for e in path.eligibility.values()),
         }
         for adult_id, path in family.parents.items()
+    }
+
+
+def adult_view(row: Any) -> dict[str, Any]:
+    keys = ("times_removed", "location_attempts", "custody", "removal_election", "preference")
+    return {
+        **{k: row[k] for k in keys},
+        "eligibility": row["eligibility"],
+        "red_flagged": row["red_flag"] is not None,
     }
 
 
@@ -70,16 +101,9 @@ async def test_aggregate_replay_and_read_models_agree(container: Container, fami
     assert summary is not None
     assert (summary["status"], summary["version"]) == (family.status.value, family.version)
 
-    children = {
-        r["child_id"]: {k: r[k] for k in ("status", "facility_id", "reunified_with")}
-        for r in await pool.fetch("SELECT * FROM child_case")
-    }
+    children = {r["child_id"]: child_view(r) for r in await pool.fetch("SELECT * FROM child_case")}
     assert children == expected_children(family)
-    adult_keys = ("times_removed", "location_attempts", "custody", "removal_election", "preference")
-    adults = {
-        r["parent_id"]: {k: r[k] for k in adult_keys}
-        for r in await pool.fetch("SELECT * FROM parent_case")
-    }
+    adults = {r["parent_id"]: adult_view(r) for r in await pool.fetch("SELECT * FROM parent_case")}
     assert adults == expected_adults(family)
     timeline = await pool.fetchval("SELECT count(*) FROM timeline")
     assert timeline == family.version
