@@ -113,6 +113,8 @@ class ChildFilter:
     separation_reason: str | None = None
     data_quality_flag: str | None = None
     family_id: UUID | None = None
+    # The facility census: children with a stay at this facility covering this day.
+    in_facility_on: tuple[str, date] | None = None
 
 
 # Each filter is a fixed SQL fragment with its own placeholder; values are never formatted.
@@ -131,6 +133,11 @@ _FILTER_SQL = {
         " WHERE f.family_id = child_case.family_id AND f.rule = ${})"
     ),
     "family_id": "child_case.family_id = ${}",
+    "in_facility_on": (
+        "EXISTS (SELECT 1 FROM care_stays s WHERE s.child_id = child_case.child_id"
+        " AND s.facility_id = ${0} AND s.start_date <= ${1}"
+        " AND (s.end_date IS NULL OR s.end_date > ${1}))"
+    ),
 }
 # A status change passes the status filter by the status it changed to.
 _CHANGE_FILTER_SQL = {**_FILTER_SQL, "status": "status_changes.to_status = ${}"}
@@ -140,12 +147,15 @@ def _filters(
     flt: ChildFilter, first: int, fragments: dict[str, str] = _FILTER_SQL
 ) -> tuple[list[str], list[Any]]:
     """The filter's clauses, numbered from placeholder `first`, and their values."""
-    clauses, args = [], []
+    clauses: list[str] = []
+    args: list[Any] = []
     for name, fragment in fragments.items():
         value = getattr(flt, name)
         if value is not None:
-            args.append(value)
-            clauses.append(fragment.format(first + len(args) - 1))
+            values = value if isinstance(value, tuple) else (value,)
+            numbers = range(first + len(args), first + len(args) + len(values))
+            args.extend(values)
+            clauses.append(fragment.format(*numbers))
     return clauses, args
 
 

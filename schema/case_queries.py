@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from enum import Enum
 from typing import Annotated, Any, TypeVar
@@ -52,6 +53,14 @@ def stored(target: Callable[..., F], given: object) -> F:
 
 
 @strawberry.input
+class FacilityDay:
+    """A facility and a day: who was in its care then."""
+
+    facility_id: str
+    on: date
+
+
+@strawberry.input
 class ChildFilter:
     """Which children to list; every field narrows, none means all."""
 
@@ -65,9 +74,18 @@ class ChildFilter:
     separation_reason: SeparationReason | None = None
     data_quality_flag: str | None = None
     family_id: UUID | None = None
+    in_facility_on: FacilityDay | None = strawberry.field(
+        default=None,
+        description="The facility census: children with a stay at this facility that "
+        "covers this day (the current facility is facilityId).",
+    )
 
     def to_sql(self) -> sql.ChildFilter:
-        return stored(sql.ChildFilter, self)
+        census = self.in_facility_on
+        return replace(
+            stored(sql.ChildFilter, self),
+            in_facility_on=(census.facility_id, census.on) if census else None,
+        )
 
 
 @strawberry.enum

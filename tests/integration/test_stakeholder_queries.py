@@ -144,6 +144,29 @@ async def test_children_by_facility(container: Container, world: dict[str, Case]
     assert await child_ids(container, facilityId="casa-padre") == ids(world, "removed", "flagged")
 
 
+async def test_the_facility_census_on_a_day(container: Container, world: dict[str, Case]) -> None:
+    custody = world["custody"]  # placed at Cayuga on 13 June, moved to Casa Padre on 1 July
+    await custody.then(
+        lambda f: f.transfer_child(custody.child, CASA_PADRE, ProgramType.SHELTER, on(7, 1))
+    )
+    await container.runner.catch_up()
+
+    def census(facility: str, day: str) -> dict[str, Any]:
+        return {"inFacilityOn": {"facilityId": facility, "on": day}}
+
+    assert await child_ids(container, **census("cayuga", "2018-06-20")) == ids(
+        world, "returned", "custody"
+    )
+    assert await child_ids(container, **census("cayuga", "2018-07-01")) == ids(world, "returned")
+    assert await child_ids(container, **census("casa-padre", "2018-07-01")) == ids(
+        world, "removed", "flagged", "custody"
+    )
+    # Before anyone was placed there, and with the other filters: the same stays.
+    assert await child_ids(container, **census("casa-padre", "2018-05-22")) == set()
+    narrowed = {**census("casa-padre", "2018-07-01"), "ageBand": "FROM_5_TO_17"}
+    assert await child_ids(container, **narrowed) == ids(world, "flagged", "custody")
+
+
 async def test_children_by_parent_situation(container: Container, world: dict[str, Case]) -> None:
     assert await child_ids(container, parentSituation="REMOVED") == ids(world, "removed")
     # Returned on parole and not detained since: in the interior, no longer removed.
