@@ -2,7 +2,8 @@
 
 service/cli.py mounts them with add_commands and hands them to run; `python -m
 service.audit_cli` runs them alone. Exit status: 0 when everything holds, 1 when the log or
-a bundle does not, 2 when the command cannot run (no key, unknown family, unreadable file).
+a bundle does not (so `checkpoint` refuses to sign it), 2 when the command cannot run (no
+key, unknown family, unreadable file, a database that cannot be reached or fails).
 """
 
 from __future__ import annotations
@@ -20,10 +21,16 @@ import asyncpg
 from service import replay_cli
 from service.bundle import Bundle, BundleRejected, bundle_from_json, bundle_to_json, verify_bundle
 from service.chain import verify_stream
-from service.checkpoints import BATCH_SIZE, Checkpoint, CheckpointTaker, latest_checkpoint
+from service.checkpoints import (
+    BATCH_SIZE,
+    Checkpoint,
+    CheckpointRefused,
+    CheckpointTaker,
+    latest_checkpoint,
+)
 from service.codec import create_mapper
 from service.database import open_database
-from service.keys import KeyFileError, KeySettings, Signer, generate_keys, load_public_keys
+from service.keys import KeyFileError, KeySettings, generate_keys, load_public_keys
 from service.settings import Settings
 from service.store import EventStore, LogPosition
 from service.time_travel import TimeTravel
@@ -67,6 +74,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # OSError: a file that cannot be written, or a database that cannot be reached.
         print(f"reunite {args.command}: {e}", file=sys.stderr)
         return 2
+    except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+        # The command could not run, which says nothing about whether the log holds.
+        print(f"reunite {args.command}: database error: {e}", file=sys.stderr)
+        return 2
 
 
 async def _with_pool(settings: Settings, action: Callable[[asyncpg.Pool], Awaitable[int]]) -> int:
@@ -84,8 +95,16 @@ def _generate(out: Path) -> int:
     return 0
 
 
+def _taker(pool: asyncpg.Pool, keys: KeySettings) -> CheckpointTaker:
+    return CheckpointTaker(pool, keys.signer(), trusted=keys.trusted_keys())
+
+
 async def _checkpoint(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
-    checkpoint = await CheckpointTaker(pool, keys.signer()).take()
+    try:
+        checkpoint = await _taker(pool, keys).take()
+    except CheckpointRefused as e:
+        print(f"reunite checkpoint: {e}", file=sys.stderr)
+        return 1
     if checkpoint is None:
         print("the log holds no final events yet; nothing to sign")
         return 0
@@ -107,8 +126,8 @@ async def _verify(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
 
 
 async def _export(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
-    signer = keys.signer() if keys.signing_key_file is not None else None
-    bundle = await export_bundle(pool, args.family, signer)
+    taker = _taker(pool, keys) if keys.signing_key_file is not None else None
+    bundle = await export_bundle(pool, args.family, taker)
     args.out.write_text(json.dumps(bundle_to_json(bundle), indent=2) + "\n")
     print(f"wrote {args.out}: {len(bundle.events)} events, proven against {bundle.checkpoint}")
     return 0
@@ -151,8 +170,11 @@ class ExportError(Exception):
     """The family cannot be exported: unknown, not final yet, or its record does not hold."""
 
 
-async def export_bundle(pool: asyncpg.Pool, family_id: UUID, signer: Signer | None) -> Bundle:
-    """The family's bundle, proven against the latest checkpoint, taking one if none covers it."""
+async def export_bundle(
+    pool: asyncpg.Pool, family_id: UUID, taker: CheckpointTaker | None
+) -> Bundle:
+    """The family's bundle, proven against the latest checkpoint; when none covers it, the
+    taker (if any) takes one."""
     events = await read_family(pool, family_id)
     if not events:
         raise ExportError(f"no family {family_id} in the log")
@@ -161,7 +183,7 @@ async def export_bundle(pool: asyncpg.Pool, family_id: UUID, signer: Signer | No
             f"version {broken.version} (position {broken.position}): {broken.what}; "
             "run `reunite verify`"
         )
-    checkpoint = await _covering_checkpoint(pool, max(map(place, events)), signer)
+    checkpoint = await _covering_checkpoint(pool, max(map(place, events)), taker)
     try:
         proven = await prove_events(pool, family_id, events, checkpoint)
     except ProofError as e:
@@ -170,16 +192,19 @@ async def export_bundle(pool: asyncpg.Pool, family_id: UUID, signer: Signer | No
 
 
 async def _covering_checkpoint(
-    pool: asyncpg.Pool, last: LogPosition, signer: Signer | None
+    pool: asyncpg.Pool, last: LogPosition, taker: CheckpointTaker | None
 ) -> Checkpoint:
     checkpoint = await latest_checkpoint(pool)
     if checkpoint is None or not checkpoint.covers(last):
-        if signer is None:
+        if taker is None:
             raise ExportError(
                 "no checkpoint covers the family's last event, and no key to take one: "
                 "set REUNITE_SIGNING_KEY_FILE"
             )
-        checkpoint = await CheckpointTaker(pool, signer).take()
+        try:
+            checkpoint = await taker.take()
+        except CheckpointRefused as e:
+            raise ExportError(str(e)) from None
     if checkpoint is None or not checkpoint.covers(last):
         raise ExportError(
             "the family's last event is not final yet (an older transaction is still "

@@ -28,9 +28,15 @@ FORMAT = "reunite-bundle-v1"
 HOW_TO_VERIFY = (
     "reunite verify-bundle FILE --public-key KEY.pem. By hand: each hash is sha256 over the "
     "fields as in service/chain.py; leaves and proofs follow RFC 6962 (leaf 0x00, node 0x01); "
-    "the Ed25519 signature covers b'reunite-checkpoint-v1' || u64be(event_count) || "
-    "u64be(head_position) || u64be(head_transaction_id) || root."
+    "with message_format 2 the Ed25519 signature covers b'reunite-checkpoint-v2' || u64be(id) "
+    "|| u64be(event_count) || u64be(head_position) || u64be(head_transaction_id) || "
+    "i64be(created_at in microseconds since the Unix epoch) || root; with message_format 1 "
+    "(or none), b'reunite-checkpoint-v1' || u64be(event_count) || u64be(head_position) || "
+    "u64be(head_transaction_id) || root."
 )
+# The widest numbers the hashes hold: a version is a 32-bit integer, the rest 64-bit.
+MAX_INT4 = 2**31 - 1
+MAX_INT8 = 2**63 - 1
 T = TypeVar("T")
 
 
@@ -132,6 +138,7 @@ def bundle_to_json(bundle: Bundle) -> dict[str, object]:
             "public_key": c.public_key.hex(),
             "key_id": c.key_id,
             "created_at": c.created_at.isoformat(),
+            "message_format": c.message_format,
         },
         "events": [_event_to_json(p) for p in bundle.events],
     }
@@ -180,6 +187,15 @@ class _Fields:
             )
         return value
 
+    def number(self, key: str, low: int, high: int) -> int:
+        """An integer field within low..high, so that it can be hashed and signed as stored."""
+        value = self.get(key, int)
+        if not low <= value <= high:
+            raise BundleRejected(
+                f"malformed bundle: {self.where}.{key} is {value}, outside {low}..{high}"
+            )
+        return value
+
     def parse(self, key: str, convert: Callable[[str], T]) -> T:
         """A string field converted; a value convert refuses is named."""
         try:
@@ -219,25 +235,27 @@ def bundle_from_json(data: object) -> Bundle:
 
 def _checkpoint_from_json(f: _Fields) -> Checkpoint:
     return Checkpoint(
-        id=f.get("id", int),
-        event_count=f.get("event_count", int),
-        head_position=f.get("head_position", int),
-        head_transaction_id=f.get("head_transaction_id", int),
+        id=f.number("id", 1, MAX_INT8),
+        event_count=f.number("event_count", 1, MAX_INT8),
+        head_position=f.number("head_position", 1, MAX_INT8),
+        head_transaction_id=f.number("head_transaction_id", 0, MAX_INT8),
         root=f.parse("root", bytes.fromhex),
         algorithm=f.get("algorithm", str),
         signature=f.parse("signature", bytes.fromhex),
         public_key=f.parse("public_key", bytes.fromhex),
         key_id=f.get("key_id", str),
         created_at=f.parse("created_at", _moment),
+        # Bundles written before format 2 have no such field: they were signed in format 1.
+        message_format=f.get("message_format", int) if "message_format" in f.value else 1,
     )
 
 
 def _event_from_json(f: _Fields) -> ProvenEvent:
     event = RecordedEvent(
-        position=f.get("position", int),
-        transaction_id=f.get("transaction_id", int),
+        position=f.number("position", 1, MAX_INT8),
+        transaction_id=f.number("transaction_id", 0, MAX_INT8),
         stream_id=f.parse("stream_id", UUID),
-        version=f.get("version", int),
+        version=f.number("version", 1, MAX_INT4),
         topic=f.get("topic", str),
         payload=f.parse("payload", _b64),
         occurred_at=f.optional("occurred_at", _moment),
@@ -261,4 +279,4 @@ def _event_from_json(f: _Fields) -> ProvenEvent:
         steps = tuple(bytes.fromhex(str(step)) for step in proof)
     except ValueError:
         raise BundleRejected(f"malformed bundle: {f.where}.proof cannot be read") from None
-    return ProvenEvent(event, f.get("leaf_index", int), steps)
+    return ProvenEvent(event, f.number("leaf_index", 0, MAX_INT8), steps)

@@ -6,7 +6,8 @@ audit tools stay usable without the rest of the service's settings):
 - ``REUNITE_SIGNING_KEY_FILE``: PEM (PKCS#8) Ed25519 private key that signs checkpoints.
   Needed by ``reunite checkpoint``, ``reunite export`` and periodic checkpoints.
 - ``REUNITE_VERIFY_KEY_FILE``: optional PEM public key(s) that ``reunite verify`` and
-  ``verifyFamily`` trust. Several keys may be concatenated in the file, so checkpoints signed
+  ``verifyFamily`` trust, and that the latest checkpoint must be signed with before a new one
+  is signed over it. Several keys may be concatenated in the file, so checkpoints signed
   before a key rotation still verify. Unset: the signing key's public half is trusted; with
   neither set, each checkpoint is checked against the public key stored in its own row, which
   shows integrity but not who signed.

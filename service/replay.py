@@ -24,7 +24,17 @@ from typing import Any
 from uuid import UUID
 
 from projections.case_fold import fold_case
-from projections.case_rows import CaseRows, ChildRow, Flag, ParentRow, SummaryRow, day
+from projections.case_rows import (
+    DAWN,
+    CaseRows,
+    ChildRow,
+    Flag,
+    ParentRow,
+    Situation,
+    Stay,
+    SummaryRow,
+    day,
+)
 from projections.cases import CHILD_EXTRA, child_record
 from projections.projection import Envelope, effective_envelopes
 from projections.summaries import label
@@ -118,6 +128,7 @@ def replay(history: Sequence[Envelope], point: Point) -> CaseState | None:
 class Step:
     """One event of a replay and the case just after it."""
 
+    # The event as the timeline shows it: its own stored row, with the content that counts.
     envelope: Envelope
     rows: CaseRows
 
@@ -126,12 +137,20 @@ def steps(history: Sequence[Envelope], point: Point) -> list[Step]:
     """The replay event by event: the case after each step, up to the point.
 
     Without a date, every recorded event is a step and a correction re-folds the past, as
-    the system saw it then. With a date, the steps are the effective events that count.
+    the system saw it then. With a date, the steps are the effective events that count, each
+    as corrected on the row it was recorded as, in version order.
     """
     known, effective = counted(history, point)
-    if point.on is not None:
-        return [Step(e, fold_case(effective[: i + 1])) for i, e in enumerate(effective)]
-    return [Step(e, fold_case(effective_envelopes(known[: i + 1]))) for i, e in enumerate(known)]
+    if point.on is None:
+        return [
+            Step(e, fold_case(effective_envelopes(known[: i + 1]))) for i, e in enumerate(known)
+        ]
+    # The fold dates a corrected event at its correction; the step is still the original's.
+    stored = {e.recorded.version: e.recorded for e in known}
+    return [
+        Step(Envelope(stored[e.event.originator_version], e.event), fold_case(effective[: i + 1]))
+        for i, e in enumerate(effective)
+    ]
 
 
 def labels(history: Iterable[Envelope]) -> dict[UUID, str]:
@@ -160,7 +179,12 @@ def timeline_entry(
 
 # Bookkeeping, not facts: which version last touched a child, whose row it is.
 UNCOMPARED = frozenset({"family_id", "child_id", "parent_id", "last_version"})
-COMPARED = tuple(c for c in dict.fromkeys((*CHILD_COLUMNS, *PARENT_COLUMNS)) if c not in UNCOMPARED)
+# A child's care stays and a parent's situations, as the dated intervals the court report reads.
+INTERVALS = ("stays", "situations")
+COMPARED = (
+    *(c for c in dict.fromkeys((*CHILD_COLUMNS, *PARENT_COLUMNS)) if c not in UNCOMPARED),
+    *INTERVALS,
+)
 CASE_FIELDS = ("case_number", "status", "opened_at", "members", "children", "separated", "version")
 
 
@@ -209,11 +233,38 @@ def changes(before: dict[str, Any], after: dict[str, Any], names: Iterable[str])
     ]
 
 
+def days(start: date | None, end: date | None) -> str:
+    """An interval of days as the read models keep it: DAWN is the start, no end is open."""
+    since = "an unknown day" if start is None else "the start" if start == DAWN else start
+    return f"{since} to {end or 'open'}"
+
+
+def stay_text(stay: Stay) -> str:
+    """A care stay as one line: where, and the days."""
+    return f"{stay.facility_name} ({stay.program_type}): {days(stay.start_date, stay.end_date)}"
+
+
+def situation_text(situation: Situation, child: str) -> str:
+    """A parent's situation, as it bears on one child, over an interval as one line."""
+    country = f" ({situation.country})" if situation.country else ""
+    when = days(situation.start_date, situation.end_date)
+    return f"{situation.situation}{country} for {child}: {when}"
+
+
 def _members(state: CaseState | None) -> dict[UUID, tuple[str, dict[str, Any]]]:
     if state is None:
         return {}
     found = {r["child_id"]: ("child", r) for r in state.children()}
     found |= {r["parent_id"]: (r["role"], r) for r in state.parents()}
+    # A member without intervals has none to compare, as an unset column reads None.
+    for stay in state.rows.stays:
+        found[stay.child_id][1].setdefault("stays", []).append(stay_text(stay))
+    for situation in state.rows.situations:
+        # Eligibility is per child, so is the situation: say which child each line is for.
+        child = state.rows.children.get(situation.child_id)
+        named = (child.name if child else None) or str(situation.child_id)
+        row = found[situation.parent_id][1]
+        row.setdefault("situations", []).append(situation_text(situation, named))
     return found
 
 
@@ -224,7 +275,7 @@ def member_changes(before: CaseState | None, after: CaseState | None) -> list[Me
     for person in [*new, *(p for p in old if p not in new)]:
         role, row = new.get(person) or old[person]
         was, now = old.get(person, ("", {}))[1], new.get(person, ("", {}))[1]
-        names = [c for c in COMPARED if c in row]
+        names = [c for c in COMPARED if c in was or c in now]
         if delta := changes(was, now, names):
             found.append(
                 MemberChanges(person, role, row["name"], person in old, person in new, delta)

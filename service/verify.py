@@ -56,7 +56,8 @@ class VerifyReport:
     seconds: float
     broken: ChainBreak | None = None
     failed: CheckpointFailure | None = None
-    # Events after the newest checkpoint: their chain is checked, their inclusion cannot be.
+    # Events after the newest checkpoint, or before any: their chain is checked, their
+    # inclusion cannot be. Zero when the checkpoint failed: nothing is proven then.
     unproven: int = 0
 
     @property
@@ -81,7 +82,7 @@ class VerifyReport:
         if self.failed is not None:
             lines.append(f"BROKEN: {self.failed}")
         if self.unproven:
-            lines.append(f"{self.unproven} events are newer than the latest checkpoint")
+            lines.append(f"{self.unproven} events are not yet covered by a signed checkpoint")
         lines.append(f"{self.seconds:.2f} s, {self.rate:,.0f} events/s")
         return lines
 
@@ -92,7 +93,14 @@ class StreamChains:
 
     heads: dict[UUID, tuple[int, bytes]] = field(default_factory=dict)
     waiting: dict[UUID, dict[int, RecordedEvent]] = field(default_factory=dict)
-    broken: ChainBreak | None = None
+    # The break lowest in log order so far, with its place: a waiting event is checked, and
+    # a missing version found, only after breaks that stand later in the log.
+    first: tuple[LogPosition, ChainBreak] | None = None
+
+    @property
+    def broken(self) -> ChainBreak | None:
+        """The break that stands first in the log, if any."""
+        return None if self.first is None else self.first[1]
 
     def add(self, event: RecordedEvent) -> None:
         """Check the next event of the log against its stream's chain."""
@@ -112,20 +120,23 @@ class StreamChains:
     def _check(self, event: RecordedEvent) -> None:
         version, previous = self.heads.get(event.stream_id, (0, None))
         fault = link_fault(event, event.stream_id, version + 1, previous)
-        if fault is not None and self.broken is None:
-            self.broken = ChainBreak(event.stream_id, event.version, event.position, fault)
+        if fault is not None:
+            self._found(event, fault)
         # Go on from the stored hash, so one altered event is reported once, not again at
         # every successor.
         self.heads[event.stream_id] = (max(version, event.version), event.hash)
 
+    def _found(self, event: RecordedEvent, what: str) -> None:
+        at = place(event)
+        if self.first is None or at < self.first[0]:
+            self.first = (at, ChainBreak(event.stream_id, event.version, event.position, what))
+
     def finish(self) -> None:
         """An event still waiting at the end of the log follows a version that is missing."""
-        firsts = [waiting[min(waiting)] for waiting in self.waiting.values()]
-        if firsts and self.broken is None:
-            first = min(firsts, key=lambda e: (e.transaction_id, e.position))
-            expected = self.heads.get(first.stream_id, (0, b""))[0] + 1
-            what = f"version {first.version} where {expected} was expected"
-            self.broken = ChainBreak(first.stream_id, first.version, first.position, what)
+        for stream_id, waiting in self.waiting.items():
+            first = waiting[min(waiting)]
+            expected = self.heads.get(stream_id, (0, b""))[0] + 1
+            self._found(first, f"version {first.version} where {expected} was expected")
 
     @property
     def streams(self) -> int:

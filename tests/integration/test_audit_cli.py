@@ -17,8 +17,10 @@ from service import audit_cli
 from service.container import Container
 from service.database import Database
 from tests.builders import open_separated_family
+from tests.conftest import with_database
 from tests.integration.test_checkpoints import settled
 from tests.integration.test_hash_chain import bypassing_the_guard
+from tests.integration.test_tampering import rewrite_with_recomputed_hashes
 
 pytestmark = pytest.mark.integration
 
@@ -189,3 +191,33 @@ async def offline(bundle: str, public_key: str) -> tuple[int | None, str]:
     )
     out, _ = await process.communicate()
     return process.returncode, out.decode()
+
+
+async def test_checkpoint_and_export_refuse_a_log_rewritten_under_a_checkpoint(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing_with(keys, monkeypatch)
+    family, *_ = await open_separated_family(container.commands)
+    assert (await cli("checkpoint"))[0] == 0
+    await rewrite_with_recomputed_hashes(container, family)
+    newcomer, *_ = await open_separated_family(container.commands)
+
+    code, out, err = await cli("checkpoint")
+    assert (code, out) == (1, "")
+    assert err.startswith("reunite checkpoint: refusing to sign: the log's first 6 events no ")
+    code, _, err = await cli("export", str(newcomer), "--out", str(tmp_path / "b.json"))
+    assert code == 2 and err.startswith("reunite export: refusing to sign: ")
+    assert not (tmp_path / "b.json").exists()
+
+
+async def test_a_database_error_is_said_plainly_and_is_not_a_broken_log(
+    database_url: str, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", with_database(database_url, "reunite_no_such_database"))
+
+    code, out, err = await cli("verify")
+
+    assert (code, out) == (2, "")
+    assert err == (
+        'reunite verify: database error: database "reunite_no_such_database" does not exist\n'
+    )

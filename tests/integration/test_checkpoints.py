@@ -10,17 +10,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.checkpoints import (
+    ALGORITHM,
     CheckpointTaker,
     all_checkpoints,
     checkpoint_periodically,
     latest_checkpoint,
+    legacy_message,
 )
 from service.container import Container
 from service.keys import Signer
 from service.merkle import merkle_root
 from service.provenance import Provenance
 from service.store import LogPosition, NewEvent, RecordedEvent
-from service.verify import verify_family
+from service.verify import verify_family, verify_log
 from tests.builders import open_separated_family
 
 pytestmark = pytest.mark.integration
@@ -134,14 +136,16 @@ async def test_checkpoints_refuse_update_and_delete(container: Container) -> Non
 
 
 async def test_checkpoints_are_taken_periodically_until_stopped(container: Container) -> None:
+    # Recorded first: a tick between two of the family's commands would sign a shorter prefix.
+    await open_separated_family(container.commands)
     stop = asyncio.Event()
     task = asyncio.create_task(checkpoint_periodically(container, 0.05, stop, SIGNER))
-    await open_separated_family(container.commands)
     for _ in range(500):
         latest = await latest_checkpoint(container.database.pool)
         if latest is not None and latest.event_count == 6:
             break
         await asyncio.sleep(0.02)
+    await asyncio.sleep(0.2)
     stop.set()
     await asyncio.wait_for(task, 5)
     assert latest is not None and latest.event_count == 6
@@ -181,3 +185,46 @@ async def test_a_family_verifies_against_the_latest_checkpoint(container: Contai
     stranger = Signer.from_private_key(Ed25519PrivateKey.generate())
     untrusted = await verify_family(pool, family, frozenset({stranger.public_key}))
     assert untrusted.failed is not None and "not a trusted key" in untrusted.failed.what
+
+
+async def test_a_checkpoint_signed_before_format_2_still_verifies(container: Container) -> None:
+    pool = container.database.pool
+    family, *_ = await open_separated_family(container.commands)
+    await settled(pool)
+    log = await whole_log(container)
+    head, root = log[-1], merkle_root(e.hash for e in log)
+    signature = SIGNER.sign(legacy_message(len(log), head.position, head.transaction_id, root))
+    # As a server before migration 0005 inserted it: the id, date and format are defaults.
+    await pool.execute(
+        "INSERT INTO checkpoints (event_count, head_position, head_transaction_id, root,"
+        " algorithm, signature, public_key, key_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        *(len(log), head.position, head.transaction_id, root, ALGORITHM, signature),
+        *(SIGNER.public_key, SIGNER.key_id),
+    )
+
+    [old] = await all_checkpoints(pool)
+    assert old.message_format == 1 and old.seal_fault(TRUSTED) is None
+    assert (await verify_log(pool, TRUSTED)).ok
+    assert (await verify_family(pool, family, TRUSTED)).ok
+
+    await open_separated_family(container.commands)
+    await settled(pool)
+    new = await CheckpointTaker(pool, SIGNER).take()
+    assert new is not None and new.message_format == 2 and new.seal_fault(TRUSTED) is None
+    assert (await verify_log(pool, TRUSTED)).checkpoints == 2
+
+
+async def test_a_fresh_taker_checks_an_untouched_log_against_the_latest_checkpoint_and_signs(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    await open_separated_family(container.commands)
+    await settled(pool)
+    first = await CheckpointTaker(pool, SIGNER).take()
+    await open_separated_family(container.commands)
+    await settled(pool)
+
+    second = await CheckpointTaker(pool, SIGNER, batch_size=4).take()
+
+    assert first is not None and second is not None
+    assert (second.id, second.event_count) == (first.id + 1, 12)

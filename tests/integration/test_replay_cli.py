@@ -9,8 +9,10 @@ import pytest
 
 from domain.values import CustodyKind, Facility, FieldChange
 from service.cli import main as reunite
+from service.commands import CommandContext
 from service.container import Container
 from service.database import Database
+from service.provenance import Provenance
 from tests.builders import at, ctx, open_separated_family
 from tests.integration.test_audit_cli import Cli
 
@@ -123,3 +125,33 @@ async def test_replay_refuses_an_unknown_family_and_a_moment_without_a_zone(
         reunite(["replay", family, "--as-of-recorded", "2018-06-01T00:00:00"])
     assert exited.value.code == 2
     assert "has no time zone" in capsys.readouterr().err
+
+
+async def test_replay_as_of_a_date_shows_a_corrected_event_on_its_own_row(
+    container: Container, cli: Cli
+) -> None:
+    family_id, mother, _, _ = await open_separated_family(container.commands)
+    await container.commands.execute(
+        family_id, lambda f: f.detain_parent(mother, PORT_ISABEL, CustodyKind.ICE, at(2)), ctx()
+    )
+    reviewer = Provenance("sam.reviewer", "caseworker", "review", "wrong shelter")
+    await container.commands.execute(
+        family_id,
+        lambda f: f.correct_entry(6, (FieldChange("facility", TORNILLO),), "wrong shelter", at(5)),
+        CommandContext(reviewer),
+    )
+
+    code, out, _ = await cli("replay", str(family_id), "--as-of-occurred", "2018-05-24")
+
+    assert code == 0
+    lines = out.splitlines()
+    steps = [line for line in lines if line.startswith("v")]
+    assert [line.split()[0] for line in steps] == [f"v{v}" for v in range(1, 8)]
+    # The placement's own row, as corrected: its version, date and recorder, marked.
+    assert steps[5] == (
+        "v6    2018-05-23 09:00 UTC  Beto (child) placed at Tornillo (shelter) [amended by v8]"
+    )
+    placed = lines.index(steps[5])
+    assert lines[placed + 1].endswith("by maria.lopez (caseworker), source test")
+    assert lines[placed + 2].endswith("Beto (child): in care at Tornillo")
+    assert "sam.reviewer" not in out

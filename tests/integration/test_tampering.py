@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import replace
 from typing import Any
 from uuid import UUID, uuid4
@@ -11,9 +13,17 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.chain import event_hash
-from service.checkpoints import Checkpoint, CheckpointTaker, checkpoint_message, latest_checkpoint
+from service.checkpoints import (
+    Checkpoint,
+    CheckpointRefused,
+    CheckpointTaker,
+    all_checkpoints,
+    checkpoint_periodically,
+    latest_checkpoint,
+)
 from service.container import Container
 from service.keys import Signer
+from service.merkle import merkle_root
 from service.store import LogPosition, RecordedEvent
 from service.verify import SignedTrees, VerifyReport, verify_family, verify_log
 from tests.builders import open_separated_family
@@ -177,11 +187,9 @@ async def test_two_events_swapped_in_the_log_are_detected(
     }
 
 
-async def test_a_stream_rewritten_with_recomputed_hashes_fails_the_checkpoint(
-    container: Container,
-) -> None:
-    families = await three_families_and_a_checkpoint(container)
-    stream = await container.store.read_stream(families[1])
+async def rewrite_with_recomputed_hashes(container: Container, family: UUID) -> None:
+    """Rename the family's child from version 3 on, as a forger who re-chains the stream."""
+    stream = await container.store.read_stream(family)
     # The forger recomputes every later hash, so the stream's own chain holds again.
     previous = stream[1].hash
     for old in stream[2:]:
@@ -197,6 +205,13 @@ async def test_a_stream_rewritten_with_recomputed_hashes_fails_the_checkpoint(
         )
         previous = forged.hash
 
+
+async def test_a_stream_rewritten_with_recomputed_hashes_fails_the_checkpoint(
+    container: Container,
+) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    await rewrite_with_recomputed_hashes(container, families[1])
+
     report = await verify(container)
 
     assert report.broken is None
@@ -211,6 +226,7 @@ async def test_a_stream_rewritten_with_recomputed_hashes_fails_the_checkpoint(
         "event_count = event_count - 1",
         "head_position = head_position + 1",
         "signature = overlay(signature placing '\\x00'::bytea from 5 for 1)",
+        "created_at = created_at - interval '1 day'",
     ],
 )
 async def test_an_edited_checkpoint_row_is_detected(container: Container, assignment: str) -> None:
@@ -220,7 +236,38 @@ async def test_an_edited_checkpoint_row_is_detected(container: Container, assign
     report = await verify(container)
 
     assert report.broken is None and report.failed is not None
-    assert report.failed.what == "the signature does not match its event count, head and root"
+    assert report.failed.what == (
+        "the signature does not match its id, date, event count, head and root"
+    )
+
+
+async def test_a_checkpoint_moved_to_another_id_is_detected(container: Container) -> None:
+    await three_families_and_a_checkpoint(container)
+    pool = container.database.pool
+    signed = await latest_checkpoint(pool)
+    assert signed is not None
+    # An identity column cannot be updated: a forger deletes the row and inserts it anew.
+    await bypassing_the_guard(pool, "DELETE FROM checkpoints")
+    await insert_checkpoint(pool, replace(signed, id=signed.id + 4))
+
+    report = await verify(container)
+
+    assert report.failed is not None and report.failed.checkpoint.id == signed.id + 4
+    assert report.failed.what == (
+        "the signature does not match its id, date, event count, head and root"
+    )
+
+
+async def test_a_checkpoint_row_with_a_number_no_signature_can_hold_is_reported(
+    container: Container,
+) -> None:
+    await three_families_and_a_checkpoint(container)
+    await bypassing_the_guard(container.database.pool, "UPDATE checkpoints SET head_position = -1")
+
+    report = await verify(container)
+
+    assert report.failed is not None
+    assert report.failed.what.startswith("its id, event count or head is out of range")
 
 
 async def test_a_checkpoint_signed_by_an_unknown_key_is_caught_when_the_key_is_pinned(
@@ -230,15 +277,10 @@ async def test_a_checkpoint_signed_by_an_unknown_key_is_caught_when_the_key_is_p
     mallory = Signer.from_private_key(Ed25519PrivateKey.generate())
     honest = await CheckpointTaker(container.database.pool, SIGNER).take()
     assert honest is not None
-    message = checkpoint_message(
-        honest.event_count, honest.head_position, honest.head_transaction_id, honest.root
+    unsigned = replace(
+        honest, id=honest.id + 1, public_key=mallory.public_key, key_id=mallory.key_id
     )
-    forged = replace(
-        honest,
-        signature=mallory.sign(message),
-        public_key=mallory.public_key,
-        key_id=mallory.key_id,
-    )
+    forged = replace(unsigned, signature=mallory.sign(unsigned.message()))
     await insert_checkpoint(container.database.pool, forged)
 
     pinned = await verify(container)
@@ -252,11 +294,13 @@ async def test_a_checkpoint_signed_by_an_unknown_key_is_caught_when_the_key_is_p
 
 async def insert_checkpoint(pool: asyncpg.Pool, c: Checkpoint) -> None:
     """Add a row as a forger with database access would, bypassing CheckpointTaker."""
-    names = "event_count head_position head_transaction_id root algorithm signature public_key"
-    columns = [*names.split(), "key_id"]
+    columns = list(vars(c))
     placeholders = ", ".join(f"${n}" for n in range(1, len(columns) + 1))
-    sql = f"INSERT INTO checkpoints ({', '.join(columns)}) VALUES ({placeholders})"
-    await pool.execute(sql, *(getattr(c, name) for name in columns))
+    sql = (
+        f"INSERT INTO checkpoints ({', '.join(columns)}) OVERRIDING SYSTEM VALUE"
+        f" VALUES ({placeholders})"
+    )
+    await pool.execute(sql, *vars(c).values())
 
 
 async def test_reading_in_small_pages_finds_the_same(container: Container) -> None:
@@ -343,3 +387,155 @@ async def test_a_kept_tree_still_finds_a_familys_deleted_events(container: Conta
     assert gone.failed is not None and "signed 6 events of the family" in gone.failed.what
     unknown = await verify_family(pool, uuid4(), TRUSTED, trees)
     assert (unknown.events, unknown.failed) == (0, None)
+
+
+async def test_the_break_lowest_in_the_log_is_reported_not_the_first_found(
+    container: Container,
+) -> None:
+    families = await three_families_and_a_checkpoint(container)
+    successor = await event(container, families[0], 4)
+    target = await event(container, families[1], 4)
+    assert successor.position < target.position
+    pool = container.database.pool
+    # A's missing version is only known at the end of the walk; B's edit is met on the way.
+    await bypassing_the_guard(
+        pool, "DELETE FROM events WHERE stream_id = $1 AND version = 3", families[0]
+    )
+    await bypassing_the_guard(
+        pool,
+        "UPDATE events SET payload = payload || '\\x00'::bytea WHERE position = $1",
+        target.position,
+    )
+
+    report = await verify(container)
+
+    assert report.broken is not None
+    assert (report.broken.stream_id, report.broken.version, report.broken.position) == (
+        families[0],
+        4,
+        successor.position,
+    )
+    assert report.broken.what == "version 4 where 3 was expected"
+
+
+async def test_a_log_rewritten_under_a_checkpoint_is_never_signed_again(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    families = await three_families_and_a_checkpoint(container)
+    signed = await latest_checkpoint(pool)
+    await rewrite_with_recomputed_hashes(container, families[1])
+    await open_separated_family(container.commands)
+    await settled(pool)
+    taker = CheckpointTaker(pool, SIGNER)
+
+    for _ in range(2):  # a taker that refused once does not carry the forged leaves forward
+        with pytest.raises(CheckpointRefused) as refused:
+            await taker.take()
+        assert str(refused.value) == (
+            f"refusing to sign: the log's first 18 events no longer match the previous {signed}: "
+            "an event it covered was altered, deleted or moved; run `reunite verify`"
+        )
+    assert await all_checkpoints(pool) == [signed]
+
+
+async def test_a_log_cut_short_under_a_checkpoint_is_never_signed_again(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    families = await three_families_and_a_checkpoint(container)
+    signed = await latest_checkpoint(pool)
+    await bypassing_the_guard(pool, "DELETE FROM events WHERE stream_id = $1", families[2])
+
+    with pytest.raises(CheckpointRefused) as refused:
+        await CheckpointTaker(pool, SIGNER).take()
+
+    assert str(refused.value) == (
+        f"refusing to sign: the previous {signed} covers 18 events, the log holds only 12: "
+        "events it covered were deleted; run `reunite verify`"
+    )
+
+
+async def test_a_checkpoint_edited_to_match_a_rewritten_log_is_not_built_on(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    families = await three_families_and_a_checkpoint(container)
+    await rewrite_with_recomputed_hashes(container, families[1])
+    forged_root = merkle_root(e.hash for e in await container.store.read_log(LogPosition()))
+    await bypassing_the_guard(pool, "UPDATE checkpoints SET root = $1", forged_root)
+    mallory = Signer.from_private_key(Ed25519PrivateKey.generate())
+
+    with pytest.raises(CheckpointRefused, match="does not hold: the signature does not match"):
+        await CheckpointTaker(pool, SIGNER).take()
+
+    # Re-signed with a key of the forger's own: only a trusted key's checkpoint is built on.
+    [edited] = await all_checkpoints(pool)
+    unsigned = replace(edited, public_key=mallory.public_key, key_id=mallory.key_id)
+    await bypassing_the_guard(pool, "DELETE FROM checkpoints")
+    await insert_checkpoint(pool, replace(unsigned, signature=mallory.sign(unsigned.message())))
+    with pytest.raises(CheckpointRefused, match=f"signed by key {mallory.key_id}, which is not"):
+        await CheckpointTaker(pool, SIGNER).take()
+    trusting_both = frozenset({SIGNER.public_key, mallory.public_key})
+    assert await CheckpointTaker(pool, SIGNER, trusted=trusting_both).take() is not None
+
+
+async def test_periodic_checkpoints_log_a_refusal_and_sign_nothing(
+    container: Container, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = container.database.pool
+    families = await three_families_and_a_checkpoint(container)
+    signed = await latest_checkpoint(pool)
+    await rewrite_with_recomputed_hashes(container, families[0])
+    await open_separated_family(container.commands)
+    await settled(pool)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(checkpoint_periodically(container, 0.02, stop, SIGNER))
+    for _ in range(500):
+        if caplog.text.count("refusing to sign") >= 2:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+
+    [refusal, *_] = [r for r in caplog.records if "refusing to sign" in r.getMessage()]
+    assert refusal.levelno == logging.ERROR and refusal.exc_info is None
+    assert f"no longer match the previous {signed}" in refusal.getMessage()
+    assert await all_checkpoints(pool) == [signed]
+
+
+async def test_a_family_whose_proof_fails_reads_as_broken_and_nothing_as_merely_unproven(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    families = await three_families_and_a_checkpoint(container)
+    signed = await latest_checkpoint(pool)
+    await container.store.append(families[0], 6, tick("newer than the checkpoint"), WRITER)
+    target = await event(container, families[0], 4)
+    await bypassing_the_guard(
+        pool, "UPDATE events SET hash = $1 WHERE position = $2", bytes(32), target.position
+    )
+
+    report = await verify_family(pool, families[0], TRUSTED)
+
+    # Version 7 is newer than the checkpoint, but nothing of a failed family counts as proven.
+    assert (report.events, report.unproven, report.checkpoints) == (7, 0, 0)
+    assert report.lines()[:-1] == [
+        f"BROKEN: stream {families[0]} version 4 position {target.position}: "
+        "hash does not match the event's contents",
+        f"BROKEN: {signed}: the 18 events up to its head no longer have its root: "
+        "an event it covered was altered, deleted or moved",
+    ]
+
+
+async def test_a_family_before_any_checkpoint_is_unproven_not_newer_than_one(
+    container: Container,
+) -> None:
+    family, *_ = await open_separated_family(container.commands)
+
+    report = await verify_family(container.database.pool, family, TRUSTED)
+
+    assert report.ok and report.lines()[1:-1] == [
+        "6 events are not yet covered by a signed checkpoint"
+    ]

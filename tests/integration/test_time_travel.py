@@ -205,6 +205,10 @@ async def test_a_diff_between_two_recorded_moments_lists_the_correction(
     assert {c.field: (c.before, c.after) for c in child.changes} == {
         "facility_id": ("casa-padre", "tornillo"),
         "facility_name": ("Casa Padre", "Tornillo"),
+        "stays": (
+            ["Casa Padre (shelter): 2018-05-23 to open"],
+            ["Tornillo (shelter): 2018-05-23 to open"],
+        ),
     }
 
 

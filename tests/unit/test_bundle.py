@@ -23,7 +23,7 @@ from service.bundle import (
     verify_bundle,
 )
 from service.chain import event_hash
-from service.checkpoints import ALGORITHM, Checkpoint, checkpoint_message
+from service.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
 from service.keys import Signer
 from service.merkle import MerkleTree
 from service.provenance import Provenance
@@ -72,8 +72,8 @@ def interleaved_log(rounds: int = 5) -> list[RecordedEvent]:
 
 def signed(log: list[RecordedEvent], signer: Signer = SIGNER) -> Checkpoint:
     root = MerkleTree(e.hash for e in log).root()
-    head = log[-1]
-    message = checkpoint_message(len(log), head.position, head.transaction_id, root)
+    head, created_at = log[-1], T0 + timedelta(days=500)
+    message = checkpoint_message(3, len(log), head.position, head.transaction_id, created_at, root)
     return Checkpoint(
         id=3,
         event_count=len(log),
@@ -84,8 +84,16 @@ def signed(log: list[RecordedEvent], signer: Signer = SIGNER) -> Checkpoint:
         signature=signer.sign(message),
         public_key=signer.public_key,
         key_id=signer.key_id,
-        created_at=T0 + timedelta(days=500),
+        created_at=created_at,
+        message_format=2,
     )
+
+
+def signed_in_format_1(log: list[RecordedEvent]) -> Checkpoint:
+    """A checkpoint as signed before format 2: over its event count, head and root only."""
+    c = signed(log)
+    message = legacy_message(c.event_count, c.head_position, c.head_transaction_id, c.root)
+    return replace(c, signature=SIGNER.sign(message), message_format=1)
 
 
 def exported(log: list[RecordedEvent] | None = None) -> Bundle:
@@ -184,6 +192,24 @@ EDITS: dict[str, tuple[Callable[[Json], None], str]] = {
         lambda d: d["checkpoint"].update(event_count=16),
         "checkpoint 3 (events 1..16, head position 15): the signature does not match",
     ),
+    "the checkpoint's date": (
+        lambda d: d["checkpoint"].update(created_at="2019-10-01T09:00:00+00:00"),
+        "checkpoint 3 (events 1..15, head position 15): the signature does not match its id, "
+        "date, event count, head and root",
+    ),
+    "the checkpoint's id": (
+        lambda d: d["checkpoint"].update(id=2),
+        "checkpoint 2 (events 1..15, head position 15): the signature does not match its id, ",
+    ),
+    "the message format, to the one without id and date": (
+        lambda d: d["checkpoint"].update(message_format=1),
+        "checkpoint 3 (events 1..15, head position 15): the signature does not match its "
+        "event count, head and root",
+    ),
+    "the message format, to one that does not exist": (
+        lambda d: d["checkpoint"].update(message_format=9),
+        "checkpoint 3 (events 1..15, head position 15): unknown message format 9",
+    ),
     "everything, re-signed with another key": (
         resign_with_mallory,
         f"is signed by key {MALLORY.key_id}, not by the given public key {SIGNER.key_id}",
@@ -211,6 +237,32 @@ def test_a_bundle_edited_by_hand_is_rejected_naming_what_failed(edit: str) -> No
     with pytest.raises(BundleRejected) as rejected:
         verdict(data)
     assert message in str(rejected.value)
+
+
+def format_1_file() -> Json:
+    """A bundle exported before format 2: its checkpoint signed without id and date."""
+    log = interleaved_log()
+    bundle = replace(exported(log), checkpoint=signed_in_format_1(log))
+    data: Json = json.loads(json.dumps(bundle_to_json(bundle)))
+    del data["checkpoint"]["message_format"]
+    return data
+
+
+def test_a_bundle_signed_in_format_1_still_verifies_and_its_signed_fields_are_checked() -> None:
+    data = format_1_file()
+    assert verdict(data).startswith(f"family {FAMILY}: 5 events, chained and included in")
+    assert bundle_from_json(data).checkpoint.message_format == 1
+
+    data["checkpoint"]["event_count"] = 16
+    with pytest.raises(BundleRejected, match="does not match its event count, head and root"):
+        verdict(data)
+
+
+def test_a_bundle_signed_in_format_1_cannot_be_passed_off_as_format_2() -> None:
+    data = format_1_file()
+    data["checkpoint"]["message_format"] = 2
+    with pytest.raises(BundleRejected, match="does not match its id, date, event count"):
+        verdict(data)
 
 
 def test_a_bundle_checked_against_another_key_is_rejected() -> None:
@@ -251,6 +303,34 @@ MALFORMED: dict[str, tuple[Callable[[Json], object], str]] = {
     "a time without offset": (
         lambda d: d["events"][0].update(recorded_at="2019-06-24T09:00:00") or d,
         "events[0].recorded_at cannot be read",
+    ),
+    "a negative event count": (
+        lambda d: d["checkpoint"].update(event_count=-1) or d,
+        "checkpoint.event_count is -1, outside 1..9223372036854775807",
+    ),
+    "a head position past 64 bits": (
+        lambda d: d["checkpoint"].update(head_position=2**64) or d,
+        f"checkpoint.head_position is {2**64}, outside 1..9223372036854775807",
+    ),
+    "a negative checkpoint id": (
+        lambda d: d["checkpoint"].update(id=-3) or d,
+        "checkpoint.id is -3, outside 1..",
+    ),
+    "a negative leaf index": (
+        lambda d: d["events"][0].update(leaf_index=-1) or d,
+        "events[0].leaf_index is -1, outside 0..9223372036854775807",
+    ),
+    "a version past 32 bits": (
+        lambda d: d["events"][0].update(version=2**31) or d,
+        f"events[0].version is {2**31}, outside 1..2147483647",
+    ),
+    "a negative transaction id": (
+        lambda d: d["events"][0].update(transaction_id=-5) or d,
+        "events[0].transaction_id is -5, outside 0..",
+    ),
+    "a position past 64 bits": (
+        lambda d: d["events"][0].update(position=2**63) or d,
+        f"events[0].position is {2**63}, outside 1..",
     ),
     "a proof step not hex": (
         lambda d: d["events"][0]["proof"].append("zz") or d,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from domain.family import Family
-from domain.values import Facility, FieldChange, ProgramType
+from domain.values import CustodyKind, Facility, FieldChange, ProgramType
 from projections.projection import Envelope
 from service.replay import Point, diff, known_by, replay, steps
 from service.store import RecordedEvent
@@ -15,6 +15,7 @@ from tests.unit.test_family import separated_family
 # In separated_family: 1 opened, 2 Ana, 3 Beto, 4 linked, 5 separated at(1), 6 placed at(3).
 PLACED = 6
 TORNILLO = Facility("tornillo", "Tornillo", "TX")
+PORT_ISABEL = Facility("port-isabel", "Port Isabel Detention Center", "TX")
 RECORDED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -166,3 +167,64 @@ def test_each_step_shows_the_case_just_after_it_and_a_correction_refolds_the_pas
     assert [s.envelope.recorded.version for s in replayed] == list(range(1, 8))
     assert [s.rows.children[son].facility_name for s in replayed[5:]] == ["Casa Padre", "Tornillo"]
     assert replayed[2].rows.children[son].status == "with_family"
+
+
+def test_a_diff_names_a_childs_care_stays_a_corrected_transfer_date_moved() -> None:
+    family, _, son = separated_family()
+    family.transfer_child(son, TORNILLO, ProgramType.SHELTER, at(8))
+    family.correct_entry(PLACED + 1, (FieldChange("occurred_at", at(9)),), "moved later", at(10))
+
+    found = diff(stream(family), Point(recorded(PLACED + 1)), Point())
+
+    [child] = found.members
+    assert child.person_id == son
+    assert [(c.field, c.before, c.after) for c in child.changes] == [
+        (
+            "stays",
+            [
+                "Casa Padre (shelter): 2018-05-23 to 2018-05-28",
+                "Tornillo (shelter): 2018-05-28 to open",
+            ],
+            [
+                "Casa Padre (shelter): 2018-05-23 to 2018-05-29",
+                "Tornillo (shelter): 2018-05-29 to open",
+            ],
+        )
+    ]
+
+
+def test_a_diff_names_a_parents_situations_a_corrected_detention_date_moved() -> None:
+    family, mother, _ = separated_family()
+    family.detain_parent(mother, PORT_ISABEL, CustodyKind.ICE, at(2))
+    family.correct_entry(PLACED + 1, (FieldChange("occurred_at", at(4)),), "held later", at(5))
+
+    found = diff(stream(family), Point(recorded(PLACED + 1)), Point())
+
+    [parent] = found.members
+    assert parent.person_id == mother
+    assert [(c.field, c.before, c.after) for c in parent.changes] == [
+        (
+            "situations",
+            [
+                "location_unknown for Beto: the start to 2018-05-22",
+                "ice_custody for Beto: 2018-05-22 to open",
+            ],
+            [
+                "location_unknown for Beto: the start to 2018-05-24",
+                "ice_custody for Beto: 2018-05-24 to open",
+            ],
+        )
+    ]
+
+
+def test_on_a_date_a_corrected_step_keeps_its_own_row_and_version_order() -> None:
+    family, _, son = separated_family()
+    family.correct_entry(PLACED, (FieldChange("facility", TORNILLO),), "wrong shelter", at(4))
+
+    replayed = steps(stream(family), Point(on=at(5).date()))
+
+    assert [s.envelope.recorded.version for s in replayed] == list(range(1, PLACED + 1))
+    placed = replayed[PLACED - 1]
+    assert placed.envelope.recorded.occurred_at == at(3)
+    assert placed.envelope.event.facility == TORNILLO
+    assert placed.rows.children[son].facility_name == "Tornillo"
