@@ -19,13 +19,22 @@ from uuid import UUID
 import asyncpg
 
 from service import replay_cli
-from service.bundle import Bundle, BundleRejected, bundle_from_json, bundle_to_json, verify_bundle
+from service.bundle import (
+    Bundle,
+    BundleRejected,
+    bundle_from_json,
+    bundle_to_json,
+    kept_from_json,
+    kept_to_json,
+    verify_bundle,
+)
 from service.chain import verify_stream
 from service.checkpoints import (
     BATCH_SIZE,
     Checkpoint,
     CheckpointRefused,
     CheckpointTaker,
+    all_checkpoints,
     latest_checkpoint,
 )
 from service.codec import create_mapper
@@ -36,7 +45,9 @@ from service.store import EventStore, LogPosition
 from service.time_travel import TimeTravel
 from service.verify import ProofError, place, prove_events, read_family, verify_log
 
-COMMANDS = frozenset({"keys", "checkpoint", "verify", "export", "verify-bundle", "replay"})
+COMMANDS = frozenset(
+    {"keys", "checkpoint", "checkpoints", "verify", "export", "verify-bundle", "replay"}
+)
 
 Action = Callable[[asyncpg.Pool, argparse.Namespace, KeySettings], Awaitable[int]]
 
@@ -49,8 +60,18 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     generate.add_argument("--out", type=Path, required=True, metavar="DIR")
     subparsers.add_parser("checkpoint", help="sign a checkpoint of the log now")
+    kept = subparsers.add_parser(
+        "checkpoints", help="write every signed checkpoint to a file kept outside the database"
+    )
+    kept.add_argument("--out", type=Path, required=True, metavar="CHECKPOINTS.json")
     verify = subparsers.add_parser("verify", help="check every hash chain and checkpoint")
     verify.add_argument("--batch-size", type=int, default=BATCH_SIZE, help="events per read")
+    verify.add_argument(
+        "--checkpoints",
+        type=Path,
+        metavar="CHECKPOINTS.json",
+        help="also check against checkpoints kept outside the database (`reunite checkpoints`)",
+    )
     export = subparsers.add_parser("export", help="write a family's evidence bundle")
     export.add_argument("family", type=UUID, metavar="FAMILY")
     export.add_argument("--out", type=Path, required=True, metavar="BUNDLE.json")
@@ -70,8 +91,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _verify_bundle(args.bundle, args.public_key)
         action = ACTIONS[args.command]
         return asyncio.run(_with_pool(settings, lambda pool: action(pool, args, keys)))
-    except (KeyFileError, ExportError, OSError) as e:
-        # OSError: a file that cannot be written, or a database that cannot be reached.
+    except (KeyFileError, ExportError, OSError, BundleRejected, json.JSONDecodeError) as e:
+        # OSError: a file that cannot be written, or a database that cannot be reached;
+        # BundleRejected and JSONDecodeError: a checkpoints file that cannot be read.
         print(f"reunite {args.command}: {e}", file=sys.stderr)
         return 2
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:
@@ -120,9 +142,19 @@ async def _verify(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
             "checked against the public key stored with it, which proves integrity, not signer",
             file=sys.stderr,
         )
-    report = await verify_log(pool, trusted, args.batch_size)
+    kept = kept_from_json(json.loads(args.checkpoints.read_text())) if args.checkpoints else []
+    report = await verify_log(pool, trusted, args.batch_size, kept)
     print("\n".join(report.lines()))
     return 0 if report.ok else 1
+
+
+async def _keep(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
+    checkpoints = await all_checkpoints(pool)
+    args.out.write_text(json.dumps(kept_to_json(checkpoints), indent=2) + "\n")
+    print(
+        f"wrote {args.out}: {len(checkpoints)} signed checkpoints; keep it apart from the database"
+    )
+    return 0
 
 
 async def _export(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
@@ -142,6 +174,7 @@ async def _replay(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
 
 ACTIONS: dict[str, Action] = {
     "checkpoint": _checkpoint,
+    "checkpoints": _keep,
     "verify": _verify,
     "export": _export,
     "replay": _replay,

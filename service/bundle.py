@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +25,7 @@ from service.provenance import Provenance
 from service.store import RecordedEvent
 
 FORMAT = "reunite-bundle-v1"
+KEPT_FORMAT = "reunite-checkpoints-v1"
 HOW_TO_VERIFY = (
     "reunite verify-bundle FILE --public-key KEY.pem. By hand: each hash is sha256 over the "
     "fields as in service/chain.py; leaves and proofs follow RFC 6962 (leaf 0x00, node 0x01); "
@@ -122,26 +123,44 @@ def _opt(value: Any) -> str | None:
 
 def bundle_to_json(bundle: Bundle) -> dict[str, object]:
     """The bundle as JSON-ready data: bytes as hex, payloads as base64, times as ISO 8601."""
-    c = bundle.checkpoint
     return {
         "format": FORMAT,
         "how_to_verify": HOW_TO_VERIFY,
         "family_id": str(bundle.family_id),
-        "checkpoint": {
-            "id": c.id,
-            "event_count": c.event_count,
-            "head_position": c.head_position,
-            "head_transaction_id": c.head_transaction_id,
-            "root": c.root.hex(),
-            "algorithm": c.algorithm,
-            "signature": c.signature.hex(),
-            "public_key": c.public_key.hex(),
-            "key_id": c.key_id,
-            "created_at": c.created_at.isoformat(),
-            "message_format": c.message_format,
-        },
+        "checkpoint": checkpoint_to_json(bundle.checkpoint),
         "events": [_event_to_json(p) for p in bundle.events],
     }
+
+
+def checkpoint_to_json(c: Checkpoint) -> dict[str, object]:
+    """One signed checkpoint as JSON-ready data, as bundles and kept copies hold it."""
+    return {
+        "id": c.id,
+        "event_count": c.event_count,
+        "head_position": c.head_position,
+        "head_transaction_id": c.head_transaction_id,
+        "root": c.root.hex(),
+        "algorithm": c.algorithm,
+        "signature": c.signature.hex(),
+        "public_key": c.public_key.hex(),
+        "key_id": c.key_id,
+        "created_at": c.created_at.isoformat(),
+        "message_format": c.message_format,
+    }
+
+
+def kept_to_json(checkpoints: Sequence[Checkpoint]) -> dict[str, object]:
+    """Checkpoints to keep outside the database, so deleting rows there shows."""
+    return {"format": KEPT_FORMAT, "checkpoints": [checkpoint_to_json(c) for c in checkpoints]}
+
+
+def kept_from_json(data: object) -> list[Checkpoint]:
+    """Read what kept_to_json wrote, or BundleRejected naming the malformed field."""
+    top = _Fields(data, "checkpoints file")
+    if top.value.get("format") != KEPT_FORMAT:
+        raise BundleRejected(f"not a {KEPT_FORMAT} file")
+    rows = top.get("checkpoints", list)
+    return [_checkpoint_from_json(_Fields(c, f"checkpoints[{i}]")) for i, c in enumerate(rows)]
 
 
 def _event_to_json(proven: ProvenEvent) -> dict[str, object]:

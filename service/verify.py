@@ -189,15 +189,23 @@ class CheckpointWalk:
 
 
 async def verify_log(
-    pool: asyncpg.Pool, trusted: frozenset[bytes] | None = None, batch_size: int = BATCH_SIZE
+    pool: asyncpg.Pool,
+    trusted: frozenset[bytes] | None = None,
+    batch_size: int = BATCH_SIZE,
+    kept: Sequence[Checkpoint] = (),
 ) -> VerifyReport:
     """Check every chain and every checkpoint over the final prefix of the log.
 
     trusted: the public keys checkpoints must be signed with; None accepts each row's own.
+    kept: checkpoints kept outside the database; each must still be there, unchanged, and
+    the log is checked against it either way.
     """
     started = time.perf_counter()
     # Checkpoints first: each covers only events below its own horizon, which is below ours.
-    walk = CheckpointWalk(await all_checkpoints(pool), trusted)
+    stored = await all_checkpoints(pool)
+    by_id = {c.id: c for c in stored}
+    gone = [c for c in kept if by_id.get(c.id) != c]
+    walk = CheckpointWalk([*stored, *gone], trusted)
     chains, count = StreamChains(), 0
     async for rows in batches(pool, EVENTS, LogPosition(), await horizon(pool), batch_size):
         for row in rows:
@@ -207,6 +215,12 @@ async def verify_log(
         count += len(rows)
     chains.finish()
     walk.finish()
+    if gone and walk.failed is None:
+        walk.failed = CheckpointFailure(
+            gone[0],
+            "it was kept outside the database but is missing from it or differs there: "
+            "checkpoints were deleted or edited",
+        )
     elapsed = time.perf_counter() - started
     return VerifyReport(count, chains.streams, walk.verified, elapsed, chains.broken, walk.failed)
 

@@ -221,3 +221,43 @@ async def test_a_database_error_is_said_plainly_and_is_not_a_broken_log(
     assert err == (
         'reunite verify: database error: database "reunite_no_such_database" does not exist\n'
     )
+
+
+async def test_checkpoints_kept_outside_show_deleted_rows_and_a_log_rewritten_under_them(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing_with(keys, monkeypatch)
+    family, *_ = await open_separated_family(container.commands)
+    assert (await cli("checkpoint"))[0] == 0
+    await open_separated_family(container.commands)
+    assert (await cli("checkpoint"))[0] == 0
+    kept = tmp_path / "checkpoints.json"
+    code, out, _ = await cli("checkpoints", "--out", str(kept))
+    assert code == 0 and out.startswith(f"wrote {kept}: 2 signed checkpoints")
+    assert (await cli("verify", "--checkpoints", str(kept)))[0] == 0
+
+    # A forger deletes the checkpoints and rewrites a stream: the database alone agrees.
+    await bypassing_the_guard(container.database.pool, "DELETE FROM checkpoints")
+    await rewrite_with_recomputed_hashes(container, family)
+    code, out, _ = await cli("verify")
+    assert code == 0 and "0 checkpoints verified" in out
+    code, out, _ = await cli("verify", "--checkpoints", str(kept))
+    assert code == 1
+    assert "the root of its events differs" in out
+
+
+async def test_a_kept_checkpoint_missing_from_the_database_fails_verify(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing_with(keys, monkeypatch)
+    await open_separated_family(container.commands)
+    assert (await cli("checkpoint"))[0] == 0
+    kept = tmp_path / "checkpoints.json"
+    assert (await cli("checkpoints", "--out", str(kept)))[0] == 0
+    await bypassing_the_guard(container.database.pool, "DELETE FROM checkpoints")
+
+    code, out, _ = await cli("verify", "--checkpoints", str(kept))
+    assert code == 1 and "missing from it or differs there" in out
+    (tmp_path / "bad.json").write_text('{"format": "something else"}')
+    code, _, err = await cli("verify", "--checkpoints", str(tmp_path / "bad.json"))
+    assert code == 2 and "not a reunite-checkpoints-v1 file" in err
