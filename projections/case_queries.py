@@ -72,23 +72,31 @@ SELECT * FROM parent_case WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, 
 # decision was made while separated. parent_case sums eligibility up per parent, so a red
 # flag or an ineligibility for any one child keeps the parent out.
 REINTERVIEW_ELIGIBLE = """
-SELECT p.* FROM parent_case p
- WHERE p.credible_fear = 'negative' AND p.credible_fear_while_separated
-   AND p.red_flag IS NULL AND p.eligibility IS DISTINCT FROM 'ineligible'
-   AND EXISTS (SELECT 1 FROM child_case c WHERE c.separated_from = p.parent_id)
-   AND p.parent_id > $1
- ORDER BY p.parent_id LIMIT $2
+p.credible_fear = 'negative' AND p.credible_fear_while_separated
+AND p.red_flag IS NULL AND p.eligibility IS DISTINCT FROM 'ineligible'
+AND EXISTS (SELECT 1 FROM child_case c WHERE c.separated_from = p.parent_id)
 """
 
 REMOVALS_WITHOUT_CHOICE = """
-SELECT p.* FROM parent_case p
- WHERE p.removed_at IS NOT NULL AND p.removal_election IS NULL
-   AND EXISTS (SELECT 1 FROM child_case c
-                WHERE c.separated_from = p.parent_id
-                  AND NOT c.child_id = ANY(p.children_removed_with))
-   AND p.parent_id > $1
- ORDER BY p.parent_id LIMIT $2
+p.removed_at IS NOT NULL AND p.removal_election IS NULL
+AND EXISTS (SELECT 1 FROM child_case c
+             WHERE c.separated_from = p.parent_id
+               AND NOT c.child_id = ANY(p.children_removed_with))
 """
+
+
+def listed_parents_sql(where: str) -> str:
+    """One keyset page ($1 after, $2 limit) of the parents a fixed condition lists."""
+    return (
+        f"SELECT p.* FROM parent_case p WHERE {where} AND p.parent_id > $1"
+        " ORDER BY p.parent_id LIMIT $2"
+    )
+
+
+def listed_parents_count_sql(where: str) -> str:
+    """How many parents a fixed condition lists."""
+    return f"SELECT count(*) FROM parent_case p WHERE {where}"
+
 
 CHILD_BY_ID = "SELECT * FROM child_case WHERE child_id = $1"
 PARENT_BY_ID = "SELECT * FROM parent_case WHERE parent_id = $1"
@@ -219,18 +227,40 @@ _PARENT_SQL = {
 }
 
 
-async def parents_page(
-    pool: asyncpg.Pool, flt: ParentFilter, after: UUID, limit: int
-) -> list[asyncpg.Record]:
-    """Parents matching the filter, in id order, after a keyset cursor."""
-    clauses, args = ["parent_id > $1"], []
+def _parent_filters(flt: ParentFilter, first: int) -> tuple[list[str], list[Any]]:
+    """The parent filter's clauses, numbered from placeholder `first`, and their values."""
+    clauses: list[str] = []
+    args: list[Any] = []
     for name, fragment in _PARENT_SQL.items():
         value = getattr(flt, name)
         if value is not None:
             args.append(value)
-            clauses.append(fragment.format(len(args) + 2))
-    sql = f"SELECT * FROM parent_case WHERE {' AND '.join(clauses)} ORDER BY parent_id LIMIT $2"
+            clauses.append(fragment.format(first + len(args) - 1))
+    return clauses, args
+
+
+async def parents_page(
+    pool: asyncpg.Pool, flt: ParentFilter, after: UUID, limit: int
+) -> list[asyncpg.Record]:
+    """Parents matching the filter, in id order, after a keyset cursor."""
+    clauses, args = _parent_filters(flt, 3)
+    where = " AND ".join(["parent_id > $1", *clauses])
+    sql = f"SELECT * FROM parent_case WHERE {where} ORDER BY parent_id LIMIT $2"
     return await pool.fetch(sql, after, limit, *args)
+
+
+async def parents_count(pool: asyncpg.Pool, flt: ParentFilter) -> int:
+    """How many parents match the filter, whatever the page."""
+    clauses, args = _parent_filters(flt, 1)
+    where = " AND ".join(clauses) or "true"
+    return int(await pool.fetchval(f"SELECT count(*) FROM parent_case WHERE {where}", *args))
+
+
+async def children_count(pool: asyncpg.Pool, flt: ChildFilter) -> int:
+    """How many children match the filter, whatever the page."""
+    clauses, args = _filters(flt, 1)
+    where = " AND ".join(clauses) or "true"
+    return int(await pool.fetchval(f"SELECT count(*) FROM child_case WHERE {where}", *args))
 
 
 async def court_report(pool: asyncpg.Pool, as_of: date) -> list[asyncpg.Record]:

@@ -168,12 +168,10 @@ class CaseQueries:
     ) -> Connection[Child]:
         await fresh(info, min_position)
         limit = page_size(info, first)
+        pool = info.context.container.database.pool
+        wanted = (filter or ChildFilter()).to_sql()
         rows = await sql.children_page(
-            info.context.container.database.pool,
-            (filter or ChildFilter()).to_sql(),
-            child_after(after, order_by),
-            limit + 1,
-            order_by.value,
+            pool, wanted, child_after(after, order_by), limit + 1, order_by.value
         )
         page = rows[:limit]
         reads(info, [r["family_id"] for r in page])
@@ -181,6 +179,7 @@ class CaseQueries:
             await children_from_rows(info.context.loaders, page),
             [encode_cursor(*sql.child_cursor(r, order_by.value)) for r in page],
             len(rows) > limit,
+            lambda: sql.children_count(pool, wanted),
         )
 
     @strawberry.field(permission_classes=[CASE_READERS])
@@ -195,18 +194,16 @@ class CaseQueries:
         """Parents by where they stand: removed (and where to), in custody, located."""
         await fresh(info, min_position)
         limit = page_size(info, first)
-        rows = await sql.parents_page(
-            info.context.container.database.pool,
-            (filter or ParentFilter()).to_sql(),
-            after_id(after),
-            limit + 1,
-        )
+        pool = info.context.container.database.pool
+        wanted = (filter or ParentFilter()).to_sql()
+        rows = await sql.parents_page(pool, wanted, after_id(after), limit + 1)
         page = rows[:limit]
         reads(info, [r["family_id"] for r in page])
         return connection(
             [Parent.from_row(r) for r in page],
             [encode_cursor(r["parent_id"]) for r in page],
             len(rows) > limit,
+            lambda: sql.parents_count(pool, wanted),
         )
 
     @strawberry.field(permission_classes=[CASE_READERS])
@@ -277,15 +274,22 @@ def small_counts_hidden(info: Info) -> bool:
 
 
 async def _parents(
-    info: Info, query: str, first: int, after: str | None, min_position: int | None
+    info: Info, where: str, first: int, after: str | None, min_position: int | None
 ) -> Connection[Parent]:
+    """A page of the parents a fixed condition lists (see projections.case_queries)."""
     await fresh(info, min_position)
     limit = page_size(info, first)
-    rows = await info.context.container.database.pool.fetch(query, after_id(after), limit + 1)
+    pool = info.context.container.database.pool
+    rows = await pool.fetch(sql.listed_parents_sql(where), after_id(after), limit + 1)
     page = rows[:limit]
     reads(info, [r["family_id"] for r in page])
+
+    async def count() -> int:
+        return int(await pool.fetchval(sql.listed_parents_count_sql(where)))
+
     return connection(
         [Parent.from_row(r) for r in page],
         [encode_cursor(r["parent_id"]) for r in page],
         len(rows) > limit,
+        count,
     )

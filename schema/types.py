@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -36,6 +37,14 @@ class Connection(Generic[N]):
 
     edges: list[Edge[N]]
     page_info: PageInfo
+    count: strawberry.Private[Callable[[], Awaitable[int]] | None] = None
+
+    @strawberry.field(
+        description="How many match in all, whatever the page (one more query, run only "
+        "when asked); null where this list is not counted."
+    )
+    async def total_count(self) -> int | None:
+        return await self.count() if self.count is not None else None
 
 
 def encode_cursor(*parts: Any) -> str:
@@ -52,12 +61,18 @@ def decode_cursor(cursor: str) -> list[str]:
         raise ValueError(f"invalid cursor {cursor!r}") from e
 
 
-def connection(nodes: list[N], cursors: list[str], has_next: bool) -> Connection[N]:
-    """Assemble a page."""
+def connection(
+    nodes: list[N],
+    cursors: list[str],
+    has_next: bool,
+    count: Callable[[], Awaitable[int]] | None = None,
+) -> Connection[N]:
+    """Assemble a page; `count` answers totalCount."""
     edges = [Edge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
     return Connection(
         edges=edges,
         page_info=PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None),
+        count=count,
     )
 
 

@@ -208,7 +208,7 @@ async def test_removals_without_a_documented_choice(
     court: dict[str, Case],
 ) -> None:
     pool = container.database.pool
-    rows = await pool.fetch(sql.REMOVALS_WITHOUT_CHOICE, UUID(int=0), 10)
+    rows = await pool.fetch(sql.listed_parents_sql(sql.REMOVALS_WITHOUT_CHOICE), UUID(int=0), 10)
     assert [r["parent_id"] for r in rows] == [court["removed"].parent]
 
 
@@ -216,7 +216,8 @@ async def test_reinterview_eligible_parents(
     container: Container,
     court: dict[str, Case],
 ) -> None:
-    rows = await container.database.pool.fetch(sql.REINTERVIEW_ELIGIBLE, UUID(int=0), 10)
+    eligible = sql.listed_parents_sql(sql.REINTERVIEW_ELIGIBLE)
+    rows = await container.database.pool.fetch(eligible, UUID(int=0), 10)
     assert [r["parent_id"] for r in rows] == [court["waived"].parent]
 
 

@@ -400,3 +400,30 @@ async def test_removals_without_a_documented_choice_leave_out_who_chose_or_took_
     data = await ask(container, f"{{ removalsWithoutDocumentedChoice(first: 50) {PARENTS} }}")
     nodes = [e["node"] for e in data["removalsWithoutDocumentedChoice"]["edges"]]
     assert [(n["parentId"], n["removedTo"]) for n in nodes] == [(str(no_choice.parent), "GT")]
+
+    # The OIG's kind of figure: how many, without paging through them all.
+    counted = await ask(
+        container,
+        "{ removalsWithoutDocumentedChoice(first: 1) { totalCount edges { cursor } } }",
+    )
+    assert counted["removalsWithoutDocumentedChoice"]["totalCount"] == 1
+
+
+async def test_total_counts_follow_the_filter_not_the_page(
+    container: Container, world: dict[str, Case]
+) -> None:
+    query = """query($f: ChildFilter, $p: ParentFilter) {
+      children(first: 1, filter: $f) { totalCount edges { cursor } pageInfo { hasNextPage } }
+      parents(first: 1, filter: $p) { totalCount }
+      reinterviewEligible(first: 1) { totalCount }
+      timeline(familyId: "00000000-0000-0000-0000-000000000000") { totalCount } }"""
+    everyone = await ask(container, query)
+    assert everyone["children"]["totalCount"] == 4
+    assert (
+        len(everyone["children"]["edges"]) == 1 and everyone["children"]["pageInfo"]["hasNextPage"]
+    )
+    assert everyone["parents"]["totalCount"] == 4
+    assert everyone["reinterviewEligible"]["totalCount"] == 0
+    assert everyone["timeline"]["totalCount"] is None  # not counted
+    cayuga = await ask(container, query, f={"facilityId": "cayuga"}, p={"situation": "REMOVED"})
+    assert (cayuga["children"]["totalCount"], cayuga["parents"]["totalCount"]) == (2, 1)
