@@ -12,7 +12,7 @@ import strawberry
 from domain.family import Family, Member
 from schema import inputs as i
 from schema.context import Info
-from schema.errors import CommandError, InputInvalid, to_error
+from schema.errors import CommandError, to_error
 from schema.permissions import RECORDERS
 from service.commands import CommandContext, command_digest, new_id
 from service.provenance import Provenance
@@ -36,6 +36,12 @@ class CommandSuccess:
 CommandResult = Annotated[CommandSuccess | CommandError, strawberry.union("CommandResult")]
 
 Decide = Callable[[Family], None]
+
+
+def _actor(info: Info) -> str:
+    identity = info.context.identity
+    assert identity is not None, "permission classes admit only authenticated callers"
+    return identity.subject
 
 
 def _context(
@@ -189,14 +195,10 @@ class FamilyMutations:
         expected_version: int | None = None,
         provenance: i.ProvenanceInput | None = None,
     ) -> CommandResult:
-        family_id = input.family_id or new_id("openCase", idempotency_key)
+        family_id = input.family_id or new_id("openCase", _actor(info), idempotency_key)
         commands = info.context.container.commands
 
         async def command(ctx: CommandContext) -> AppendResult:
-            if expected_version not in (None, 0):
-                raise InputInvalid(
-                    "expectedVersion", "a new case has no version yet: give 0 or leave it out"
-                )
             fields = {
                 "occurred_at": i.when(input.occurred_at),
                 "case_number": i.text(input.case_number, "caseNumber"),
@@ -225,7 +227,7 @@ class FamilyMutations:
         expected_version: int | None = None,
         provenance: i.ProvenanceInput | None = None,
     ) -> CommandResult:
-        person_id = input.person_id or new_id("addMember", idempotency_key)
+        person_id = input.person_id or new_id("addMember", _actor(info), idempotency_key)
 
         def build() -> Decide:
             member = Member(

@@ -44,11 +44,13 @@ def command_digest(
 CREATED_IDS = UUID("0f5c7a2e-3d4b-5c6d-8e9f-a0b1c2d3e4f5")
 
 
-def new_id(command: str, idempotency_key: str | None) -> UUID:
-    """A fresh id, or for a keyed command the one its first attempt created."""
-    if idempotency_key is None:
+def new_id(command: str, actor: str, idempotency_key: str | None) -> UUID:
+    """A fresh id, or for a keyed command the one its first attempt created (the key as
+    stored: trimmed, and blank meaning none)."""
+    key = (idempotency_key or "").strip()
+    if not key:
         return uuid4()
-    return uuid5(CREATED_IDS, f"{command}\0{idempotency_key}")
+    return uuid5(CREATED_IDS, f"{command}\0{actor}\0{key}")
 
 
 class FamilyCommands:
@@ -70,6 +72,11 @@ class FamilyCommands:
         """Start a new family stream."""
 
         async def attempt() -> AppendResult:
+            if ctx.expected_version not in (None, 0):
+                raise VersionConflict(
+                    f"a new case has no version yet, not {ctx.expected_version}: "
+                    "give 0 or leave expectedVersion out"
+                )
             if await self.store.read_stream(family_id, 1):
                 raise DuplicateCase(f"a family case with id {family_id} already exists")
             return await self._append(Family.open(family_id, **fields), 0, ctx)

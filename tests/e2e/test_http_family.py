@@ -226,8 +226,8 @@ async def test_refusals_that_need_the_case_as_it_stands_write_nothing(caseworker
 
     case = {"caseNumber": "C-300", "occurredAt": WHEN, "source": "intake form"}
     versioned = (await caseworker.run(OPEN_AT, input=case, v=3))["openCase"]
-    assert versioned["__typename"] == "ValidationError"
-    assert "a new case has no version yet" in versioned["message"]
+    assert versioned["__typename"] == "VersionConflict"
+    assert versioned["message"].startswith("a new case has no version yet, not 3")
     assert (await caseworker.http.get("/health")).json()["head"] == head
 
 
@@ -275,6 +275,17 @@ async def test_a_retry_answers_the_ids_its_first_attempt_created(caseworker: Cli
     assert added[0]["createdId"] == added[1]["createdId"] and added[1]["duplicate"]
     family = (await caseworker.run(FAMILY, id=fid, pos=added[0]["position"]))["family"]
     assert [m["personId"] for m in family["members"]] == [added[0]["createdId"]]
+
+
+async def test_a_blank_key_is_no_key_and_a_padded_one_is_the_key_trimmed(
+    caseworker: Client,
+) -> None:
+    case = {"caseNumber": "C-203", "occurredAt": WHEN, "source": "intake form"}
+    blank = [await ok(caseworker, OPEN, input=case, key="  ") for _ in range(2)]
+    assert blank[0]["familyId"] != blank[1]["familyId"] and not blank[1]["duplicate"]
+    padded = await ok(caseworker, OPEN, input=case, key=" open-C-203 ")
+    trimmed = await ok(caseworker, OPEN, input=case, key="open-C-203")
+    assert trimmed["duplicate"] and trimmed["createdId"] == padded["createdId"]
 
 
 async def test_another_caller_reusing_a_key_is_refused_not_answered(
