@@ -49,14 +49,28 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
 
 
 Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
+# The events whose handlers below set a child's status.
+MOVES_STATUS = frozenset(
+    {
+        "MemberAdded",
+        "Separated",
+        "ChildReferred",
+        "ChildPlaced",
+        "ChildTransferred",
+        "Reunified",
+        "ChildDischarged",
+    }
+)
 
 
 def case_rows(history: Sequence[Envelope], effective: Effective) -> CaseRows:
     """The rows of one family's whole stream: the effective fold, plus the status changes
     retractions cause (the fold cannot see them: what was retracted is simply absent)."""
     rows = fold_case(effective(history), history[-1].recorded if history else None)
+    kinds = {e.recorded.version: e.kind for e in history}
     for i, envelope in enumerate(history):
-        if envelope.kind == "EntryRetracted":
+        # Two folds of the prefix per retraction: only for those that can move a status.
+        if envelope.kind == "EntryRetracted" and kinds.get(envelope.event.version) in MOVES_STATUS:
             rows.status_changes += _reverted(history[:i], envelope, effective)
     return rows
 

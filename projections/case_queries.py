@@ -273,6 +273,9 @@ async def facilities(pool: asyncpg.Pool, on: date) -> list[asyncpg.Record]:
     return await pool.fetch(FACILITIES, on)
 
 
+STATUS_CHANGE_BATCH = 500
+
+
 def status_changes_sql(flt: ChildFilter) -> tuple[str, list[Any]]:
     """SQL for the next status changes after a (transaction id, position, child id) cursor,
     each with the child's current row and whether it passes the filter: every change is
@@ -290,6 +293,3 @@ SELECT status_changes.transaction_id, status_changes.position, status_changes.fr
  LIMIT {STATUS_CHANGE_BATCH}
 """
     return sql, args
-
-
-STATUS_CHANGE_BATCH = 500

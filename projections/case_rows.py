@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from uuid import UUID
 
+from domain.paths import Eligibility
+
 # Before anything is known about a parent, their situation interval starts at -infinity.
 DAWN = date.min
 OPEN_STATUSES = ("separated", "referred", "in_care")
@@ -121,14 +123,6 @@ class ParentRow:
     situation: str = "location_unknown"
 
 
-@dataclass(frozen=True)
-class Determination:
-    """Whether a parent may be reunified with one child, and the red flag if not."""
-
-    outcome: str
-    red_flag: str | None
-
-
 @dataclass
 class Situation:
     """A separated parent's situation over an interval of days, as it bears on one child
@@ -223,6 +217,6 @@ class CaseRows:
     ordinals: dict[UUID, int] = field(default_factory=dict)
     recorded_on: dict[UUID, date | None] = field(default_factory=dict)
     # By (parent, child), in the order last determined: the latest is last.
-    eligibility: dict[tuple[UUID, UUID], Determination] = field(default_factory=dict)
+    eligibility: dict[tuple[UUID, UUID], Eligibility] = field(default_factory=dict)
     open_situations: dict[tuple[UUID, UUID], Situation] = field(default_factory=dict)
     open_stays: dict[UUID, list[Stay]] = field(default_factory=dict)

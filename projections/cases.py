@@ -177,6 +177,7 @@ class CasesProjection:
     name = "cases"
     tables: tuple[str, ...] = TABLES
     ddl = DDL
+    version = 2
 
     def __init__(self, decode: Decode, effective: Effective) -> None:
         self.decode = decode

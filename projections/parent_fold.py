@@ -8,11 +8,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from domain.paths import Eligibility
 from projections.case_rows import (
     DAWN,
     CaseRows,
     ChildRow,
-    Determination,
     ParentRow,
     Situation,
     day,
@@ -48,7 +48,7 @@ def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str |
 def pair_situation(rows: CaseRows, parent: ParentRow, child: ChildRow) -> tuple[str, str | None]:
     """The category of a parent as it bears on one child: with that pair's eligibility."""
     determined = rows.eligibility.get((parent.parent_id, child.child_id))
-    return situation_of(parent, determined.outcome if determined else None)
+    return situation_of(parent, determined.outcome.value if determined else None)
 
 
 def child_situation(rows: CaseRows, child: ChildRow) -> tuple[str, str | None] | None:
@@ -149,9 +149,9 @@ def _eligibility(rows: CaseRows, env: Envelope) -> None:
         return
     key = (p.parent_id, e.child_id)
     rows.eligibility.pop(key, None)  # a new determination for the pair becomes the latest
-    rows.eligibility[key] = Determination(e.outcome.value, e.red_flag)
+    rows.eligibility[key] = Eligibility(e.outcome, e.red_flag)
     mine = [d for (parent_id, _), d in rows.eligibility.items() if parent_id == p.parent_id]
-    outcomes = {d.outcome for d in mine}
+    outcomes = {d.outcome.value for d in mine}
     p.eligibility = "ineligible" if "ineligible" in outcomes else "eligible"
     flags = [d.red_flag for d in mine if d.red_flag]
     p.red_flag = flags[-1] if flags else None

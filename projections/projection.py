@@ -29,6 +29,8 @@ class Projection(Protocol):
     name: str
     tables: tuple[str, ...]
     ddl: str
+    # Raise it when the fold changes what it writes: the read model is then replayed.
+    version: int
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         """Fold a batch into the tables on search_path, inside the caller's transaction."""

@@ -9,6 +9,7 @@ from projections.runner import (
     LOCK_CHECKPOINT,
     WITHHELD_POLL,
     ProjectionRunner,
+    digest,
     ident,
     use_schema,
 )
@@ -73,9 +74,11 @@ class Rebuilder:
             await conn.execute(f"ALTER TABLE {ident(self.schema)}.{ident(table)} SET SCHEMA public")
         await conn.execute(
             "UPDATE projection_checkpoints SET transaction_id = $2::text::xid8, position = $3,"
-            " events_applied = $4, updated_at = clock_timestamp() WHERE name = $1",
+            " events_applied = $4, ddl_digest = $5, updated_at = clock_timestamp()"
+            " WHERE name = $1",
             self.projection.name,
             str(self.position.transaction_id),
             self.position.position,
             self.applied,
+            digest(self.projection),
         )

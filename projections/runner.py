@@ -21,10 +21,12 @@ CHANNEL = "reunite_events"
 PROJECTED_CHANNEL = "reunite_projected"  # service.notifications listens to it
 
 WITHHELD_POLL = 0.05
-FAILURE_BACKOFF = 0.05  # doubled per consecutive failure
+FAILURE_BACKOFF = 0.05  # doubled per consecutive failure of a projection, up to:
+MAX_BACKOFF = 30.0
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name, ddl_digest) VALUES ($1, $2)
+ON CONFLICT (name) DO NOTHING
 """
 READ_DDL_DIGEST = "SELECT ddl_digest FROM projection_checkpoints WHERE name = $1"
 RENEW_CHECKPOINT = """
@@ -71,8 +73,24 @@ SELECT NOT EXISTS (
      ORDER BY e.transaction_id, e.position LIMIT 1
   ) ahead
    WHERE c.name = ANY($2::text[])
-)
+) AND (SELECT count(*) FROM projection_checkpoints WHERE name = ANY($2::text[]))
+      = cardinality($2::text[])
 """
+
+
+@dataclass
+class Trouble:
+    """A projection whose batches fail: why, how often, when to retry and how carefully."""
+
+    error: str
+    failures: int = 0
+    retry_at: float = 0.0
+    careful: int = 0  # one-event batches still to apply before whole ones again
+
+
+def digest(projection: Projection) -> str:
+    """What a read model was built by: its table definitions and its fold's version."""
+    return hashlib.sha256(f"{projection.version}\0{projection.ddl}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -99,11 +117,10 @@ class ProjectionRunner:
         self.store = store
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
-        self.failure: str | None = None  # the last batch's error while it keeps failing
+        self.troubled: dict[str, Trouble] = {}  # projections whose batches fail
 
     async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
-        """Create each projection's tables (if missing) and its checkpoint; in the live
-        schema, a projection whose table definitions changed starts again from empty."""
+        """Create each projection's tables (if missing) and its checkpoint."""
         async with self.pool.acquire() as conn, conn.transaction():
             # Two processes starting together would race on CREATE TABLE IF NOT EXISTS.
             await conn.execute(SETUP_LOCK)
@@ -111,21 +128,32 @@ class ProjectionRunner:
             for projection in self.projections.values():
                 if only is not None and projection.name != only:
                     continue
-                if schema == LIVE_SCHEMA:
-                    await self._renew_if_changed(conn, projection)
                 await conn.execute(projection.ddl)
+                if schema == LIVE_SCHEMA:
+                    await conn.execute(ENSURE_CHECKPOINT, projection.name, digest(projection))
 
-    async def _renew_if_changed(self, conn: Connection, projection: Projection) -> None:
-        digest = hashlib.sha256(projection.ddl.encode()).hexdigest()
-        stored = await conn.fetchrow(READ_DDL_DIGEST, projection.name)
-        if stored is None:
-            await conn.execute(ENSURE_CHECKPOINT, projection.name, digest)
-        elif stored["ddl_digest"] != digest:
-            # Read models are disposable: rebuilt from the log rather than altered in place.
-            log.warning("read model %s has new table definitions: rebuilding it", projection.name)
-            for table in projection.tables:
-                await conn.execute(f"DROP TABLE IF EXISTS {ident(table)} CASCADE")
-            await conn.execute(RENEW_CHECKPOINT, projection.name, digest)
+    async def renew_changed(self) -> list[str]:
+        """Empty each read model built by other definitions or another fold than this code's,
+        to be replayed from the log; return their names.
+
+        Only a process that runs the projections calls this, at start-up: a command-line
+        tool or a reader must never drop what a running server is serving.
+        """
+        renewed = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(SETUP_LOCK)
+            for projection in self.projections.values():
+                wanted = digest(projection)
+                if await conn.fetchval(READ_DDL_DIGEST, projection.name) == wanted:
+                    continue
+                # Read models are disposable: rebuilt from the log, never altered in place.
+                log.warning("read model %s changed: replaying the log into it", projection.name)
+                for table in projection.tables:
+                    await conn.execute(f"DROP TABLE IF EXISTS {ident(table)} CASCADE")
+                await conn.execute(projection.ddl)
+                await conn.execute(RENEW_CHECKPOINT, projection.name, wanted)
+                renewed.append(projection.name)
+        return renewed
 
     async def step(self, name: str, limit: int | None = None) -> int:
         """Apply the next batch to one projection; return how many events it held."""
@@ -182,25 +210,56 @@ class ProjectionRunner:
                 await asyncio.sleep(0.01)
         return total
 
-    async def apply_available(
-        self, stop: asyncio.Event | None = None, limit: int | None = None
-    ) -> int:
+    async def apply_available(self, stop: asyncio.Event | None = None) -> int:
         """Apply whatever every projection can read now, without waiting; between batches,
         give way to `stop` (each batch is its own transaction, so stopping loses nothing).
 
-        A projection whose batch fails does not hold the others back; the first failure is
-        raised once every projection has had its turn.
+        A projection whose batch fails is logged, retried after a back-off one event per
+        batch (so everything before the event that fails is applied) and never skipped;
+        the others go on as usual.
         """
-        total, failure = 0, None
+        total, now = 0, asyncio.get_running_loop().time()
         for name in self.projections:
+            trouble = self.troubled.get(name)
+            if trouble is not None and trouble.retry_at > now:
+                continue
             try:
-                while not (stop and stop.is_set()) and (applied := await self.step(name, limit)):
-                    total += applied
-            except Exception as e:
-                failure = failure or e
-        if failure is not None:
-            raise failure
+                total += await self._drain(name, stop, trouble)
+            except Exception as e:  # whatever it is, the batch stays unapplied
+                self._failed(name, e, now)
+            else:
+                self.troubled.pop(name, None)
         return total
+
+    async def _drain(self, name: str, stop: asyncio.Event | None, trouble: Trouble | None) -> int:
+        total = 0
+        while not (stop and stop.is_set()):
+            careful = trouble is not None and trouble.careful > 0
+            applied = await self.step(name, 1 if careful else None)
+            if not applied:
+                break
+            total += applied
+            if careful:
+                assert trouble is not None
+                trouble.careful -= 1
+        return total
+
+    def _failed(self, name: str, error: Exception, now: float) -> None:
+        trouble = self.troubled.setdefault(name, Trouble(f"{type(error).__name__}: {error}"))
+        trouble.failures += 1
+        trouble.error = f"{type(error).__name__}: {error}"
+        # The failed batch is retried one event at a time, for as many events as it held.
+        trouble.careful = self.batch_size
+        pause = min(MAX_BACKOFF, FAILURE_BACKOFF * 2 ** min(trouble.failures, 10))
+        trouble.retry_at = now + pause
+        log.exception("projection %s: batch failed; retrying in %.1f s", name, pause)
+
+    @property
+    def failure(self) -> str | None:
+        """What keeps failing, while any projection's batches do; None when all apply."""
+        if not self.troubled:
+            return None
+        return "; ".join(f"{name}: {t.error}" for name, t in self.troubled.items())
 
     async def checkpoint(self, name: str) -> LogPosition:
         """Where a projection stands in the log."""
@@ -217,31 +276,23 @@ class ProjectionRunner:
         listener = await self.pool.acquire()
         try:
             await listener.add_listener(CHANNEL, wake)
-            failures = 0
             while not stop.is_set():
                 woken.clear()
+                await self.apply_available(stop)
                 pause = idle_poll
                 try:
-                    # After a failure, one event per batch: everything before the event that
-                    # fails is applied, and the failure is narrowed to that one event.
-                    await self.apply_available(stop, 1 if failures else None)
                     # Committed events withheld behind an older open transaction send no
                     # second NOTIFY when it ends: poll briefly until they are readable.
                     if await self._behind():
                         pause = WITHHELD_POLL
-                    failures, self.failure = 0, None
-                except Exception as e:
-                    # Any failure (the database gone, an event this version cannot decode,
-                    # a bug in a projection) leaves the batch unapplied: retry it, backing
-                    # off, rather than end the runner or skip the event.
-                    failures += 1
-                    self.failure = f"{type(e).__name__}: {e}"
-                    pause = min(idle_poll * 30, FAILURE_BACKOFF * 2 ** min(failures, 10))
-                    log.exception("projection batch failed; retrying in %.1f s", pause)
-                # While failing, new events do not hasten the retry: only time does.
-                wake_on = (stop,) if failures else (woken, stop)
+                except Exception:
+                    log.exception("could not tell whether events are withheld")
+                if self.troubled:
+                    now = asyncio.get_running_loop().time()
+                    soonest = min(t.retry_at for t in self.troubled.values())
+                    pause = max(0.0, min(pause, soonest - now))
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(*wake_on), pause)
+                    await asyncio.wait_for(_first(woken, stop), pause)
         finally:
             with contextlib.suppress(asyncpg.PostgresError, OSError):
                 await listener.remove_listener(CHANNEL, wake)

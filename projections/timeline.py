@@ -108,6 +108,7 @@ class TimelineProjection:
     name = "timeline"
     tables: tuple[str, ...] = ("timeline", "timeline_labels")
     ddl = DDL
+    version = 1
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         ids = list({e.recorded.stream_id for e in batch})

@@ -19,7 +19,7 @@ from schema.errors import PublicError
 from schema.permissions import AUDITORS
 from schema.time_travel import CaseAsOf, CaseDiff, CasePoint, aware
 from service.chain import ChainBreak as Break
-from service.checkpoints import Checkpoint, latest_checkpoint
+from service.checkpoints import Checkpoint
 from service.keys import KeyFileError, KeySettings
 from service.replay import Point
 from service.time_travel import TimeTravel
@@ -169,12 +169,12 @@ class AuditTrailQueries:
         report = await verify_family(pool, id, trusted, container.signed_trees)
         if report.events == 0 and report.failed is None:
             return None
-        checkpoint = report.failed.checkpoint if report.failed else await latest_checkpoint(pool)
+        checkpoint = report.failed.checkpoint if report.failed else report.against
         return FamilyVerification(
             family_id=id,
             ok=report.ok,
             events=report.events,
-            proven=0 if report.failed else report.events - report.unproven,
+            proven=report.proven,
             unproven=report.unproven,
             checkpoint=CheckpointInfo.of(checkpoint) if checkpoint else None,
             signer_checked=trusted is not None,

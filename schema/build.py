@@ -52,10 +52,11 @@ def _expected(error: GraphQLError) -> bool:
     original = error.original_error
     if original is None or isinstance(original, PublicError):
         return True
-    # A variable value that cannot be coerced: the error points at the variable and carries
-    # the scalar's or enum's own refusal, which names the bad value, never server state.
+    # A variable value that cannot be coerced: the error points at the variable, and when
+    # the refusal is GraphQL's or strawberry's own (a GraphQLError) it names the bad value,
+    # never server state. Any other exception from a scalar stays masked.
     if error.nodes and isinstance(error.nodes[0], VariableDefinitionNode):
-        return True
+        return isinstance(original, GraphQLError)
     return bool(error.extensions and error.extensions.get("code") == "FORBIDDEN")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
@@ -10,6 +11,8 @@ from uuid import UUID
 import asyncpg
 
 from service.auth import Identity
+
+log = logging.getLogger(__name__)
 
 RECORD = """
 INSERT INTO access_log (subject, role, operation, family_id)
@@ -45,7 +48,9 @@ class AccessLog:
         """Append one row per family read; return once they are committed."""
         if not family_ids:
             return
-        recorded = asyncio.get_running_loop().create_future()
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # A caller that went away leaves nobody to read a failure: it is logged instead.
+        recorded.add_done_callback(_unread)
         self._queued.append(
             _Read(reader.subject, reader.role.value, operation, sorted(family_ids), recorded)
         )
@@ -66,8 +71,10 @@ class AccessLog:
             try:
                 await self._insert(batch)
             except Exception as e:
-                if len(batch) == 1:
-                    batch[0].recorded.set_exception(e)
+                if len(batch) == 1 or not isinstance(e, asyncpg.DataError):
+                    # The database is gone or timed out: every read of the batch failed.
+                    for read in batch:
+                        read.recorded.set_exception(e)
                     continue
                 # One bad read (say, a subject PostgreSQL cannot store) must not fail the
                 # others: each is written on its own, and only the bad one fails.
@@ -91,6 +98,11 @@ class AccessLog:
                 columns[2].append(read.operation)
                 columns[3].append(family_id)
         await self.pool.execute(RECORD, *columns)
+
+
+def _unread(recorded: asyncio.Future[None]) -> None:
+    if not recorded.cancelled() and (error := recorded.exception()) is not None:
+        log.debug("access log write failed: %s", error)
 
 
 async def page(

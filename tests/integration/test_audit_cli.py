@@ -261,3 +261,6 @@ async def test_a_kept_checkpoint_missing_from_the_database_fails_verify(
     (tmp_path / "bad.json").write_text('{"format": "something else"}')
     code, _, err = await cli("verify", "--checkpoints", str(tmp_path / "bad.json"))
     assert code == 2 and "not a reunite-checkpoints-v1 file" in err
+    (tmp_path / "latin1.json").write_bytes(b'{"format": "caf\xe9"}')
+    code, _, err = await cli("verify", "--checkpoints", str(tmp_path / "latin1.json"))
+    assert code == 2 and err.startswith("reunite verify: ")

@@ -15,7 +15,8 @@ from projections.rebuild import Rebuilder
 from projections.runner import ProjectionRunner
 from service.container import Container, all_projections
 from service.provenance import Provenance
-from service.store import Connection, NewEvent
+from service.store import Connection, LogPosition, NewEvent
+from service.verify import place
 from tests.builders import open_separated_family
 
 WRITER = Provenance(actor="importer", role="importer", source="test")
@@ -78,6 +79,7 @@ async def test_cancelled_runner_resumes_without_loss_or_duplicates(container: Co
         def __init__(self, inner: Projection) -> None:
             self.inner = inner
             self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
+            self.version = inner.version
             self.batches = 0
 
         async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
@@ -164,3 +166,44 @@ async def test_an_event_the_runner_cannot_apply_holds_it_back_but_never_ends_it(
         await asyncio.wait_for(task, 5)
     status = {s.name: s.lag for s in await container.runner.status()}
     assert status == {"cases": 1, "timeline": 1}  # held back, not skipped
+
+
+async def test_a_projection_that_fails_holds_back_only_itself_and_only_from_its_bad_event(
+    container: Container,
+) -> None:
+    await record_families(container, 3)
+    log = await container.store.read_log(LogPosition(), 1000)
+    bad = log[10]
+
+    class Picky:
+        """The timeline, but a bug makes it fail on one event."""
+
+        def __init__(self, inner: Projection) -> None:
+            self.inner = inner
+            self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
+            self.version = inner.version
+
+        async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+            if any(e.recorded.position == bad.position for e in batch):
+                raise RuntimeError(f"cannot summarise position {bad.position}")
+            await self.inner.apply(conn, batch)
+
+    projections = [
+        Picky(p) if p.name == "timeline" else p for p in all_projections(container.store)
+    ]
+    runner = ProjectionRunner(container.database.pool, container.store, projections)
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner.run(stop, idle_poll=0.01))
+    try:
+        for _ in range(500):
+            if await runner.checkpoint("cases") == place(log[-1]) and runner.troubled:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.2)  # retries of the bad event
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+    assert await runner.checkpoint("cases") == place(log[-1])
+    assert await runner.checkpoint("timeline") == place(log[9])  # all before the bad one
+    assert list(runner.troubled) == ["timeline"]
+    assert runner.failure is not None and f"position {bad.position}" in runner.failure

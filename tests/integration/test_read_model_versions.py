@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from projections.projection import Envelope
+from projections.rebuild import Rebuilder
 from projections.runner import ProjectionRunner
 from service.container import Container
 from service.store import Connection
@@ -24,8 +25,9 @@ class Seen:
     name = "seen"
     tables: tuple[str, ...] = ("seen",)
 
-    def __init__(self, ddl: str) -> None:
+    def __init__(self, ddl: str, version: int = 1) -> None:
         self.ddl = ddl
+        self.version = version
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         if self.ddl == V1:
@@ -37,8 +39,8 @@ class Seen:
             await conn.executemany("INSERT INTO seen VALUES ($1, $2)", rows)
 
 
-def runner(container: Container, ddl: str) -> ProjectionRunner:
-    return ProjectionRunner(container.database.pool, container.store, [Seen(ddl)])
+def runner(container: Container, ddl: str, version: int = 1) -> ProjectionRunner:
+    return ProjectionRunner(container.database.pool, container.store, [Seen(ddl, version)])
 
 
 async def test_changed_definitions_rebuild_the_read_model_from_the_log(
@@ -49,15 +51,33 @@ async def test_changed_definitions_rebuild_the_read_model_from_the_log(
     first = runner(container, V1)
     await first.setup()
     await first.catch_up()
-    await first.setup()  # unchanged: nothing happens
+    assert await first.renew_changed() == []  # built by this very code: kept
     assert await pool.fetchval("SELECT count(*) FROM seen") == 6
 
     second = runner(container, V2)
-    await second.setup()
+    await second.setup()  # as any command-line tool does: nothing is dropped
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 6
+    assert await second.renew_changed() == ["seen"]  # as the serving process does
     assert await pool.fetchval("SELECT count(*) FROM seen") == 0
     assert (await second.checkpoint("seen")).position == 0
     await second.catch_up()
     kinds = await pool.fetch("SELECT kind FROM seen ORDER BY position")
     assert [k["kind"] for k in kinds][:2] == ["CaseOpened", "MemberAdded"]
     assert len(kinds) == 6
+
+    # The same tables, a changed fold: its version says so, and it is replayed too.
+    assert await runner(container, V2, version=2).renew_changed() == ["seen"]
+    assert await runner(container, V2, version=2).renew_changed() == []
     await pool.execute("DROP TABLE seen")
+
+
+async def test_a_rebuild_records_what_built_the_read_model(container: Container) -> None:
+    await open_separated_family(container.commands)
+    seen = runner(container, V1)
+    await seen.setup()
+    await container.database.pool.execute(
+        "UPDATE projection_checkpoints SET ddl_digest = 'other code' WHERE name = 'seen'"
+    )
+    await Rebuilder(seen, "seen").run()
+    assert await seen.renew_changed() == []
+    await container.database.pool.execute("DROP TABLE seen")
