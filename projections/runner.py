@@ -226,9 +226,10 @@ class ProjectionRunner:
             try:
                 total += await self._drain(name, stop, trouble)
             except Exception as e:  # whatever it is, the batch stays unapplied
-                self._failed(name, e, now)
+                self._failed(name, e)
             else:
-                self.troubled.pop(name, None)
+                if not (stop and stop.is_set()):  # drained to the end: healthy again
+                    self.troubled.pop(name, None)
         return total
 
     async def _drain(self, name: str, stop: asyncio.Event | None, trouble: Trouble | None) -> int:
@@ -244,14 +245,14 @@ class ProjectionRunner:
                 trouble.careful -= 1
         return total
 
-    def _failed(self, name: str, error: Exception, now: float) -> None:
+    def _failed(self, name: str, error: Exception) -> None:
         trouble = self.troubled.setdefault(name, Trouble(f"{type(error).__name__}: {error}"))
         trouble.failures += 1
         trouble.error = f"{type(error).__name__}: {error}"
         # The failed batch is retried one event at a time, for as many events as it held.
         trouble.careful = self.batch_size
         pause = min(MAX_BACKOFF, FAILURE_BACKOFF * 2 ** min(trouble.failures, 10))
-        trouble.retry_at = now + pause
+        trouble.retry_at = asyncio.get_running_loop().time() + pause
         log.exception("projection %s: batch failed; retrying in %.1f s", name, pause)
 
     @property
