@@ -288,16 +288,26 @@ class SignedTrees:
     """
 
     def __init__(self) -> None:
-        self._latest: SignedTree | None = None
+        self._key: tuple[int, bytes] | None = None
+        self._latest: SignedTree | ProofError | None = None
         self._lock = asyncio.Lock()
 
     async def of(self, pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
-        """The checkpoint's tree, read from the log only when it is not the one kept."""
+        """The checkpoint's tree, read from the log only when it is not the one kept; a log
+        that no longer has the checkpoint's root is remembered too (ProofError), so callers
+        are not each made to read the whole log again."""
         async with self._lock:
-            kept = self._latest
-            if kept is None or (kept.checkpoint_id, kept.root) != (checkpoint.id, checkpoint.root):
-                kept = self._latest = await signed_tree(pool, checkpoint)
-            return kept
+            key = (checkpoint.id, checkpoint.root)
+            if self._key != key:
+                try:
+                    self._latest = await signed_tree(pool, checkpoint)
+                except ProofError as e:
+                    self._latest = e
+                self._key = key
+            if isinstance(self._latest, ProofError):
+                raise ProofError(str(self._latest))
+            assert self._latest is not None
+            return self._latest
 
 
 async def prove_events(

@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from service import verify as verify_module
 from service.chain import event_hash
 from service.checkpoints import (
     Checkpoint,
@@ -539,3 +540,24 @@ async def test_a_family_before_any_checkpoint_is_unproven_not_newer_than_one(
     assert report.ok and report.lines()[1:-1] == [
         "6 events are not yet covered by a signed checkpoint"
     ]
+
+
+async def test_a_kept_tree_remembers_that_the_log_lost_the_checkpoints_root(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool, trees = container.database.pool, SignedTrees()
+    families = await three_families_and_a_checkpoint(container)
+    await rewrite_with_recomputed_hashes(container, families[0])
+    reads = 0
+    original = verify_module.signed_tree
+
+    async def counting(*args: Any) -> Any:
+        nonlocal reads
+        reads += 1
+        return await original(*args)
+
+    monkeypatch.setattr(verify_module, "signed_tree", counting)
+    for family in families:
+        report = await verify_family(pool, family, TRUSTED, trees)
+        assert report.failed is not None and "no longer have its root" in report.failed.what
+    assert reads == 1  # the whole log was read once, not once per family
