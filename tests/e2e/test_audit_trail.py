@@ -4,11 +4,16 @@ and the court report as it was known when the figures were given."""
 from __future__ import annotations
 
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.auth import Role
+from service.checkpoints import CheckpointTaker
+from service.database import Database
+from service.keys import Signer
 from service.settings import Settings
 from tests.e2e.conftest import Client, token
 from tests.e2e.test_http_family import (
@@ -20,8 +25,11 @@ from tests.e2e.test_http_family import (
     ok,
     open_family,
 )
+from tests.integration.test_checkpoints import settled
 
 pytestmark = pytest.mark.e2e
+
+SIGNER = Signer.from_private_key(Ed25519PrivateKey.generate())
 
 CORRECT = f"""mutation($input: CorrectEntryInput!) {{
   correctEntry(input: $input) {{ {RESULT} }} }}"""
@@ -46,6 +54,12 @@ REPORT = """query($asOf: Date!, $knownAt: DateTime, $pos: Int) {
     children { total under5 from5To17 }
     discharged { reunifiedWithSeparatedParent { total } }
     inCare { total { total } } } }"""
+FULL_TIMELINE = """query($id: UUID!, $pos: Int) {
+  timeline(familyId: $id, minPosition: $pos) { edges { node {
+    version eventType summary occurredAt recordedAt actor role source reason
+    correlationId causationId } } } }"""
+ATTEMPT = f"""mutation($input: AttemptLocationInput!, $prov: ProvenanceInput) {{
+  attemptLocation(input: $input, provenance: $prov) {{ {RESULT} }} }}"""
 ACCESS = """query($id: UUID!) { accessLog(familyId: $id) { edges { node { operation } } } }"""
 
 
@@ -187,6 +201,58 @@ async def test_an_auditor_verifies_a_family_and_an_unknown_one_is_null(
     assert verified["ok"] is True and verified["firstBreak"] is None
     assert verified["events"] == 6 == verified["proven"] + verified["unproven"]
     assert unknown["verifyFamily"] is None
+
+
+async def test_a_family_is_proven_against_a_signed_checkpoint_over_http(
+    caseworker: Client, auditor: Client, database: Database
+) -> None:
+    fid, *_ = await a_family_in_care(caseworker)
+    await settled(database.pool)
+    checkpoint = await CheckpointTaker(database.pool, SIGNER).take()
+    assert checkpoint is not None
+
+    verified = (await auditor.run(VERIFY, id=fid))["verifyFamily"]
+
+    assert verified["ok"] is True and verified["firstBreak"] is None
+    assert (verified["events"], verified["proven"], verified["unproven"]) == (6, 6, 0)
+    assert verified["checkpoint"] == {"id": checkpoint.id}
+
+
+async def test_each_timeline_entry_says_who_recorded_it_when_why_and_in_answer_to_what(
+    caseworker: Client, auditor: Client
+) -> None:
+    fid, mother, *_ = await a_family_in_care(caseworker)
+    correlation, causation = str(uuid4()), str(uuid4())
+    provenance = {
+        "source": "ORR call log",
+        "reason": "mother located by phone",
+        "correlationId": correlation,
+        "causationId": causation,
+    }
+    done = await ok(
+        caseworker,
+        ATTEMPT,
+        input={
+            "familyId": fid,
+            "parentId": mother,
+            "method": "phone",
+            "outcome": "FOUND",
+            "byWhom": "ORR",
+            "occurredAt": "2018-07-02T15:30:00+00:00",
+        },
+        prov=provenance,
+    )
+    entries = nodes(await auditor.run(FULL_TIMELINE, id=fid, pos=done["position"]), "timeline")
+    last = entries[-1]
+    assert last["version"] == done["version"]
+    assert (last["actor"], last["role"]) == ("maria.lopez", "caseworker")
+    assert (last["source"], last["reason"]) == ("ORR call log", "mother located by phone")
+    assert (last["correlationId"], last["causationId"]) == (correlation, causation)
+    assert last["occurredAt"] == "2018-07-02T15:30:00+00:00"
+    assert last["recordedAt"] > entries[0]["recordedAt"]
+    assert "Ana (parent)" in last["summary"]
+    # Without provenance the source names the operation, and there is no reason.
+    assert entries[0]["reason"] is None and entries[0]["source"] == "graphql:openCase"
 
 
 async def test_the_court_report_as_known_then_reproduces_the_figures_given_then(
