@@ -234,8 +234,8 @@ class CaseQueries:
         self, info: Info, as_of: date, known_at: KnownAt = None, min_position: MinPosition = None
     ) -> CourtReport:
         await fresh(info, min_position)
-        # Small counts are suppressed cell by cell; complementary suppression (a hidden
-        # band recovered as total minus the others) is not done here: out of scope so far.
+        # Small counts are suppressed with a complementary cell within each row (see
+        # schema.report.hidden_bands); relations between rows are not suppressed for.
         if known_at is None:
             rows = await sql.court_report(info.context.container.database.pool, as_of)
         else:

@@ -19,6 +19,18 @@ def suppress(count: int, small_counts_hidden: bool) -> int | None:
     return None if small_counts_hidden and 0 < count < SMALL else count
 
 
+def hidden_bands(total: int, split: dict[str, int]) -> set[str]:
+    """The age bands to hide: the small ones, and, where a single small band is hidden
+    under a total that is shown, the next smallest as well, so that the total minus the
+    bands shown does not give the hidden one back (complementary suppression, within a row).
+    """
+    hidden = {band for band, count in split.items() if 0 < count < SMALL}
+    if len(hidden) == 1 and total >= SMALL:
+        shown = sorted((count, band) for band, count in split.items() if band not in hidden)
+        hidden.add(next(band for count, band in shown if count > 0))
+    return hidden
+
+
 def build_report(as_of: date, rows: Sequence[Any], small_counts_hidden: bool) -> CourtReport:
     """The report for one date from COURT_REPORT's rows."""
 
@@ -27,9 +39,12 @@ def build_report(as_of: date, rows: Sequence[Any], small_counts_hidden: bool) ->
         for row in rows:
             split[BANDS[row["age_band"]]] += sum(row[c] for c in columns)
         total = sum(split.values())
+        if not small_counts_hidden:
+            return Counts(total=total, **split)
+        hidden = hidden_bands(total, split)
         return Counts(
-            total=suppress(total, small_counts_hidden),
-            **{k: suppress(v, small_counts_hidden) for k, v in split.items()},
+            total=suppress(total, True),
+            **{k: None if k in hidden else v for k, v in split.items()},
         )
 
     return CourtReport(
