@@ -19,8 +19,8 @@ from service.auth import Authenticator, Role
 from service.database import Database
 from service.settings import Settings
 from tests.conftest import reset
-from tests.e2e.conftest import SECRET, free_port
-from tests.e2e.test_http_family import ADD, LINK, OPEN, PLACE, RESULT, SEPARATE, WHEN
+from tests.e2e.conftest import SECRET, Client, free_port
+from tests.e2e.test_http_family import ADD, OPEN, PLACE, RESULT, SEPARATE, WHEN, open_family
 
 pytestmark = pytest.mark.e2e
 
@@ -147,50 +147,9 @@ async def test_family_events_reach_a_subscriber_on_another_process(
 
 async def test_status_changes_reach_a_filtered_subscriber(servers: tuple[str, str]) -> None:
     writer, reader = servers
-    fid = (
-        await gql(
-            writer, OPEN, input={"caseNumber": "C-WS2", "occurredAt": WHEN, "source": "intake"}
-        )
-    )["familyId"]
-    mother = (
-        await gql(
-            writer,
-            ADD,
-            input={
-                "familyId": fid,
-                "role": "PARENT",
-                "sex": "FEMALE",
-                "name": "Ana",
-                "occurredAt": WHEN,
-            },
-        )
-    )["createdId"]
-    son = (
-        await gql(
-            writer,
-            ADD,
-            input={
-                "familyId": fid,
-                "role": "CHILD",
-                "sex": "MALE",
-                "name": "Beto",
-                "age": 4,
-                "occurredAt": WHEN,
-            },
-        )
-    )["createdId"]
-    await gql(
-        writer,
-        LINK,
-        input={
-            "familyId": fid,
-            "parentId": mother,
-            "childId": son,
-            "kind": "MOTHER",
-            "evidence": "CLAIMED",
-            "occurredAt": WHEN,
-        },
-    )
+    async with httpx.AsyncClient(base_url=writer, timeout=30) as http:
+        caseworker = Authenticator(Settings(jwt_secret=SECRET)).mint("maria.lopez", Role.CASEWORKER)
+        fid, mother, son, _ = await open_family(Client(http, caseworker))
     url = reader.replace("http", "ws") + "/graphql"
     async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
         await subscribe(

@@ -63,9 +63,13 @@ class Case:
 
 
 async def separated(
-    container: Container, age: int, when: datetime, facility: Facility = CASA_PADRE
+    container: Container,
+    age: int,
+    when: datetime,
+    facility: Facility = CASA_PADRE,
+    reason: SeparationReason = SeparationReason.ZERO_TOLERANCE,
 ) -> Case:
-    """A parent and child linked, separated on `when`, placed three days later."""
+    """A parent and child linked, separated on `when` for `reason`, placed three days later."""
     case = Case(container, uuid4(), uuid4(), uuid4())
     await container.commands.open_case(
         case.family_id, ctx(), occurred_at=when, case_number=f"C-{age}-{when:%m%d}", source="test"
@@ -86,9 +90,7 @@ async def separated(
         )
     )
     await case.then(
-        lambda f: f.separate(
-            case.parent, case.child, SAN_YSIDRO, SeparationReason.ZERO_TOLERANCE, None, False, when
-        )
+        lambda f: f.separate(case.parent, case.child, SAN_YSIDRO, reason, None, False, when)
     )
     placed = when.replace(day=when.day + 3)
     await case.then(lambda f: f.place_child(case.child, facility, ProgramType.SHELTER, placed))

@@ -4,7 +4,6 @@ documented choice, each answered with the right people."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
@@ -18,7 +17,6 @@ from domain.values import (
     DischargeReason,
     EligibilityOutcome,
     Evidence,
-    Facility,
     MemberRole,
     PersonName,
     ProgramType,
@@ -34,7 +32,6 @@ from schema.context import Context
 from schema.loaders import Loaders
 from service.auth import Identity, Role
 from service.container import Container
-from tests.builders import SAN_YSIDRO, ctx
 from tests.integration.test_court_report import (
     CASA_PADRE,
     CAYUGA,
@@ -42,6 +39,7 @@ from tests.integration.test_court_report import (
     MARSHALS,
     Case,
     on,
+    separated,
 )
 
 pytestmark = pytest.mark.integration
@@ -64,41 +62,6 @@ async def ask(
     return result.data
 
 
-async def case(
-    container: Container,
-    age: int,
-    when: datetime,
-    facility: Facility = CASA_PADRE,
-    reason: SeparationReason = SeparationReason.ZERO_TOLERANCE,
-) -> Case:
-    """A parent and child linked, separated on `when` for `reason`, placed three days later."""
-    found = Case(container, uuid4(), uuid4(), uuid4())
-    await container.commands.open_case(
-        found.family_id, ctx(), occurred_at=when, case_number=f"S-{age}", source="test"
-    )
-    await found.then(
-        lambda f: f.add_member(
-            Member(found.parent, MemberRole.PARENT, PersonName("Parent"), Sex.FEMALE), when
-        )
-    )
-    await found.then(
-        lambda f: f.add_member(
-            Member(found.child, MemberRole.CHILD, PersonName("Child"), Sex.MALE, age=age), when
-        )
-    )
-    await found.then(
-        lambda f: f.record_relationship(
-            found.parent, found.child, RelationshipKind.MOTHER, Evidence.CLAIMED, when
-        )
-    )
-    await found.then(
-        lambda f: f.separate(found.parent, found.child, SAN_YSIDRO, reason, None, False, when)
-    )
-    placed = when.replace(day=when.day + 3)
-    await found.then(lambda f: f.place_child(found.child, facility, ProgramType.SHELTER, placed))
-    return found
-
-
 async def child_ids(container: Container, **flt: Any) -> set[str]:
     data = await ask(container, CHILDREN, filter=flt)
     return {e["node"]["childId"] for e in data["children"]["edges"]}
@@ -112,22 +75,22 @@ async def parent_ids(container: Container, field: str) -> list[str]:
 @pytest.fixture
 async def world(container: Container) -> dict[str, Case]:
     """Four separated children whose parents and records differ in every filtered way."""
-    removed = await case(container, 3, on(5, 20))
+    removed = await separated(container, 3, on(5, 20))
     await removed.then(
         lambda f: f.detain_parent(removed.parent, ICE_PORT_ISABEL, CustodyKind.ICE, on(5, 21))
     )
     await removed.then(lambda f: f.remove_parent(removed.parent, Country("GT"), (), on(6, 10)))
 
-    returned = await case(container, 8, on(5, 22), CAYUGA, SeparationReason.CRIMINAL_HISTORY)
+    returned = await separated(container, 8, on(5, 22), CAYUGA, SeparationReason.CRIMINAL_HISTORY)
     await returned.then(lambda f: f.remove_parent(returned.parent, Country("HN"), (), on(6, 1)))
     await returned.then(lambda f: f.return_parent(returned.parent, ReturnRoute.PAROLE, on(7, 1)))
 
-    flagged = await case(container, 15, on(6, 5), reason=SeparationReason.GANG_AFFILIATION)
+    flagged = await separated(container, 15, on(6, 5), reason=SeparationReason.GANG_AFFILIATION)
     await flagged.then(
         lambda f: f.flag_data_quality("age_unverified", 3, "age as told at the port", on(6, 5))
     )
 
-    custody = await case(container, 12, on(6, 10), CAYUGA)
+    custody = await separated(container, 12, on(6, 10), CAYUGA)
     await custody.then(
         lambda f: f.detain_parent(custody.parent, MARSHALS, CustodyKind.US_MARSHALS, on(6, 11))
     )
@@ -237,7 +200,7 @@ async def test_one_child_with_its_parent_and_facility(
 
 
 async def test_a_child_lists_only_the_adults_linked_to_it(container: Container) -> None:
-    son = await case(container, 6, on(5, 20))
+    son = await separated(container, 6, on(5, 20))
     uncle, cousin = uuid4(), uuid4()
     await son.then(
         lambda f: f.add_member(
@@ -265,8 +228,8 @@ async def test_facilities_on_a_date_with_small_counts_suppressed_for_analysts(
     container: Container,
 ) -> None:
     for month, day in ((5, 20), (5, 21), (5, 22), (5, 24), (6, 1)):
-        await case(container, 9, on(month, day))
-    alone = await case(container, 4, on(6, 2), CAYUGA)
+        await separated(container, 9, on(month, day))
+    alone = await separated(container, 4, on(6, 2), CAYUGA)
     await alone.then(
         lambda f: f.discharge_child(
             alone.child, DischargeReason.SPONSOR, None, on(6, 25)
@@ -306,10 +269,10 @@ async def negative_fear(case: Case, while_separated: bool = True) -> None:
 
 
 async def test_parents_eligible_for_reinterview(container: Container) -> None:
-    eligible = await case(container, 6, on(5, 20))
+    eligible = await separated(container, 6, on(5, 20))
     await negative_fear(eligible)
 
-    red_flagged = await case(container, 7, on(5, 20))
+    red_flagged = await separated(container, 7, on(5, 20))
     daughter = uuid4()
     await red_flagged.then(
         lambda f: f.add_member(
@@ -334,7 +297,7 @@ async def test_parents_eligible_for_reinterview(container: Container) -> None:
         )
     )
 
-    ineligible = await case(container, 8, on(5, 20))
+    ineligible = await separated(container, 8, on(5, 20))
     await negative_fear(ineligible)
     await ineligible.then(
         lambda f: f.determine_eligibility(
@@ -343,7 +306,7 @@ async def test_parents_eligible_for_reinterview(container: Container) -> None:
     )
 
     # A negative decision before the separation: outside the settlement's class.
-    outside = await case(container, 9, on(5, 20))
+    outside = await separated(container, 9, on(5, 20))
     await negative_fear(outside, while_separated=False)
     await container.runner.catch_up()
 
@@ -373,10 +336,10 @@ async def test_parents_eligible_for_reinterview(container: Container) -> None:
 async def test_removals_without_a_documented_choice_leave_out_who_chose_or_took_the_child(
     container: Container,
 ) -> None:
-    no_choice = await case(container, 5, on(5, 20))
+    no_choice = await separated(container, 5, on(5, 20))
     await no_choice.then(lambda f: f.remove_parent(no_choice.parent, Country("GT"), (), on(6, 10)))
 
-    chose = await case(container, 6, on(5, 20))
+    chose = await separated(container, 6, on(5, 20))
     await chose.then(lambda f: f.order_removal(chose.parent, RemovalKind.EXPEDITED, on(6, 4)))
     await chose.then(
         lambda f: f.sign_removal_election(
@@ -390,7 +353,7 @@ async def test_removals_without_a_documented_choice_leave_out_who_chose_or_took_
     )
     await chose.then(lambda f: f.remove_parent(chose.parent, Country("HN"), (), on(6, 10)))
 
-    together = await case(container, 7, on(5, 20))
+    together = await separated(container, 7, on(5, 20))
     await together.then(lambda f: f.reunify(together.child, together.parent, None, on(6, 20)))
     await together.then(
         lambda f: f.remove_parent(together.parent, Country("SV"), (together.child,), on(6, 21))
