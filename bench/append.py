@@ -40,7 +40,6 @@ import gc
 import hashlib
 import struct
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
@@ -60,6 +59,7 @@ from bench.common import (
     timed,
     verdict,
 )
+from service.chain import _lp, _micros, _text, _uuid  # the store's own field encodings
 from service.codec import create_mapper
 from service.store import Connection, EventStore
 
@@ -86,26 +86,6 @@ WITH inserted AS (
 SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
 """
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICRO = timedelta(microseconds=1)
-
-
-def _lp(value: bytes | None) -> bytes:
-    return struct.pack(">i", -1) if value is None else struct.pack(">i", len(value)) + value
-
-
-def _text(value: str | None) -> bytes:
-    return _lp(None if value is None else value.encode())
-
-
-def _uuid(value: UUID | None) -> bytes:
-    return _lp(None if value is None else value.bytes)
-
-
-def _micros(moment: datetime | None) -> int:
-    # An unknown moment is the smallest bigint, as in the store.
-    return -(2**63) if moment is None else (moment - EPOCH) // MICRO
-
 
 def client_hashes(command: Command, previous: bytes | None) -> list[bytes]:
     """sha256(prev || fields) per event, as the client would chain it."""
@@ -117,7 +97,8 @@ def client_hashes(command: Command, previous: bytes | None) -> list[bytes]:
                 (
                     _lp(previous),
                     command.stream_id.bytes,
-                    struct.pack(">iq", version, _micros(event.occurred_at)),
+                    struct.pack(">i", version),
+                    _micros(event.occurred_at),
                     _text(event.topic),
                     _lp(event.payload),
                     _text(p.actor),

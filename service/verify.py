@@ -251,8 +251,6 @@ STREAM_LEAVES = range_query(
 class SignedTree:
     """The Merkle tree of the log up to a checkpoint's head, checked against its root."""
 
-    checkpoint_id: int
-    root: bytes
     tree: MerkleTree
     leaf_of: dict[int, int]  # log position -> leaf index
     signed_of: dict[UUID, list[int]]  # stream -> the positions of its signed events
@@ -275,7 +273,7 @@ async def signed_tree(pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
             f"the {tree.size} events up to its head no longer have its root: "
             "an event it covered was altered, deleted or moved"
         )
-    return SignedTree(checkpoint.id, checkpoint.root, tree, leaf_of, signed_of)
+    return SignedTree(tree, leaf_of, signed_of)
 
 
 class SignedTrees:
