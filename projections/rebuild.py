@@ -7,6 +7,8 @@ import asyncio
 from projections.runner import (
     LIVE_SCHEMA,
     LOCK_CHECKPOINT,
+    NOTIFY_PROJECTED,
+    PROJECTED_CHANNEL,
     WITHHELD_POLL,
     ProjectionRunner,
     digest,
@@ -81,4 +83,8 @@ class Rebuilder:
             self.position.position,
             self.applied,
             digest(self.projection),
+        )
+        # Every process's response cache forgets what it read from the old tables.
+        await conn.execute(
+            NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{self.projection.name}:{self.position.position}"
         )

@@ -152,6 +152,7 @@ class ProjectionRunner:
                     await conn.execute(f"DROP TABLE IF EXISTS {ident(table)} CASCADE")
                 await conn.execute(projection.ddl)
                 await conn.execute(RENEW_CHECKPOINT, projection.name, wanted)
+                await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{projection.name}:0")
                 renewed.append(projection.name)
         return renewed
 

@@ -28,6 +28,7 @@ from schema.limits import RoleLimits
 from schema.mutations import FamilyMutations
 from schema.parent_mutations import ParentMutations
 from schema.queries import FamilyQueries
+from schema.response_cache import ResponseCaching
 from schema.subscriptions import Subscription
 
 MAX_TOKENS = 2000
@@ -69,6 +70,7 @@ def create_schema(dev: bool = False) -> Schema:
         lambda: AddValidationRules(rules),
         RoleLimits,
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        ResponseCaching,  # before ReadAudit, so kept answers are audited too
         ReadAudit,
         lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
     ]

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from schema.loaders import Loaders
+from schema.response_cache import ResponseCache
 from service.auth import Identity
 from service.container import Container
 
@@ -27,6 +28,8 @@ class Context:
     loaders: Loaders
     connection_params: dict[str, Any] | None = field(default=None)
     read_families: set[UUID] = field(default_factory=set)
+    # The process's cache of read-model answers (HTTP only; None: every query executes).
+    response_cache: ResponseCache | None = None
 
 
 Info = strawberry.Info[Context, None]

@@ -20,6 +20,7 @@ from strawberry.types.unset import UnsetType
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
+from schema.response_cache import ResponseCache
 from service.auth import AuthenticationFailed, Authenticator
 from service.checkpoints import checkpoint_periodically
 from service.container import Container
@@ -39,7 +40,14 @@ class GraphQLApp(GraphQL[Context, None]):
             allow_queries_via_get=False,
         )
         self.authenticator = authenticator
+        self.cache_size = settings.response_cache_size
         self.container: Container | None = None
+        self.response_cache: ResponseCache | None = None
+
+    def serve(self, container: Container) -> None:
+        """Answer requests with this container's database and notifications."""
+        self.container = container
+        self.response_cache = ResponseCache(container.notifications, self.cache_size)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -53,6 +61,8 @@ class GraphQLApp(GraphQL[Context, None]):
             response,
             identity,
             Loaders.create(self.container.database.pool),
+            # Websocket operations (subscriptions) are executed, never kept.
+            response_cache=self.response_cache if isinstance(request, Request) else None,
         )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
@@ -109,7 +119,8 @@ def create_app(settings: Settings) -> Starlette:
             database = await open_database(settings)
             resources.push_async_callback(database.close)
             container = await Container.build(settings, database)
-            app.state.container = graphql.container = container
+            app.state.container = container
+            graphql.serve(container)
             await container.notifications.start()
             resources.push_async_callback(container.notifications.stop)
             resources.push_async_callback(container.store.drain)

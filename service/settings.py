@@ -21,6 +21,7 @@ class Settings:
     run_projections: bool = True
     freshness_timeout: float = 5.0
     max_page_size: int = 500
+    response_cache_size: int = 1000
     checkpoint_interval: float = 300.0
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
@@ -44,6 +45,9 @@ class Settings:
                 env.get("REUNITE_FRESHNESS_TIMEOUT", defaults.freshness_timeout)
             ),
             max_page_size=int(env.get("REUNITE_MAX_PAGE_SIZE", defaults.max_page_size)),
+            response_cache_size=int(
+                env.get("REUNITE_RESPONSE_CACHE_SIZE", defaults.response_cache_size)
+            ),
             checkpoint_interval=float(
                 env.get("REUNITE_CHECKPOINT_INTERVAL", defaults.checkpoint_interval)
             ),

@@ -20,7 +20,16 @@ from service.database import Database
 from service.settings import Settings
 from tests.conftest import reset
 from tests.e2e.conftest import SECRET, Client, free_port
-from tests.e2e.test_http_family import ADD, OPEN, PLACE, RESULT, SEPARATE, WHEN, open_family
+from tests.e2e.test_http_family import (
+    ADD,
+    FAMILY,
+    OPEN,
+    PLACE,
+    RESULT,
+    SEPARATE,
+    WHEN,
+    open_family,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -96,6 +105,19 @@ async def gql(base: str, query: str, **variables: Any) -> dict[str, Any]:
     return result
 
 
+async def read(base: str, query: str, **variables: Any) -> dict[str, Any]:
+    async with httpx.AsyncClient(timeout=30) as client:
+        response = await client.post(
+            f"{base}/graphql",
+            headers={"Authorization": bearer()},
+            json={"query": query, "variables": variables},
+        )
+    body: dict[str, Any] = response.json()
+    assert "errors" not in body, body
+    data: dict[str, Any] = body["data"]
+    return data
+
+
 async def subscribe(ws: Any, query: str, **variables: Any) -> None:
     await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": bearer()}}))
     assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -143,6 +165,28 @@ async def test_family_events_reach_a_subscriber_on_another_process(
         event = (await next_data(ws))["familyEvents"]
         assert (event["version"], event["eventType"]) == (2, "MemberAdded")
         assert "Ana (parent)" in event["summary"]
+
+
+async def test_an_answer_kept_by_one_process_is_forgotten_when_another_projects(
+    servers: tuple[str, str],
+) -> None:
+    writer, reader = servers
+    opened = await gql(
+        writer, OPEN, input={"caseNumber": "C-KEPT", "occurredAt": WHEN, "source": "intake"}
+    )
+    fid = opened["familyId"]
+    fresh = await read(reader, FAMILY, id=fid, pos=opened["position"])
+    assert fresh["family"]["members"] == []
+    for _ in range(2):  # the second answer comes from the reader's cache
+        assert await read(reader, FAMILY, id=fid) == fresh
+    member = {"familyId": fid, "role": "PARENT", "sex": "FEMALE", "name": "Ana", "occurredAt": WHEN}
+    await gql(writer, ADD, input=member)
+    for _ in range(100):  # no minPosition: eventually, as soon as the reader hears the batch
+        members = (await read(reader, FAMILY, id=fid))["family"]["members"]
+        if members:
+            break
+        await asyncio.sleep(0.1)
+    assert [m["name"] for m in members] == ["Ana"]
 
 
 async def test_status_changes_reach_a_filtered_subscriber(servers: tuple[str, str]) -> None:
