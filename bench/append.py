@@ -10,12 +10,14 @@ What is compared
         command (implicit transaction) into ``bench_raw_events``, an equivalent table:
         ``CREATE TABLE ... (LIKE events INCLUDING ALL)``, i.e. the same columns, defaults
         (transaction id, recorded_at), identity position, constraints and indexes, without
-        the store's triggers and functions. Each row carries a sha256 hash chained per
-        stream (prev_hash and hash) that the client computes with hashlib. It returns the
-        first and last position.
+        the store's triggers and functions. Each row carries the same sha256 hash chained
+        per stream (prev_hash and hash, ``service.chain.command_hashes``) and the same
+        command record on a command's first event (request digest and event count). It
+        returns the first and last position.
     (b) the store: ``EventStore.append(stream_id, expected_version, events, provenance,
-        idempotency_key, digest)`` per command, i.e. ``reunite_append()``: idempotency
-        check, insert with the hash-chain trigger, the commands row, the NOTIFY.
+        idempotency_key, digest, head=...)`` per command, given the stream's last hash as
+        the command path has it from loading the family, i.e. ``reunite_append()``:
+        idempotency check, head check, insert; and the debounced NOTIFY.
 
     Each with 1 writer and with 4 concurrent writers (asyncio tasks, each on its own
     connection of a pool of 4; families are dealt to writers so each family's commands
@@ -37,8 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
-import struct
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -59,7 +59,7 @@ from bench.common import (
     timed,
     verdict,
 )
-from service.chain import _lp, _micros, _text, _uuid  # the store's own field encodings
+from service.chain import command_hashes
 from service.codec import create_mapper
 from service.store import Connection, EventStore
 
@@ -76,9 +76,11 @@ RAW_INSERT = """
 WITH inserted AS (
     INSERT INTO bench_raw_events (stream_id, version, topic, payload, occurred_at, actor,
                                   role, source, reason, correlation_id, causation_id,
-                                  idempotency_key, prev_hash, hash)
+                                  idempotency_key, request_digest, command_events,
+                                  prev_hash, hash)
     SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $8, $9, $10, $11, $12,
-           $13, $14, u.prev_hash, u.hash
+           $13, $14, CASE WHEN u.n = 1 THEN $15::bytea END,
+           CASE WHEN u.n = 1 THEN cardinality($3::text[]) END, u.prev_hash, u.hash
       FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $6::bytea[], $7::bytea[])
            WITH ORDINALITY AS u(topic, payload, occurred, prev_hash, hash, n)
     RETURNING position
@@ -87,40 +89,14 @@ SELECT min(position) AS first_position, max(position) AS last_position FROM inse
 """
 
 
-def client_hashes(command: Command, previous: bytes | None) -> list[bytes]:
-    """sha256(prev || fields) per event, as the client would chain it."""
-    p = command.provenance
-    hashes = []
-    for version, event in enumerate(command.events, start=command.expected_version + 1):
-        previous = hashlib.sha256(
-            b"".join(
-                (
-                    _lp(previous),
-                    command.stream_id.bytes,
-                    struct.pack(">i", version),
-                    _micros(event.occurred_at),
-                    _text(event.topic),
-                    _lp(event.payload),
-                    _text(p.actor),
-                    _text(p.role),
-                    _text(p.source),
-                    _text(p.reason),
-                    _uuid(p.correlation_id),
-                    _uuid(p.causation_id),
-                    _text(command.idempotency_key),
-                )
-            )
-        ).digest()
-        hashes.append(previous)
-    return hashes
-
-
 async def write_raw(conn: Connection, commands: Sequence[Command]) -> None:
     """(a) one INSERT ... SELECT FROM unnest per command, implicit transaction."""
     last: dict[UUID, bytes] = {}
     for c in commands:
         previous = last.get(c.stream_id)
-        hashes = client_hashes(c, previous)
+        hashes = command_hashes(
+            c.stream_id, c.expected_version, c.events, c.provenance, c.idempotency_key, previous
+        )
         last[c.stream_id] = hashes[-1]
         p = c.provenance
         row = await conn.fetchrow(
@@ -139,6 +115,7 @@ async def write_raw(conn: Connection, commands: Sequence[Command]) -> None:
             p.correlation_id,
             p.causation_id,
             c.idempotency_key,
+            c.digest,
         )
         assert row is not None
 
@@ -155,8 +132,9 @@ async def main() -> None:
         print(f"workload: {workload.describe()} (seed {args.seed}); runs: {args.runs}")
 
         async def write_store(conn: Connection, commands: Sequence[Command]) -> None:
+            last: dict[UUID, bytes] = {}  # the command path has it from loading the family
             for c in commands:
-                await store.append(
+                result = await store.append(
                     c.stream_id,
                     c.expected_version,
                     c.events,
@@ -164,7 +142,10 @@ async def main() -> None:
                     c.idempotency_key,
                     c.digest,
                     conn=conn,
+                    head=last.get(c.stream_id),
                 )
+                assert result.head is not None
+                last[c.stream_id] = result.head
                 store.announce_soon()  # as the command path does after each commit
 
         writers_pool = await asyncpg.create_pool(

@@ -22,7 +22,7 @@ from projections.case_rows import (
 )
 from projections.parent_fold import child_situation
 from projections.projection import Envelope
-from service.store import Connection, RecordedEvent
+from service.store import COLUMNS, Connection, RecordedEvent
 
 DDL = """
 CREATE TABLE IF NOT EXISTS family_summary (
@@ -110,10 +110,8 @@ DELETE = {t: f"DELETE FROM {t} WHERE family_id = ANY($1::uuid[])" for t in TABLE
 
 # Each family's stream before the first version this batch holds (the batch brings the
 # rest, already decoded), so a replay folds the same prefix whatever is written since.
-STREAMS = """
-SELECT position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic,
-       payload, occurred_at, recorded_at, actor, role, source, reason, correlation_id,
-       causation_id, idempotency_key, prev_hash, hash
+STREAMS = f"""
+SELECT {COLUMNS}
   FROM events e JOIN unnest($1::uuid[], $2::int[]) AS t(stream_id, upto) USING (stream_id)
  WHERE e.version < t.upto
  ORDER BY e.stream_id, e.version

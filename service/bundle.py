@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from service.chain import verify_stream
+from service.chain import event_leaf, verify_stream
 from service.checkpoints import Checkpoint
 from service.keys import key_id
 from service.merkle import verify_inclusion
@@ -28,7 +28,9 @@ FORMAT = "reunite-bundle-v1"
 KEPT_FORMAT = "reunite-checkpoints-v1"
 HOW_TO_VERIFY = (
     "reunite verify-bundle FILE --public-key KEY.pem. By hand: each hash is sha256 over the "
-    "fields as in service/chain.py; leaves and proofs follow RFC 6962 (leaf 0x00, node 0x01); "
+    "fields as in service/chain.py, in the event's hash_format; leaves and proofs follow RFC "
+    "6962 (leaf 0x00, node 0x01), and a leaf holds the hash, for hash_format 2 followed by "
+    "i64be(position) || i64be(transaction_id) || i64be(recorded_at in microseconds); "
     "with message_format 2 the Ed25519 signature covers b'reunite-checkpoint-v2' || u64be(id) "
     "|| u64be(event_count) || u64be(head_position) || u64be(head_transaction_id) || "
     "i64be(created_at in microseconds since the Unix epoch) || root; with message_format 1 "
@@ -78,7 +80,7 @@ def verify_bundle(bundle: Bundle, public_key: bytes) -> str:
     _check_chain(bundle)
     for proven in bundle.events:
         if not verify_inclusion(
-            proven.event.hash,
+            event_leaf(proven.event),
             proven.leaf_index,
             checkpoint.event_count,
             proven.proof,
@@ -183,6 +185,7 @@ def _event_to_json(proven: ProvenEvent) -> dict[str, object]:
         "idempotency_key": e.idempotency_key,
         "prev_hash": _hex(e.prev_hash),
         "hash": e.hash.hex(),
+        "hash_format": e.hash_format,
         "leaf_index": proven.leaf_index,
         "proof": [step.hex() for step in proven.proof],
     }
@@ -290,6 +293,8 @@ def _event_from_json(f: _Fields) -> ProvenEvent:
         idempotency_key=f.optional("idempotency_key", str),
         prev_hash=f.optional("prev_hash", bytes.fromhex),
         hash=f.parse("hash", bytes.fromhex),
+        # Bundles written before hash format 2 have no such field: their events are format 1.
+        hash_format=f.number("hash_format", 1, 2) if "hash_format" in f.value else 1,
     )
     proof = f.get("proof", list)
     if not all(isinstance(step, str) for step in proof):

@@ -1,4 +1,10 @@
-"""Recompute and verify the per-stream hash chain the database writes, without the database."""
+"""The per-stream hash chain: computed for new events, recomputed to verify, leaf data.
+
+Format 1 (rows written before migration 0007) was computed by a trigger and also hashed
+position, transaction id and recorded_at. Format 2 is computed here before the insert, over
+what the service decides; the three columns the database assigns are sealed in the Merkle
+leaves of signed checkpoints instead (leaf_data).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,15 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
-from service.store import RecordedEvent
+from service.provenance import Provenance
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from service.store import NewEvent, RecordedEvent
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -65,7 +77,111 @@ def _micros(moment: datetime | None) -> bytes:
 
 
 def event_hash(event: RecordedEvent, prev_hash: bytes | None) -> bytes:
-    """SHA-256 over the same bytes, in the same order, as the trigger reunite_events_chain."""
+    """The hash the event's row should hold, in its own format, chained from prev_hash."""
+    if event.hash_format == 1:
+        return _format_1(event, prev_hash)
+    return content_hash(
+        prev_hash,
+        event.stream_id,
+        event.version,
+        event.occurred_at,
+        event.topic,
+        event.payload,
+        event.provenance,
+        event.idempotency_key,
+    )
+
+
+def content_hash(
+    prev_hash: bytes | None,
+    stream_id: UUID,
+    version: int,
+    occurred_at: datetime | None,
+    topic: str,
+    payload: bytes,
+    provenance: Provenance,
+    idempotency_key: str | None,
+) -> bytes:
+    """Format 2: SHA-256 over prev_hash and every field the service gives an event."""
+    p = provenance
+    message = b"".join(
+        (
+            _lp(prev_hash),
+            stream_id.bytes,  # always 16 bytes, never NULL
+            _int4(version),
+            _micros(occurred_at),
+            _text(topic),
+            _lp(payload),
+            _text(p.actor),
+            _text(p.role),
+            _text(p.source),
+            _text(p.reason),
+            _uuid(p.correlation_id),
+            _uuid(p.causation_id),
+            _text(idempotency_key),
+        )
+    )
+    return hashlib.sha256(message).digest()
+
+
+def command_hashes(
+    stream_id: UUID,
+    expected_version: int,
+    events: Sequence[NewEvent],
+    provenance: Provenance,
+    idempotency_key: str | None,
+    head: bytes | None,
+) -> list[bytes]:
+    """The format-2 hashes of a command's new events, chained from the stream's head."""
+    hashes: list[bytes] = []
+    previous = head
+    for version, event in enumerate(events, start=expected_version + 1):
+        previous = content_hash(
+            previous,
+            stream_id,
+            version,
+            event.occurred_at,
+            event.topic,
+            event.payload,
+            provenance,
+            idempotency_key,
+        )
+        hashes.append(previous)
+    return hashes
+
+
+def leaf_data(
+    hash_format: int, hash: bytes, position: int, transaction_id: int, recorded_at: datetime
+) -> bytes:
+    """What one event contributes to the log's Merkle tree: its hash, and for format 2 the
+    place and time the database gave it, which its hash does not cover."""
+    if hash_format == 1:
+        return hash
+    return hash + _int8(position) + _int8(transaction_id) + _micros(recorded_at)
+
+
+def event_leaf(event: RecordedEvent) -> bytes:
+    """leaf_data of one recorded event."""
+    return leaf_data(
+        event.hash_format, event.hash, event.position, event.transaction_id, event.recorded_at
+    )
+
+
+def row_leaf(row: asyncpg.Record) -> bytes:
+    """leaf_data of a row selected with LEAF_COLUMNS."""
+    return leaf_data(
+        row["hash_format"], row["hash"], row["position"], row["transaction_id"], row["recorded_at"]
+    )
+
+
+# What a query must select for row_leaf.
+LEAF_COLUMNS = (
+    "transaction_id::text::bigint AS transaction_id, position, hash, hash_format, recorded_at"
+)
+
+
+def _format_1(event: RecordedEvent, prev_hash: bytes | None) -> bytes:
+    """SHA-256 over the same bytes, in the same order, as migration 0001's trigger."""
     p = event.provenance
     message = b"".join(
         (

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
-from service.chain import EPOCH, ONE_MICROSECOND
+from service.chain import EPOCH, LEAF_COLUMNS, ONE_MICROSECOND, row_leaf
 from service.keys import KeyFileError, KeySettings, Signer, key_id, signature_holds
 from service.merkle import MerkleFrontier
 from service.store import LogPosition
@@ -71,7 +71,7 @@ SELECT {columns} FROM events
 """
 
 
-LEAVES = range_query("transaction_id::text::bigint AS transaction_id, position, hash")
+LEAVES = range_query(LEAF_COLUMNS)
 
 CHECKPOINT_COLUMNS = """
 id, event_count, head_position, head_transaction_id, root, algorithm, signature, public_key,
@@ -282,7 +282,7 @@ class CheckpointTaker:
                 )
         async for rows in batches(self.pool, LEAVES, self.head, before, self.batch_size):
             for row in rows:
-                self.frontier.append(row["hash"])
+                self.frontier.append(row_leaf(row))
                 self.head = LogPosition(row["transaction_id"], row["position"])
                 if unchecked is not None and self.frontier.size == unchecked.event_count:
                     self._compare(unchecked)

@@ -61,12 +61,18 @@ class FamilyCommands:
 
     async def load(self, family_id: UUID, up_to_version: int = 2**31 - 1) -> Family:
         """Rebuild a family from its stream."""
+        return (await self._load(family_id, up_to_version))[0]
+
+    async def _load(self, family_id: UUID, up_to_version: int = 2**31 - 1) -> tuple[Family, bytes]:
+        """The family and the hash its stream ends in, which new events chain from."""
         family: Family | None = None
+        head = b""
         for recorded in await self.store.read_stream(family_id, up_to_version):
             family = self.store.decode(recorded).mutate(family)
+            head = recorded.hash
         if family is None:
             raise FamilyNotFound(f"no family case with id {family_id}")
-        return family
+        return family, head
 
     async def open_case(self, family_id: UUID, ctx: CommandContext, **fields: Any) -> AppendResult:
         """Start a new family stream."""
@@ -79,7 +85,7 @@ class FamilyCommands:
                 )
             if await self.store.read_stream(family_id, 1):
                 raise DuplicateCase(f"a family case with id {family_id} already exists")
-            return await self._append(Family.open(family_id, **fields), 0, ctx)
+            return await self._append(Family.open(family_id, **fields), 0, None, ctx)
 
         return await self._once(ctx, attempt)
 
@@ -89,7 +95,7 @@ class FamilyCommands:
         """Load the family, apply one command method, append the events it triggered."""
 
         async def attempt() -> AppendResult:
-            family = await self.load(family_id)
+            family, head = await self._load(family_id)
             if ctx.expected_version is not None and ctx.expected_version != family.version:
                 raise VersionConflict(
                     f"family {family_id} is at version {family.version}, "
@@ -97,7 +103,7 @@ class FamilyCommands:
                 )
             loaded_version = family.version
             decide(family)
-            return await self._append(family, loaded_version, ctx)
+            return await self._append(family, loaded_version, head, ctx)
 
         return await self._once(ctx, attempt)
 
@@ -121,9 +127,17 @@ class FamilyCommands:
             return None
         return await self.store.find_command(ctx.idempotency_key, ctx.digest)
 
-    async def _append(self, family: Family, expected: int, ctx: CommandContext) -> AppendResult:
+    async def _append(
+        self, family: Family, expected: int, head: bytes | None, ctx: CommandContext
+    ) -> AppendResult:
         # The store answers a concurrent retry of this same command with the first result.
         events = [self.store.encode(e) for e in family.collect_events()]
         return await self.store.append(
-            family.id, expected, events, ctx.provenance, ctx.idempotency_key, ctx.digest
+            family.id,
+            expected,
+            events,
+            ctx.provenance,
+            ctx.idempotency_key,
+            ctx.digest,
+            head=head,
         )

@@ -14,6 +14,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from service.chain import command_hashes
 from service.provenance import Provenance
 
 log = logging.getLogger(__name__)
@@ -21,15 +22,35 @@ log = logging.getLogger(__name__)
 # A connection taken directly or from the pool; both run the same statements.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
+# One statement per command. The unique (stream_id, version) key turns a stale writer into a
+# conflict and the unique key on a command's first event a repeated command; the first new
+# event must chain from the hash at the expected version, so an expected version past the
+# stream's head, or a head that is not the one the writer read, inserts nothing.
 APPEND = """
-SELECT version, first_position, last_position, duplicate
-  FROM reunite_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+WITH inserted AS (
+    INSERT INTO events (stream_id, version, topic, payload, occurred_at, actor, role, source,
+                        reason, correlation_id, causation_id, idempotency_key,
+                        request_digest, command_events, prev_hash, hash)
+    SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $6, $7, $8, $9, $10, $11,
+           $12, CASE WHEN u.n = 1 THEN $13::bytea END, CASE WHEN u.n = 1 THEN $14::integer END,
+           u.prev_hash, u.hash
+      FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $15::bytea[], $16::bytea[])
+           WITH ORDINALITY AS u(topic, payload, occurred, prev_hash, hash, n)
+     WHERE CASE WHEN $2 = 0 THEN ($15::bytea[])[1] IS NULL
+                ELSE (SELECT e.hash FROM events e WHERE e.stream_id = $1 AND e.version = $2)
+                     = ($15::bytea[])[1] END
+       -- Keys of commands recorded before migration 0007, which no unique index covers.
+       AND NOT EXISTS (SELECT FROM commands c WHERE c.idempotency_key = $12)
+     ORDER BY u.n
+    RETURNING position
+)
+SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
 """
 
 COLUMNS = """
 position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic,
 payload, occurred_at, recorded_at, actor, role, source, reason, correlation_id,
-causation_id, idempotency_key, prev_hash, hash
+causation_id, idempotency_key, prev_hash, hash, hash_format
 """
 
 READ_STREAM = f"""
@@ -50,18 +71,21 @@ SELECT {COLUMNS} FROM events
 """
 
 FIND_COMMAND = """
-SELECT request_digest, stream_id, version, first_position, last_position FROM commands
+SELECT request_digest, stream_id, version, first_position, last_position FROM command_results
  WHERE idempotency_key = $1
 """
 
 # Batch importers ask once for a whole batch which keys are taken, and by what request.
 FIND_COMMAND_DIGESTS = """
-SELECT idempotency_key, request_digest FROM commands WHERE idempotency_key = ANY($1::text[])
+SELECT idempotency_key, request_digest FROM command_results
+ WHERE idempotency_key = ANY($1::text[])
 """
 
 # Wakes projection runners in every process; sent after commit, outside the append.
 ANNOUNCE = "SELECT pg_notify('reunite_events', '')"
-ANNOUNCE_DELAY = 0.005  # seconds: appends within it share one announcement
+# At most one announcement per interval: the first append after a quiet spell is announced
+# at once, later ones share the next (each costs a round trip and a commit).
+ANNOUNCE_INTERVAL = 0.02
 
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
 # The last committed event in log order, which a reader must reach to be caught up.
@@ -70,7 +94,10 @@ SELECT transaction_id::text::bigint AS transaction_id, position FROM events
  ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
 """
 
-CONFLICT_CONSTRAINTS = {"events_stream_version_key", "commands_pkey"}
+# The hash a stream ends in at a version, which the next command's first event chains from.
+HEAD_HASH = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
+
+CONFLICT_CONSTRAINTS = {"events_stream_version_key", "events_command_key"}
 
 
 class StoreError(Exception):
@@ -83,6 +110,11 @@ class VersionConflict(StoreError):
 
 class IdempotencyKeyReused(StoreError):
     """The idempotency key belongs to a different command; nothing was written."""
+
+
+class ChainMismatch(StoreError):
+    """The stream does not end in the hash the new events chain from: the stored log differs
+    from the one the writer read (run `reunite verify`); nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +130,8 @@ class AppendResult:
     first_position: int
     last_position: int
     duplicate: bool = False
+    # The hash the stream now ends in (None for a duplicate, which appended nothing).
+    head: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +150,7 @@ class RecordedEvent:
     idempotency_key: str | None
     prev_hash: bytes | None
     hash: bytes
+    hash_format: int = 2  # service.chain: 1 for rows hashed by migration 0001's trigger
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> RecordedEvent:
@@ -140,6 +175,7 @@ class RecordedEvent:
             idempotency_key=row["idempotency_key"],
             prev_hash=row["prev_hash"],
             hash=row["hash"],
+            hash_format=row["hash_format"],
         )
 
     def stored(self) -> StoredEvent:
@@ -171,6 +207,7 @@ class EventStore:
         self.pool = pool
         self.mapper = mapper
         self._announcing: asyncio.TimerHandle | None = None
+        self._announced_at = float("-inf")
         self._in_flight: set[asyncio.Future[None]] = set()
 
     def encode(self, domain_event: Any) -> NewEvent:
@@ -191,14 +228,23 @@ class EventStore:
         idempotency_key: str | None = None,
         digest: bytes = b"",
         conn: Connection | None = None,
+        head: bytes | None = None,
     ) -> AppendResult:
         """Append events after expected_version, atomically, or raise and write nothing.
 
-        With `conn`, the append joins the caller's transaction, and the caller announces
-        the new events (announce()) once it has committed.
+        `head` is the hash of the stream's event at expected_version, as the writer read
+        it; when None and expected_version > 0 it is read here first. With `conn`, the
+        append joins the caller's transaction, and the caller announces the new events
+        (announce()) once it has committed.
         """
         if not events:
             raise ValueError("nothing to append")
+        if head is None and expected_version > 0:
+            head = await (conn or self.pool).fetchval(HEAD_HASH, stream_id, expected_version)
+        hashes = command_hashes(
+            stream_id, expected_version, events, provenance, idempotency_key, head
+        )
+        keyed = idempotency_key is not None
         args = (
             stream_id,
             expected_version,
@@ -212,33 +258,48 @@ class EventStore:
             provenance.correlation_id,
             provenance.causation_id,
             idempotency_key,
-            digest,
+            digest if keyed else None,
+            len(events) if keyed else None,
+            [head, *hashes[:-1]],
+            hashes,
         )
         try:
-            if conn is None:
-                row = await self.pool.fetchrow(APPEND, *args)
-            else:
-                row = await conn.fetchrow(APPEND, *args)
+            row = await (conn or self.pool).fetchrow(APPEND, *args)
         except asyncpg.UniqueViolationError as e:
             if e.constraint_name not in CONFLICT_CONSTRAINTS:
                 raise
-            if idempotency_key is not None and conn is None:
-                # A concurrent retry of the same command lost the race: answer the winner's.
-                earlier = await self.find_command(idempotency_key, digest)
+            if keyed and conn is None:
+                # Perhaps a retry of a command that was accepted meanwhile: answer with its
+                # first result (or refuse a different command that reuses the key).
+                assert idempotency_key is not None
+                earlier = await self.find_command(idempotency_key, digest, stream_id)
                 if earlier is not None:
                     return earlier
             raise VersionConflict(_conflict(stream_id, expected_version)) from None
-        except asyncpg.PostgresError as e:
-            if e.sqlstate == "RU001":
-                raise VersionConflict(_conflict(stream_id, expected_version)) from None
-            if e.sqlstate == "RU002":
-                raise IdempotencyKeyReused(str(e)) from None
-            raise
         assert row is not None
-        if conn is None and not row["duplicate"]:
+        if row["first_position"] is None:  # nothing inserted: refused before any row
+            if idempotency_key is not None:
+                earlier = await self.find_command(idempotency_key, digest, stream_id, conn)
+                if earlier is not None:
+                    return earlier
+            raise await self._refusal(stream_id, expected_version, conn)
+        if conn is None:
             self.announce_soon()
+        version = expected_version + len(events)
         return AppendResult(
-            stream_id, row["version"], row["first_position"], row["last_position"], row["duplicate"]
+            stream_id, version, row["first_position"], row["last_position"], head=hashes[-1]
+        )
+
+    async def _refusal(
+        self, stream_id: UUID, expected_version: int, conn: Connection | None
+    ) -> StoreError:
+        """Why an append inserted nothing: its expected version or its head."""
+        stored = await (conn or self.pool).fetchrow(HEAD_HASH, stream_id, expected_version)
+        if expected_version > 0 and stored is None:
+            return VersionConflict(_conflict(stream_id, expected_version))
+        return ChainMismatch(
+            f"family {stream_id} does not end at version {expected_version} in the hash its "
+            "new events chain from: the stored log differs from the one read (run reunite verify)"
         )
 
     async def announce(self, conn: Connection | None = None) -> None:
@@ -246,14 +307,15 @@ class EventStore:
         await (conn or self.pool).execute(ANNOUNCE)
 
     def announce_soon(self) -> None:
-        """One announcement for all appends of the next few milliseconds, sent in the
-        background: a NOTIFY per command would cost a round trip and a lock each."""
+        """Announce new events in the background, at most once per ANNOUNCE_INTERVAL."""
         if self._announcing is None:
             loop = asyncio.get_running_loop()
-            self._announcing = loop.call_later(ANNOUNCE_DELAY, self._send_announcement)
+            wait = self._announced_at + ANNOUNCE_INTERVAL - loop.time()
+            self._announcing = loop.call_later(max(0.0, wait), self._send_announcement)
 
     def _send_announcement(self) -> None:
         self._announcing = None
+        self._announced_at = asyncio.get_running_loop().time()
         task = asyncio.ensure_future(self.announce())
         self._in_flight.add(task)
         task.add_done_callback(self._announced)
@@ -289,12 +351,19 @@ class EventStore:
         )
         return [RecordedEvent.from_row(r) for r in rows]
 
-    async def find_command(self, idempotency_key: str, digest: bytes) -> AppendResult | None:
-        """The result of an earlier command with this key; a different command is refused."""
-        row = await self.pool.fetchrow(FIND_COMMAND, idempotency_key)
+    async def find_command(
+        self,
+        idempotency_key: str,
+        digest: bytes,
+        stream_id: UUID | None = None,
+        conn: Connection | None = None,
+    ) -> AppendResult | None:
+        """The result of an earlier command with this key; a different command (another
+        request, or another stream when stream_id is given) is refused."""
+        row = await (conn or self.pool).fetchrow(FIND_COMMAND, idempotency_key)
         if row is None:
             return None
-        if row["request_digest"] != digest:
+        if row["request_digest"] != digest or stream_id not in (None, row["stream_id"]):
             raise IdempotencyKeyReused(
                 f"idempotency key {idempotency_key} was already used for a different command"
             )

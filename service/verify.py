@@ -18,7 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from service.bundle import ProvenEvent
-from service.chain import ChainBreak, link_fault, verify_stream
+from service.chain import LEAF_COLUMNS, ChainBreak, event_leaf, link_fault, row_leaf, verify_stream
 from service.checkpoints import (
     BATCH_SIZE,
     Checkpoint,
@@ -162,7 +162,7 @@ class CheckpointWalk:
 
     def add(self, event: RecordedEvent) -> None:
         """Take the next event of the log as the next leaf."""
-        self.frontier.append(event.hash)
+        self.frontier.append(event_leaf(event))
         while self.pending and self.pending[-1].event_count == self.frontier.size:
             self._compare(self.pending.pop(), event)
 
@@ -242,9 +242,7 @@ class ProofError(Exception):
 
 
 # The leaves with the stream each belongs to, so a family's signed events can be counted.
-STREAM_LEAVES = range_query(
-    "transaction_id::text::bigint AS transaction_id, position, hash, stream_id"
-)
+STREAM_LEAVES = range_query(f"{LEAF_COLUMNS}, stream_id")
 
 
 @dataclass(frozen=True)
@@ -266,7 +264,7 @@ async def signed_tree(pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
         for row in rows:
             leaf_of[row["position"]] = len(leaves)
             signed_of.setdefault(row["stream_id"], []).append(row["position"])
-            leaves.append(row["hash"])
+            leaves.append(row_leaf(row))
     tree = MerkleTree(leaves)
     if tree.size != checkpoint.event_count or tree.root() != checkpoint.root:
         raise ProofError(
@@ -385,7 +383,7 @@ async def _prove_family(
     for p in proven:
         # The same check an offline auditor runs on an exported bundle.
         size, root = checkpoint.event_count, checkpoint.root
-        if not verify_inclusion(p.event.hash, p.leaf_index, size, p.proof, root):
+        if not verify_inclusion(event_leaf(p.event), p.leaf_index, size, p.proof, root):
             what = f"event version {p.event.version} is not included in its root"
             return CheckpointFailure(checkpoint, what), 0
     return None, len(proven)

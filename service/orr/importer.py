@@ -153,11 +153,20 @@ class OrrImporter:
             async with conn.transaction():
                 return await self._append_one(conn, run, p)
         except (IdempotencyKeyReused, VersionConflict) as error:
-            return _conflict(p.decided, error)
+            return await self._refused(p, error)
+
+    async def _refused(self, p: Pending, error: StoreError) -> RowOutcome:
+        """A row the store refused: imported by a concurrent import, or in conflict."""
+        try:
+            if await self.store.find_command(p.key, p.digest) is not None:
+                return _outcome(p.decided, Outcome.ALREADY_IMPORTED)
+        except IdempotencyKeyReused as reused:
+            return _conflict(p.decided, reused)
+        return _conflict(p.decided, error)
 
     async def _append_one(self, conn: Connection, run: ImportRun, p: Pending) -> RowOutcome:
         row = p.decided.row
-        result = await self.store.append(
+        await self.store.append(
             p.decided.family_id,
             0,
             p.events,
@@ -166,8 +175,6 @@ class OrrImporter:
             p.digest,
             conn=conn,
         )
-        if result.duplicate:  # a concurrent import of the same row got there first
-            return _outcome(p.decided, Outcome.ALREADY_IMPORTED)
         return _outcome(p.decided, Outcome.IMPORTED, len(p.events))
 
     def _encode(self, decided: Decided) -> tuple[NewEvent, ...]:

@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from service.chain import event_leaf
 from service.checkpoints import (
     ALGORITHM,
     CheckpointTaker,
@@ -65,7 +66,7 @@ async def test_a_checkpoint_signs_the_root_of_the_whole_final_log(container: Con
     assert checkpoint is not None
     assert checkpoint.event_count == len(log) == 18
     assert checkpoint.head == LogPosition(log[-1].transaction_id, log[-1].position)
-    assert checkpoint.root == merkle_root(e.hash for e in log)
+    assert checkpoint.root == merkle_root(event_leaf(e) for e in log)
     assert checkpoint.key_id == SIGNER.key_id
     assert checkpoint.seal_fault(TRUSTED) is None
     assert await all_checkpoints(container.database.pool) == [checkpoint]
@@ -94,7 +95,7 @@ async def test_an_unchanged_log_is_not_signed_twice_and_a_taker_reads_only_new_e
     assert first is not None and second is not None
     assert (second.id, second.event_count) == (first.id + 1, 12)
     # Carried forward or computed afresh, the root over the same prefix is the same.
-    assert second.root == merkle_root(e.hash for e in await whole_log(container))
+    assert second.root == merkle_root(event_leaf(e) for e in await whole_log(container))
     assert [c.id for c in await all_checkpoints(pool)] == [first.id, second.id]
 
 
@@ -117,7 +118,7 @@ async def test_a_checkpoint_never_covers_events_an_open_transaction_could_still_
     log = await whole_log(container)
     assert [e.payload for e in log] == [b"before", b"slow", b"fast"]
     assert (after.event_count, after.head_position) == (3, log[-1].position)
-    assert after.root == merkle_root(e.hash for e in log)
+    assert after.root == merkle_root(event_leaf(e) for e in log)
 
 
 async def test_checkpoints_refuse_update_and_delete(container: Container) -> None:
@@ -192,7 +193,7 @@ async def test_a_checkpoint_signed_before_format_2_still_verifies(container: Con
     family, *_ = await open_separated_family(container.commands)
     await settled(pool)
     log = await whole_log(container)
-    head, root = log[-1], merkle_root(e.hash for e in log)
+    head, root = log[-1], merkle_root(event_leaf(e) for e in log)
     signature = SIGNER.sign(legacy_message(len(log), head.position, head.transaction_id, root))
     # As a server before migration 0005 inserted it: the id, date and format are defaults.
     await pool.execute(

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+import asyncio
+from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
 
 from service.chain import verify_stream
 from service.container import Container
-from service.store import IdempotencyKeyReused, NewEvent, VersionConflict
+from service.store import (
+    ANNOUNCE_INTERVAL,
+    ChainMismatch,
+    IdempotencyKeyReused,
+    NewEvent,
+    VersionConflict,
+)
 from tests.builders import CASEWORKER, T0, opened_family
 
 pytestmark = pytest.mark.integration
 
 
-def new_events(container: Container) -> tuple[list[NewEvent], object]:
+def new_events(container: Container) -> tuple[list[NewEvent], UUID]:
     family, _, _ = opened_family()
     return [container.store.encode(e) for e in family.collect_events()], family.id
 
@@ -97,18 +104,93 @@ async def test_the_database_refuses_to_change_or_remove_events(
     assert await count(container) == 4
 
 
-async def test_a_client_cannot_forge_the_hash_or_recorded_time(container: Container) -> None:
-    pool = container.database.pool
-    await pool.execute(
-        "INSERT INTO events (stream_id, version, topic, payload, occurred_at, actor, role,"
-        " source, hash, recorded_at) VALUES ($1, 1, 't', '\\x00', now(), 'a', 'r', 's',"
-        " '\\xdeadbeef', '2000-01-01')",
-        uuid4(),
+FORGED = {
+    "recorded_at": "recorded_at = '2000-01-01'",
+    "transaction_id": "transaction_id = '3'::xid8",
+}
+
+
+@pytest.mark.parametrize("column", FORGED, ids=FORGED)
+async def test_only_the_inserting_transaction_sets_its_id_and_recorded_time(
+    container: Container, column: str
+) -> None:
+    value = FORGED[column].split(" = ", 1)[1]
+    with pytest.raises(asyncpg.CheckViolationError):
+        await container.database.pool.execute(
+            f"INSERT INTO events (stream_id, version, topic, payload, actor, role, source,"
+            f" hash, {column}) VALUES ($1, 1, 't', '\\x00', 'a', 'r', 's', '\\x00', {value})",
+            uuid4(),
+        )
+    assert await count(container) == 0
+
+
+async def test_a_hash_written_around_the_store_is_located_by_verification(
+    container: Container,
+) -> None:
+    family, _, _ = opened_family()
+    events = [container.store.encode(e) for e in family.collect_events()]
+    await container.store.append(family.id, 0, events[:2], CASEWORKER)
+    stored = await container.store.read_stream(family.id)
+    await container.database.pool.execute(
+        "INSERT INTO events (stream_id, version, topic, payload, actor, role, source,"
+        " prev_hash, hash) VALUES ($1, 3, $2, $3, 'a', 'r', 's', $4, '\\xdeadbeef')",
+        family.id,
+        events[2].topic,
+        events[2].payload,
+        stored[-1].hash,
     )
-    row = await pool.fetchrow("SELECT hash, recorded_at FROM events")
-    assert row is not None
-    assert row["hash"] != b"\xde\xad\xbe\xef" and len(row["hash"]) == 32
-    assert row["recorded_at"].year > 2000
+    broken = verify_stream(await container.store.read_stream(family.id))
+    assert broken is not None and broken.version == 3
+    assert broken.what == "hash does not match the event's contents"
+
+
+async def test_new_events_must_chain_from_the_stream_head_as_stored(container: Container) -> None:
+    family, _, _ = opened_family()
+    events = [container.store.encode(e) for e in family.collect_events()]
+    first = await container.store.append(family.id, 0, events[:2], CASEWORKER)
+    stored = await container.store.read_stream(family.id)
+    assert first.head == stored[-1].hash
+    with pytest.raises(ChainMismatch, match="reunite verify"):
+        await container.store.append(family.id, 2, events[2:], CASEWORKER, head=b"\x00" * 32)
+    with pytest.raises(ChainMismatch):  # a new stream chains from nothing
+        await container.store.append(uuid4(), 0, events, CASEWORKER, head=stored[-1].hash)
+    assert await count(container) == 2
+    await container.store.append(family.id, 2, events[2:], CASEWORKER, head=first.head)
+    assert verify_stream(await container.store.read_stream(family.id)) is None
+
+
+async def test_a_key_used_on_another_stream_is_refused(container: Container) -> None:
+    events, family_id = new_events(container)
+    other, other_id = new_events(container)
+    await container.store.append(family_id, 0, events, CASEWORKER, "cmd-1", b"a")
+    with pytest.raises(IdempotencyKeyReused):
+        await container.store.append(other_id, 0, other, CASEWORKER, "cmd-1", b"a")
+    assert await count(container) == 4
+
+
+async def test_a_command_recorded_before_hash_format_2_still_answers_its_retry(
+    container: Container,
+) -> None:
+    family, _, _ = opened_family()
+    events = [container.store.encode(e) for e in family.collect_events()]
+    first = await container.store.append(family.id, 0, events, CASEWORKER)
+    # Migration 0007 keeps the commands table that earlier versions wrote each command to.
+    await container.database.pool.execute(
+        "INSERT INTO commands (idempotency_key, request_digest, stream_id, version,"
+        " first_position, last_position) VALUES ('old-1', 'd', $1, 4, $2, $3)",
+        family.id,
+        first.first_position,
+        first.last_position,
+    )
+    again = await container.store.append(family.id, 0, events, CASEWORKER, "old-1", b"d")
+    assert again.duplicate and again.version == 4
+    assert (again.first_position, again.last_position) == (
+        first.first_position,
+        first.last_position,
+    )
+    with pytest.raises(IdempotencyKeyReused):
+        await container.store.append(family.id, 4, events, CASEWORKER, "old-1", b"other")
+    assert await count(container) == 4
 
 
 async def test_an_unknown_moment_is_stored_as_null_and_still_chained(
@@ -121,3 +203,32 @@ async def test_an_unknown_moment_is_stored_as_null_and_still_chained(
     stored = await container.store.read_stream(family.id)
     assert stored[-1].occurred_at is None
     assert verify_stream(stored) is None
+
+
+async def test_appends_are_announced_at_once_then_at_most_once_per_interval(
+    container: Container,
+) -> None:
+    heard: list[float] = []
+    listener = await container.database.pool.acquire()
+    loop = asyncio.get_running_loop()
+
+    def hear(*_: object) -> None:
+        heard.append(loop.time())
+
+    await listener.add_listener("reunite_events", hear)
+    try:
+        events, family_id = new_events(container)
+        started = loop.time()
+        await container.store.append(family_id, 0, events[:1], CASEWORKER)
+        for version in range(1, 4):
+            await container.store.append(
+                family_id, version, events[version : version + 1], CASEWORKER
+            )
+        burst = loop.time() - started
+        await container.store.drain()
+        await asyncio.sleep(ANNOUNCE_INTERVAL * 3)
+    finally:
+        await listener.remove_listener("reunite_events", hear)
+        await container.database.pool.release(listener)
+    assert heard and heard[0] - started < 1.0  # the first after a quiet spell goes at once
+    assert len(heard) <= burst / ANNOUNCE_INTERVAL + 2

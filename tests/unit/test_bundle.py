@@ -22,7 +22,7 @@ from service.bundle import (
     bundle_to_json,
     verify_bundle,
 )
-from service.chain import event_hash
+from service.chain import event_hash, event_leaf
 from service.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
 from service.keys import Signer
 from service.merkle import MerkleTree
@@ -71,7 +71,7 @@ def interleaved_log(rounds: int = 5) -> list[RecordedEvent]:
 
 
 def signed(log: list[RecordedEvent], signer: Signer = SIGNER) -> Checkpoint:
-    root = MerkleTree(e.hash for e in log).root()
+    root = MerkleTree(event_leaf(e) for e in log).root()
     head, created_at = log[-1], T0 + timedelta(days=500)
     message = checkpoint_message(3, len(log), head.position, head.transaction_id, created_at, root)
     return Checkpoint(
@@ -99,7 +99,7 @@ def signed_in_format_1(log: list[RecordedEvent]) -> Checkpoint:
 def exported(log: list[RecordedEvent] | None = None) -> Bundle:
     """What `reunite export` writes for FAMILY against a checkpoint over the whole log."""
     log = interleaved_log() if log is None else log
-    tree = MerkleTree(e.hash for e in log)
+    tree = MerkleTree(event_leaf(e) for e in log)
     proven = [
         ProvenEvent(e, i, tuple(tree.proof(i))) for i, e in enumerate(log) if e.stream_id == FAMILY
     ]

@@ -1,7 +1,10 @@
-"""The hash chain recomputed in Python: byte-exact with the database, and every field counts."""
+"""The hash chain in Python: format 1 byte-exact with the old trigger, format 2 with its
+definition, and every field counts, in the hash or in the Merkle leaf."""
 
 from __future__ import annotations
 
+import hashlib
+import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -9,7 +12,7 @@ from uuid import UUID
 
 import pytest
 
-from service.chain import ChainBreak, event_hash, verify_stream
+from service.chain import ChainBreak, event_hash, event_leaf, verify_stream
 from service.provenance import Provenance
 from service.store import RecordedEvent
 
@@ -17,9 +20,9 @@ STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 CORRELATION = UUID("11111111-2222-4333-8444-555555555555")
 OCCURRED = datetime(2018, 5, 21, 9, 0, 0, 123456, tzinfo=UTC)
 
-# Two rows with the hashes PostgreSQL 15 computes for them with the functions the trigger
-# reunite_events_chain uses: non-ASCII text, binary payload, NULLs and non-NULLs.
-FIRST = RecordedEvent(
+# Two rows with the hashes PostgreSQL 15 computed for them in format 1, with the functions
+# the trigger of migration 0001 used: non-ASCII text, binary payload, NULLs and non-NULLs.
+FIRST_V1 = RecordedEvent(
     position=1,
     transaction_id=817,
     stream_id=STREAM,
@@ -39,17 +42,30 @@ FIRST = RecordedEvent(
     idempotency_key="cmd-é",
     prev_hash=None,
     hash=bytes.fromhex("fc37e8387765b5ef9834da694a71c823c90ea388f715c0b1090129819845afe9"),
+    hash_format=1,
 )
-SECOND = replace(
-    FIRST,
+SECOND_V1 = replace(
+    FIRST_V1,
     position=2,
     transaction_id=818,
     version=2,
     recorded_at=datetime(2026, 11, 27, 19, 34, 24, 551141, tzinfo=UTC),
     provenance=Provenance(actor="maría.lópez", role="caseworker", source="import:orr.csv row 58"),
     idempotency_key=None,
-    prev_hash=FIRST.hash,
+    prev_hash=FIRST_V1.hash,
     hash=bytes.fromhex("8d4cfc082d6fdced6d2a6a5dad854d8a5570e50551c7ee006d454382d2258b5f"),
+)
+# The same two rows in format 2, as the store writes them since migration 0007.
+FIRST = replace(
+    FIRST_V1,
+    hash_format=2,
+    hash=bytes.fromhex("b6ac950be907840ae22a8327a20d8ebd14a9aea3ff2cb3aca2898f0e6f8ceb7b"),
+)
+SECOND = replace(
+    SECOND_V1,
+    hash_format=2,
+    prev_hash=FIRST.hash,
+    hash=bytes.fromhex("33354dd325feef5270f7ddaae716c6cd24c1be43294561597f57d70200aba042"),
 )
 
 
@@ -69,10 +85,46 @@ def with_provenance(event: RecordedEvent, **changes: Any) -> RecordedEvent:
     return replace(event, provenance=replace(event.provenance, **changes))
 
 
-def test_recomputes_the_hashes_the_database_wrote() -> None:
-    assert event_hash(FIRST, None) == FIRST.hash
+def test_recomputes_the_hashes_the_database_wrote_in_format_1() -> None:
+    assert event_hash(FIRST_V1, None) == FIRST_V1.hash
+    assert event_hash(SECOND_V1, FIRST_V1.hash) == SECOND_V1.hash
+    assert verify_stream([FIRST_V1, SECOND_V1, third(SECOND_V1)]) is None
+
+
+def test_format_2_is_sha256_over_its_documented_bytes() -> None:
+    def lp(value: bytes | None) -> bytes:
+        return struct.pack(">i", -1) if value is None else struct.pack(">i", len(value)) + value
+
+    def text(value: str | None) -> bytes:
+        return lp(None if value is None else value.encode())
+
+    p = FIRST.provenance
+    micros = (OCCURRED - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    message = (
+        lp(None)
+        + STREAM.bytes
+        + struct.pack(">i", 1)
+        + struct.pack(">q", micros)
+        + text(FIRST.topic)
+        + lp(FIRST.payload)
+        + text(p.actor)
+        + text(p.role)
+        + text(p.source)
+        + text(p.reason)
+        + lp(CORRELATION.bytes)
+        + lp(None)
+        + text(FIRST.idempotency_key)
+    )
+    assert hashlib.sha256(message).digest() == FIRST.hash == event_hash(FIRST, None)
     assert event_hash(SECOND, FIRST.hash) == SECOND.hash
     assert verify_stream([FIRST, SECOND, third()]) is None
+
+
+def test_a_stream_may_continue_in_format_2_after_format_1() -> None:
+    assert verify_stream([FIRST_V1, SECOND_V1, third(SECOND_V1), third(third(SECOND_V1))]) is None
+    upgraded = replace(third(SECOND_V1), hash_format=2)
+    upgraded = replace(upgraded, hash=event_hash(upgraded, SECOND_V1.hash))
+    assert verify_stream([FIRST_V1, SECOND_V1, upgraded]) is None
 
 
 def test_an_empty_stream_has_nothing_to_break() -> None:
@@ -82,13 +134,11 @@ def test_an_empty_stream_has_nothing_to_break() -> None:
 EDITS: dict[str, RecordedEvent] = {
     "stream_id": replace(FIRST, stream_id=UUID(int=STREAM.int ^ 1)),
     "version": replace(FIRST, version=2),
-    "position": replace(FIRST, position=2),
     "topic": replace(FIRST, topic="domain.family:Family.Reunified"),
     "payload": replace(FIRST, payload=b'{"a":2}\x00\xff'),
     "payload emptied": replace(FIRST, payload=b""),
     "occurred_at by 1µs": replace(FIRST, occurred_at=OCCURRED + timedelta(microseconds=1)),
     "occurred_at unknown": replace(FIRST, occurred_at=None),
-    "recorded_at by 1µs": replace(FIRST, recorded_at=FIRST.recorded_at - timedelta(microseconds=1)),
     "actor": with_provenance(FIRST, actor="maria.lopez"),
     "role": with_provenance(FIRST, role="supervisor"),
     "source": with_provenance(FIRST, source="import:orr.csv row 59"),
@@ -104,9 +154,28 @@ EDITS: dict[str, RecordedEvent] = {
 }
 
 
+# What the database gives an event: in its format-1 hash, in the Merkle leaf of format 2.
+PLACE_EDITS: dict[str, dict[str, Any]] = {
+    "position": {"position": 2},
+    "transaction_id": {"transaction_id": 1},
+    "recorded_at by 1µs": {"recorded_at": FIRST.recorded_at - timedelta(microseconds=1)},
+}
+
+
 @pytest.mark.parametrize("edited", EDITS.values(), ids=EDITS.keys())
 def test_editing_any_chained_field_changes_the_hash(edited: RecordedEvent) -> None:
     assert event_hash(edited, None) != FIRST.hash
+    assert event_hash(replace(edited, hash_format=1), None) != FIRST_V1.hash
+
+
+@pytest.mark.parametrize("changes", PLACE_EDITS.values(), ids=PLACE_EDITS.keys())
+def test_where_and_when_the_log_put_an_event_counts_in_hash_or_leaf(
+    changes: dict[str, Any],
+) -> None:
+    assert event_hash(replace(FIRST_V1, **changes), None) != FIRST_V1.hash
+    moved = replace(FIRST, **changes)
+    assert event_hash(moved, None) == FIRST.hash  # format 2 hashes what the service decides
+    assert event_leaf(moved) != event_leaf(FIRST)  # and the checkpoint seals the rest
 
 
 @pytest.mark.parametrize("edited", EDITS.values(), ids=EDITS.keys())
@@ -166,17 +235,14 @@ def test_an_event_of_another_stream_is_reported() -> None:
 def test_only_the_instant_of_a_timestamp_counts_not_its_offset() -> None:
     # timestamptz keeps an instant; asyncpg may hand it back in any zone.
     madrid = timezone(timedelta(hours=2))
-    shifted = replace(
-        FIRST,
-        occurred_at=OCCURRED.astimezone(madrid),
-        recorded_at=FIRST.recorded_at.astimezone(madrid),
-    )
-    assert event_hash(shifted, None) == FIRST.hash
-
-
-def test_the_transaction_id_is_chained() -> None:
-    # The log's order is (transaction_id, position), so moving an event in it must show.
-    assert event_hash(replace(FIRST, transaction_id=1), None) != FIRST.hash
+    for event in (FIRST_V1, FIRST):
+        shifted = replace(
+            event,
+            occurred_at=OCCURRED.astimezone(madrid),
+            recorded_at=event.recorded_at.astimezone(madrid),
+        )
+        assert event_hash(shifted, None) == event.hash
+        assert event_leaf(shifted) == event_leaf(event)
 
 
 def test_a_naive_timestamp_is_refused_rather_than_guessed() -> None:
