@@ -268,10 +268,10 @@ class EventStore:
         except asyncpg.UniqueViolationError as e:
             if e.constraint_name not in CONFLICT_CONSTRAINTS:
                 raise
-            if keyed and conn is None:
-                # Perhaps a retry of a command that was accepted meanwhile: answer with its
-                # first result (or refuse a different command that reuses the key).
-                assert idempotency_key is not None
+            # Perhaps a retry of a command accepted meanwhile: answer with its first result
+            # (or refuse another command that reuses the key). Inside a caller's transaction
+            # the error has aborted it: the caller asks (find_command) after rolling back.
+            if idempotency_key is not None and conn is None:
                 earlier = await self.find_command(idempotency_key, digest, stream_id)
                 if earlier is not None:
                     return earlier

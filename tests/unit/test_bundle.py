@@ -172,6 +172,23 @@ EDITS: dict[str, tuple[Callable[[Json], None], str]] = {
         lambda d: d["events"][0].update(occurred_at="2018-05-21T09:00:00.000001+00:00"),
         "event version 1 (position 2): hash does not match",
     ),
+    # Format 2 seals where and when the log put an event in its Merkle leaf, not its hash.
+    "when it was recorded, by a microsecond": (
+        lambda d: d["events"][0].update(
+            recorded_at=(
+                datetime.fromisoformat(d["events"][0]["recorded_at"]) + timedelta(microseconds=1)
+            ).isoformat()
+        ),
+        "event version 1 (position 2): its inclusion proof does not lead to the root",
+    ),
+    "its transaction id": (
+        lambda d: d["events"][0].update(transaction_id=d["events"][0]["transaction_id"] + 1),
+        "event version 1 (position 2): its inclusion proof does not lead to the root",
+    ),
+    "the hash format, to the one without position and time": (
+        lambda d: d["events"][0].update(hash_format=1),
+        "event version 1 (position 2): hash does not match",
+    ),
     "a proof step": (
         lambda d: d["events"][4]["proof"].__setitem__(1, flip_hex(d["events"][4]["proof"][1])),
         "event version 5 (position 14): its inclusion proof does not lead to the root",
@@ -331,6 +348,10 @@ MALFORMED: dict[str, tuple[Callable[[Json], object], str]] = {
     "a position past 64 bits": (
         lambda d: d["events"][0].update(position=2**63) or d,
         f"events[0].position is {2**63}, outside 1..",
+    ),
+    "an unknown hash format": (
+        lambda d: d["events"][0].update(hash_format=3) or d,
+        "events[0].hash_format is 3, outside 1..2",
     ),
     "a proof step not hex": (
         lambda d: d["events"][0]["proof"].append("zz") or d,
