@@ -16,8 +16,8 @@ What is compared
         returns the first and last position.
     (b) the store: ``EventStore.append(stream_id, expected_version, events, provenance,
         idempotency_key, digest, head=...)`` per command, given the stream's last hash as
-        the command path has it from loading the family, i.e. ``reunite_append()``:
-        idempotency check, head check, insert; and the debounced NOTIFY.
+        the command path has it from loading the family: the store's one INSERT (head
+        check, the unique keys for version and idempotency) and its throttled NOTIFY.
 
     Each with 1 writer and with 4 concurrent writers (asyncio tasks, each on its own
     connection of a pool of 4; families are dealt to writers so each family's commands

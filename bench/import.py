@@ -11,8 +11,8 @@ What is compared
         families, as the importer batches. Building the rows is not timed.
     (b) ``OrrImporter(store).run(file)``: read and normalise the CSV, decide each case
         through the Family aggregate, encode, check the batch's idempotency keys, then
-        ``reunite_append`` per stream (hash-chain trigger, commands row, NOTIFY), 200 streams
-        per transaction, 4 transactions in flight.
+        ``EventStore.append`` per stream (its one INSERT with the hash chain and the
+        command's record), 200 streams per transaction, 4 transactions in flight.
 
     rows/s is readable rows (3,108) per second for both. Before each timed run the raw table
     is recreated or ``events`` and ``commands`` emptied, and a CHECKPOINT taken; (a) and (b)
