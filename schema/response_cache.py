@@ -25,7 +25,6 @@ from graphql import (
     NullValueNode,
     OperationDefinitionNode,
     OperationType,
-    ValueNode,
     VariableNode,
 )
 from strawberry.extensions import SchemaExtension
@@ -68,21 +67,27 @@ def read_model_query(
     ]
     if len(operations) != 1 or operations[0].operation is not OperationType.QUERY:
         return False
-    for selection in operations[0].selection_set.selections:
+    operation = operations[0]
+    sent = dict(variables or {})
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in sent and definition.default_value is not None:
+            sent[name] = definition.default_value  # GraphQL runs with the default
+    for selection in operation.selection_set.selections:
         # Fragments at the root are rare; they are executed rather than inspected.
         if not isinstance(selection, FieldNode) or selection.name.value not in READ_MODEL_ROOTS:
             return False
         for argument in selection.arguments or ():
-            if argument.name.value in LOG_ARGUMENTS and not _null(argument.value, variables):
+            if argument.name.value in LOG_ARGUMENTS and not _null(argument.value, sent):
                 return False
     return True
 
 
-def _null(value: ValueNode, variables: Mapping[str, Any] | None) -> bool:
-    """An argument given as null, or as a variable that is null or not sent."""
+def _null(value: object, variables: Mapping[str, Any]) -> bool:
+    """An argument given as null, or as a variable whose value (sent or default) is null."""
     if isinstance(value, VariableNode):
-        return (variables or {}).get(value.name.value) is None
-    return isinstance(value, NullValueNode)
+        value = variables.get(value.name.value)
+    return value is None or isinstance(value, NullValueNode)
 
 
 @dataclass(frozen=True)

@@ -275,6 +275,12 @@ class EventStore:
                 earlier = await self.find_command(idempotency_key, digest, stream_id)
                 if earlier is not None:
                     return earlier
+            if idempotency_key is not None and conn is not None:
+                raise VersionConflict(
+                    f"family {stream_id} has changed since version {expected_version}, or "
+                    f"idempotency key {idempotency_key} was used: roll back, then ask "
+                    "find_command"
+                ) from None
             raise VersionConflict(_conflict(stream_id, expected_version)) from None
         assert row is not None
         if row["first_position"] is None:  # nothing inserted: refused before any row

@@ -32,6 +32,12 @@ ALTER TABLE events ADD CONSTRAINT events_recorded_by_inserting_transaction
     CHECK (transaction_id = pg_current_xact_id()
            AND recorded_at BETWEEN now() AND clock_timestamp()) NOT VALID;
 
+-- And what its chaining guaranteed of every row: a SHA-256 hash, and a prev_hash exactly
+-- when there is a previous event. An append by a process older than this migration (its
+-- trigger gone, its placeholder hash left empty) is refused rather than stored broken.
+ALTER TABLE events ADD CONSTRAINT events_chained_check
+    CHECK (octet_length(hash) = 32 AND (version = 1) = (prev_hash IS NULL)) NOT VALID;
+
 DROP TRIGGER events_chain ON events;
 DROP FUNCTION reunite_events_chain();
 

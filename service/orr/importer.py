@@ -166,7 +166,7 @@ class OrrImporter:
 
     async def _append_one(self, conn: Connection, run: ImportRun, p: Pending) -> RowOutcome:
         row = p.decided.row
-        await self.store.append(
+        result = await self.store.append(
             p.decided.family_id,
             0,
             p.events,
@@ -175,6 +175,8 @@ class OrrImporter:
             p.digest,
             conn=conn,
         )
+        if result.duplicate:  # another import of the same row got there first
+            return _outcome(p.decided, Outcome.ALREADY_IMPORTED)
         return _outcome(p.decided, Outcome.IMPORTED, len(p.events))
 
     def _encode(self, decided: Decided) -> tuple[NewEvent, ...]:

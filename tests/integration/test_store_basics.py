@@ -124,6 +124,28 @@ async def test_only_the_inserting_transaction_sets_its_id_and_recorded_time(
     assert await count(container) == 0
 
 
+UNCHAINED = {
+    # What an append by a process older than migration 0007 would leave: its trigger gone.
+    "an empty hash": (1, None, b""),
+    "a later event without prev_hash": (2, None, b"\x01" * 32),
+    "a first event with a prev_hash": (1, b"\x01" * 32, b"\x01" * 32),
+}
+
+
+@pytest.mark.parametrize("row", UNCHAINED.values(), ids=UNCHAINED)
+async def test_a_row_that_is_not_chained_is_refused(
+    container: Container, row: tuple[int, bytes | None, bytes]
+) -> None:
+    with pytest.raises(asyncpg.CheckViolationError, match="events_chained_check"):
+        await container.database.pool.execute(
+            "INSERT INTO events (stream_id, version, topic, payload, actor, role, source,"
+            " prev_hash, hash) VALUES ($1, $2, 't', '\\x00', 'a', 'r', 's', $3, $4)",
+            uuid4(),
+            *row,
+        )
+    assert await count(container) == 0
+
+
 async def test_a_hash_written_around_the_store_is_located_by_verification(
     container: Container,
 ) -> None:
@@ -133,11 +155,12 @@ async def test_a_hash_written_around_the_store_is_located_by_verification(
     stored = await container.store.read_stream(family.id)
     await container.database.pool.execute(
         "INSERT INTO events (stream_id, version, topic, payload, actor, role, source,"
-        " prev_hash, hash) VALUES ($1, 3, $2, $3, 'a', 'r', 's', $4, '\\xdeadbeef')",
+        " prev_hash, hash) VALUES ($1, 3, $2, $3, 'a', 'r', 's', $4, $5)",
         family.id,
         events[2].topic,
         events[2].payload,
         stored[-1].hash,
+        b"\xde\xad" * 16,
     )
     broken = verify_stream(await container.store.read_stream(family.id))
     assert broken is not None and broken.version == 3

@@ -48,6 +48,24 @@ def test_a_position_sent_as_a_variable_is_waited_for(
     assert read_model_query(document, None, variables) is kept
 
 
+@pytest.mark.parametrize(
+    ("default", "variables", "kept"),
+    [
+        ('"2100-01-01T00:00:00Z"', {}, False),  # the default reads the log as known then
+        ('"2100-01-01T00:00:00Z"', {"k": None}, True),
+        ("null", {}, True),
+    ],
+)
+def test_a_variable_default_counts_as_sent(
+    default: str, variables: dict[str, str | None], kept: bool
+) -> None:
+    document = parse(
+        f"query($k: DateTime = {default}) {{"
+        ' courtReport(asOf: "2019-01-01", knownAt: $k) { asOf } }'
+    )
+    assert read_model_query(document, None, variables) is kept
+
+
 def test_a_null_position_waits_for_nothing() -> None:
     assert read_model_query(parse("{ families(minPosition: null) { totalCount } }"), None)
 
