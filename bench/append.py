@@ -27,7 +27,7 @@ What is compared
     runs are compared: target (b)/(a) >= 0.85 for both 1 and 4 writers.
 
 Reproduce
-    .venv/bin/python -m bench.append                 # full size, 3 runs
+    .venv/bin/python -m bench.append                 # full size, 5 runs
     .venv/bin/python -m bench.append --scale 0.1 --runs 1   # quick check
     DATABASE_URL=postgresql://... .venv/bin/python -m bench.append --wipe
 
@@ -121,7 +121,8 @@ async def write_raw(conn: Connection, commands: Sequence[Command]) -> None:
 
 
 async def main() -> None:
-    args = parse_args("Append throughput: EventStore.append vs raw asyncpg inserts.")
+    # Five runs: with four writers on two shared cores, single runs vary by about 10 %.
+    args = parse_args("Append throughput: EventStore.append vs raw asyncpg inserts.", runs=5)
     async with bench_database(args.wipe) as db:
         store = EventStore(db.pool, create_mapper())
         families = max(4, round(FAMILIES * args.scale))

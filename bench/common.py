@@ -57,10 +57,12 @@ DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 # Command line
 
 
-def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """--runs, --scale, --seed and --wipe, shared by both benchmarks."""
+def parse_args(
+    description: str, argv: Sequence[str] | None = None, runs: int = 3
+) -> argparse.Namespace:
+    """--runs, --scale, --seed and --wipe, shared by the benchmarks."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--runs", type=int, default=3, help="timed runs per case (median)")
+    parser.add_argument("--runs", type=int, default=runs, help="timed runs per case (median)")
     parser.add_argument(
         "--scale", type=float, default=1.0, help="shrink (or grow) the workload, e.g. 0.1"
     )

@@ -26,7 +26,7 @@ Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProx
 # conflict and the unique key on a command's first event a repeated command; the first new
 # event must chain from the hash at the expected version, so an expected version past the
 # stream's head, or a head that is not the one the writer read, inserts nothing.
-APPEND = """
+_APPEND = """
 WITH inserted AS (
     INSERT INTO events (stream_id, version, topic, payload, occurred_at, actor, role, source,
                         reason, correlation_id, causation_id, idempotency_key,
@@ -39,13 +39,19 @@ WITH inserted AS (
      WHERE CASE WHEN $2 = 0 THEN ($15::bytea[])[1] IS NULL
                 ELSE (SELECT e.hash FROM events e WHERE e.stream_id = $1 AND e.version = $2)
                      = ($15::bytea[])[1] END
-       -- Keys of commands recorded before migration 0007, which no unique index covers.
-       AND NOT EXISTS (SELECT FROM commands c WHERE c.idempotency_key = $12)
+       {old_keys}
      ORDER BY u.n
     RETURNING position
 )
 SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
 """
+APPEND = _APPEND.format(old_keys="")
+# Where commands were recorded before migration 0007, in the commands table, which no
+# unique index covers and nothing writes any more: their keys are looked up too.
+APPEND_CHECKING_OLD_KEYS = _APPEND.format(
+    old_keys="AND NOT EXISTS (SELECT FROM commands c WHERE c.idempotency_key = $12)"
+)
+HAS_OLD_KEYS = "SELECT EXISTS (SELECT FROM commands)"
 
 COLUMNS = """
 position, transaction_id::text::bigint AS transaction_id, stream_id, version, topic,
@@ -208,6 +214,7 @@ class EventStore:
         self.mapper = mapper
         self._announcing: asyncio.TimerHandle | None = None
         self._announced_at = float("-inf")
+        self._old_keys: bool | None = None  # whether the commands table holds any key
         self._in_flight: set[asyncio.Future[None]] = set()
 
     def encode(self, domain_event: Any) -> NewEvent:
@@ -263,8 +270,11 @@ class EventStore:
             [head, *hashes[:-1]],
             hashes,
         )
+        if self._old_keys is None:
+            self._old_keys = bool(await (conn or self.pool).fetchval(HAS_OLD_KEYS))
+        statement = APPEND_CHECKING_OLD_KEYS if self._old_keys else APPEND
         try:
-            row = await (conn or self.pool).fetchrow(APPEND, *args)
+            row = await (conn or self.pool).fetchrow(statement, *args)
         except asyncpg.UniqueViolationError as e:
             if e.constraint_name not in CONFLICT_CONSTRAINTS:
                 raise
