@@ -21,7 +21,7 @@ class Settings:
     run_projections: bool = True
     freshness_timeout: float = 5.0
     max_page_size: int = 500
-    response_cache_size: int = 1000
+    response_cache_size: int = 256
     checkpoint_interval: float = 300.0
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
