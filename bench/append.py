@@ -147,7 +147,7 @@ async def main() -> None:
                 )
                 assert result.head is not None
                 last[c.stream_id] = result.head
-                store.announce_soon()  # as the command path does after each commit
+                store.announcements.soon()  # as the command path does after each commit
 
         writers_pool = await asyncpg.create_pool(
             db.url, min_size=max(WRITER_COUNTS), max_size=max(WRITER_COUNTS)

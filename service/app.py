@@ -123,7 +123,7 @@ def create_app(settings: Settings) -> Starlette:
             graphql.serve(container)
             await container.notifications.start()
             resources.push_async_callback(container.notifications.stop)
-            resources.push_async_callback(container.store.drain)
+            resources.push_async_callback(container.store.announcements.drain)
             resources.push_async_callback(container.access_log.drain)
             if settings.run_projections:
                 # Before the first request: a read model built by other code is replayed.

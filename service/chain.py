@@ -103,7 +103,6 @@ def content_hash(
     idempotency_key: str | None,
 ) -> bytes:
     """Format 2: SHA-256 over prev_hash and every field the service gives an event."""
-    p = provenance
     message = b"".join(
         (
             _lp(prev_hash),
@@ -112,13 +111,7 @@ def content_hash(
             _micros(occurred_at),
             _text(topic),
             _lp(payload),
-            _text(p.actor),
-            _text(p.role),
-            _text(p.source),
-            _text(p.reason),
-            _uuid(p.correlation_id),
-            _uuid(p.causation_id),
-            _text(idempotency_key),
+            _given_by(provenance, idempotency_key),
         )
     )
     return hashlib.sha256(message).digest()
@@ -182,7 +175,6 @@ LEAF_COLUMNS = (
 
 def _format_1(event: RecordedEvent, prev_hash: bytes | None) -> bytes:
     """SHA-256 over the same bytes, in the same order, as migration 0001's trigger."""
-    p = event.provenance
     message = b"".join(
         (
             _lp(prev_hash),
@@ -194,16 +186,26 @@ def _format_1(event: RecordedEvent, prev_hash: bytes | None) -> bytes:
             _lp(event.payload),
             _micros(event.occurred_at),
             _micros(event.recorded_at),
+            _given_by(event.provenance, event.idempotency_key),
+        )
+    )
+    return hashlib.sha256(message).digest()
+
+
+def _given_by(p: Provenance, idempotency_key: str | None) -> bytes:
+    """Who recorded an event, how and why, and its command's key: the last fields of both
+    formats, in this order."""
+    return b"".join(
+        (
             _text(p.actor),
             _text(p.role),
             _text(p.source),
             _text(p.reason),
             _uuid(p.correlation_id),
             _uuid(p.causation_id),
-            _text(event.idempotency_key),
+            _text(idempotency_key),
         )
     )
-    return hashlib.sha256(message).digest()
 
 
 def link_fault(

@@ -123,7 +123,7 @@ async def with_container(settings: Settings, action: Callable[[Container], Await
         try:
             return await action(container)
         finally:
-            await container.store.drain()
+            await container.store.announcements.drain()
     finally:
         await database.close()
 

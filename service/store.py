@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +12,9 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from eventsourcing.persistence import Mapper, StoredEvent
 
+from service.announcements import Announcements
 from service.chain import command_hashes
 from service.provenance import Provenance
-
-log = logging.getLogger(__name__)
 
 # A connection taken directly or from the pool; both run the same statements.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
@@ -87,11 +84,6 @@ SELECT idempotency_key, request_digest FROM command_results
  WHERE idempotency_key = ANY($1::text[])
 """
 
-# Wakes projection runners in every process; sent after commit, outside the append.
-ANNOUNCE = "SELECT pg_notify('reunite_events', '')"
-# At most one announcement per interval: the first append after a quiet spell is announced
-# at once, later ones share the next (each costs a round trip and a commit).
-ANNOUNCE_INTERVAL = 0.02
 
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
 # The last committed event in log order, which a reader must reach to be caught up.
@@ -212,10 +204,8 @@ class EventStore:
     def __init__(self, pool: asyncpg.Pool, mapper: Mapper[Any]) -> None:
         self.pool = pool
         self.mapper = mapper
-        self._announcing: asyncio.TimerHandle | None = None
-        self._announced_at = float("-inf")
+        self.announcements = Announcements(pool)
         self._old_keys: bool | None = None  # whether the commands table holds any key
-        self._in_flight: set[asyncio.Future[None]] = set()
 
     def encode(self, domain_event: Any) -> NewEvent:
         """Map a domain event to the bytes the store keeps."""
@@ -242,7 +232,7 @@ class EventStore:
         `head` is the hash of the stream's event at expected_version, as the writer read
         it; when None and expected_version > 0 it is read here first. With `conn`, the
         append joins the caller's transaction, and the caller announces the new events
-        (announce()) once it has committed.
+        (announcements) once it has committed.
         """
         if not events:
             raise ValueError("nothing to append")
@@ -300,7 +290,7 @@ class EventStore:
                     return earlier
             raise await self._refusal(stream_id, expected_version, conn)
         if conn is None:
-            self.announce_soon()
+            self.announcements.soon()
         version = expected_version + len(events)
         return AppendResult(
             stream_id, version, row["first_position"], row["last_position"], head=hashes[-1]
@@ -317,39 +307,6 @@ class EventStore:
             f"family {stream_id} does not end at version {expected_version} in the hash its "
             "new events chain from: the stored log differs from the one read (run reunite verify)"
         )
-
-    async def announce(self, conn: Connection | None = None) -> None:
-        """Tell projection runners, in any process, that new events have committed."""
-        await (conn or self.pool).execute(ANNOUNCE)
-
-    def announce_soon(self) -> None:
-        """Announce new events in the background, at most once per ANNOUNCE_INTERVAL."""
-        if self._announcing is None:
-            loop = asyncio.get_running_loop()
-            wait = self._announced_at + ANNOUNCE_INTERVAL - loop.time()
-            self._announcing = loop.call_later(max(0.0, wait), self._send_announcement)
-
-    def _send_announcement(self) -> None:
-        self._announcing = None
-        self._announced_at = asyncio.get_running_loop().time()
-        task = asyncio.ensure_future(self.announce())
-        self._in_flight.add(task)
-        task.add_done_callback(self._announced)
-
-    def _announced(self, task: asyncio.Future[None]) -> None:
-        self._in_flight.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            # Runners also poll, so a lost announcement only delays them.
-            log.warning("could not announce new events: %s", task.exception())
-
-    async def drain(self) -> None:
-        """Send a pending announcement now; before the pool closes."""
-        if self._announcing is not None:
-            self._announcing.cancel()
-            self._announcing = None
-            await self.announce()
-        if self._in_flight:
-            await asyncio.gather(*self._in_flight, return_exceptions=True)
 
     async def read_stream(
         self, stream_id: UUID, up_to_version: int = 2**31 - 1

@@ -65,7 +65,7 @@ async def container(settings: Settings, database: Database) -> AsyncIterator[Con
     await reset(database.pool)
     built = await Container.build(settings, database)
     yield built
-    await built.store.drain()
+    await built.store.announcements.drain()
 
 
 async def reset(pool: asyncpg.Pool) -> None:

@@ -144,7 +144,7 @@ class OrrImporter:
         except StoreError:
             async with self.store.pool.acquire() as conn, conn.transaction():
                 outcomes = [await self._append_alone(conn, run, p) for p in pending]
-        await self.store.announce()
+        await self.store.announcements.now()
         return outcomes
 
     async def _append_alone(self, conn: Connection, run: ImportRun, p: Pending) -> RowOutcome:

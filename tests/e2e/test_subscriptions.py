@@ -92,21 +92,8 @@ def bearer(role: Role = Role.CASEWORKER) -> str:
     return "Bearer " + Authenticator(Settings(jwt_secret=SECRET)).mint("maria.lopez", role)
 
 
-async def gql(base: str, query: str, **variables: Any) -> dict[str, Any]:
-    async with httpx.AsyncClient(timeout=30) as client:
-        response = await client.post(
-            f"{base}/graphql",
-            headers={"Authorization": bearer()},
-            json={"query": query, "variables": variables},
-        )
-    body: dict[str, Any] = response.json()
-    assert "errors" not in body, body
-    result: dict[str, Any] = next(iter(body["data"].values()))
-    assert result["__typename"] == "CommandSuccess", result
-    return result
-
-
 async def read(base: str, query: str, **variables: Any) -> dict[str, Any]:
+    """The data of a request that must answer without errors."""
     async with httpx.AsyncClient(timeout=30) as client:
         response = await client.post(
             f"{base}/graphql",
@@ -117,6 +104,13 @@ async def read(base: str, query: str, **variables: Any) -> dict[str, Any]:
     assert "errors" not in body, body
     data: dict[str, Any] = body["data"]
     return data
+
+
+async def gql(base: str, query: str, **variables: Any) -> dict[str, Any]:
+    """A mutation's result, which must be a success."""
+    result: dict[str, Any] = next(iter((await read(base, query, **variables)).values()))
+    assert result["__typename"] == "CommandSuccess", result
+    return result
 
 
 async def subscribe(ws: Any, query: str, **variables: Any) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from uuid import UUID
 
@@ -61,15 +61,25 @@ async def ask(
     return result.data
 
 
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait up to two seconds for condition to hold."""
+    for _ in range(200):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {what}")
+
+
+async def heard_after(container: Container, before: int) -> None:
+    """Wait until this process has heard a batch announced after `before`."""
+    await until(lambda: container.notifications.generation > before, "heard a batch")
+
+
 async def applied(container: Container) -> None:
     """Apply every new event and wait until this process has heard the batches."""
     before = container.notifications.generation
     await container.runner.catch_up()
-    for _ in range(200):
-        if container.notifications.generation > before:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("no batch was announced")
+    await heard_after(container, before)
 
 
 async def reads_logged(container: Container, family_id: UUID) -> int:
@@ -118,10 +128,7 @@ async def test_a_rebuilt_read_model_is_announced(
     await ask(listening, cache, FAMILY, id=str(family_id))
     before = listening.notifications.generation
     await Rebuilder(listening.runner, "cases").run()
-    for _ in range(200):
-        if listening.notifications.generation > before:
-            break
-        await asyncio.sleep(0.01)
+    await heard_after(listening, before)
     await ask(listening, cache, FAMILY, id=str(family_id))
     assert cache.hits == 0
 
@@ -188,9 +195,6 @@ async def test_a_lost_listener_turns_the_cache_off(
     await listening.database.pool.execute(
         "SELECT pg_terminate_backend($1)", listener.get_server_pid()
     )
-    for _ in range(200):
-        if not listening.notifications.listening:
-            break
-        await asyncio.sleep(0.01)
+    await until(lambda: not listening.notifications.listening, "noticed the lost connection")
     await ask(listening, cache, FAMILY, id=str(family_id))
     assert cache.hits == 0
