@@ -30,19 +30,20 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
     """
     rows = CaseRows()
     for envelope in history:
-        child_id = getattr(envelope.event, "child_id", None) or getattr(
-            envelope.event, "person_id", None
-        )
-        before = rows.children[child_id].status if child_id in rows.children else None
+        event = envelope.event
+        child_id = getattr(event, "child_id", None) or getattr(event, "person_id", None)
+        child = rows.children.get(child_id) if child_id is not None else None
+        before = child.status if child is not None else None
         handler = _HANDLERS.get(envelope.kind)
         if handler is not None:
             handler(rows, envelope)
-        child = rows.children.get(child_id) if child_id else None
+        if child is None and child_id is not None:  # MemberAdded adds the child
+            child = rows.children.get(child_id)
         if child is not None:
-            child.last_version = envelope.event.originator_version
+            child.last_version = event.originator_version
             if child.status != before:
                 _record_change(rows, envelope, child, before)
-        track_situations(rows, day(envelope.event.occurred_at))
+        track_situations(rows, event, day(event.occurred_at))
     if history:
         _summarise(rows, last or history[-1].recorded)
     return rows

@@ -62,14 +62,24 @@ def child_situation(rows: CaseRows, child: ChildRow) -> tuple[str, str | None] |
     return pair_situation(rows, parent, child)
 
 
-def track_situations(rows: CaseRows, on: date | None) -> None:
-    """Each parent's own category, and each separated child's intervals of its category."""
-    for adult in rows.parents.values():
+# A category depends on the parent's row, the pair's eligibility and whom the child was
+# separated from: only events naming the parent change those (Separated and
+# EligibilityDetermined name the parent too), so only their pairs are tracked again.
+NAMED = ("parent_id", "person_id")
+
+
+def track_situations(rows: CaseRows, event: Any, on: date | None) -> None:
+    """After one event: the category of a parent it names, and the intervals of each child
+    separated from that parent."""
+    for attr in NAMED:
+        person = getattr(event, attr, None)
+        adult = rows.parents.get(person) if person is not None else None
+        if adult is None:
+            continue
         adult.situation = situation_of(adult, adult.eligibility)[0]
-    for child in rows.children.values():
-        parent = rows.parents.get(child.separated_from) if child.separated_from else None
-        if parent is not None:
-            _track(rows, parent, child, pair_situation(rows, parent, child), on)
+        for child in rows.children.values():
+            if child.separated_from == person:
+                _track(rows, adult, child, pair_situation(rows, adult, child), on)
 
 
 def _track(

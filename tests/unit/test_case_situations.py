@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
+from hypothesis import given
+
 from domain.family import Family, Member
 from domain.values import (
     Country,
@@ -24,12 +26,14 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
-from projections.case_fold import case_rows
+from projections.case_fold import case_rows, fold_case
 from projections.case_rows import CaseRows, ChildRow, day
 from projections.cases import CHILD_EXTRA, child_record
+from projections.parent_fold import pair_situation, situation_of
 from projections.projection import effective_envelopes
 from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at
 from tests.unit.test_family import separated_family
+from tests.unit.test_family_properties import PROPERTY, family_histories
 from tests.unit.test_time_travel import stream
 
 CHILD_COLUMNS = (*(f.name for f in fields(ChildRow)), *CHILD_EXTRA)
@@ -203,3 +207,24 @@ def test_a_child_lists_the_adults_linked_to_it_only() -> None:
     rows = child_rows(family)
     assert rows[son]["parent_ids"] == [mother]
     assert rows[cousin]["parent_ids"] == [uncle]
+
+
+@PROPERTY
+@given(family_histories())
+def test_tracking_only_the_people_an_event_names_misses_no_change_of_category(
+    family: Family,
+) -> None:
+    # After every prefix, each category the fold tracked must be the one recomputed from
+    # the rows as they stand: an event that changed someone it does not name would show.
+    history = effective_envelopes(stream(family))
+    for end in range(1, len(history) + 1):
+        rows = fold_case(history[:end])
+        for adult in rows.parents.values():
+            assert adult.situation == situation_of(adult, adult.eligibility)[0]
+        for child in rows.children.values():
+            parent = rows.parents.get(child.separated_from) if child.separated_from else None
+            if parent is None:
+                continue
+            tracked = rows.open_situations[(parent.parent_id, child.child_id)]
+            found = pair_situation(rows, parent, child)
+            assert (tracked.situation, tracked.country) == found
