@@ -56,10 +56,11 @@ class Amendments:
 
     def apply(self, events: Iterable[Happened]) -> list[Happened]:
         """The events that count, each as corrected; amendments themselves left out."""
+        changes, retracted = self.changes, self.retracted
         return [
-            amended(e, self.changes.get(e.originator_version, ()))
+            amended(e, changes[e.originator_version]) if e.originator_version in changes else e
             for e in events
-            if not isinstance(e, AMENDMENTS) and e.originator_version not in self.retracted
+            if e.originator_version not in retracted and not isinstance(e, AMENDMENTS)
         ]
 
 

@@ -31,7 +31,8 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
     rows = CaseRows()
     for envelope in history:
         event = envelope.event
-        child_id = getattr(event, "child_id", None) or getattr(event, "person_id", None)
+        named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
+        child_id = named.get("child_id") or named.get("person_id")
         child = rows.children.get(child_id) if child_id is not None else None
         before = child.status if child is not None else None
         handler = _HANDLERS.get(envelope.kind)
@@ -43,7 +44,7 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
             child.last_version = event.originator_version
             if child.status != before:
                 _record_change(rows, envelope, child, before)
-        track_situations(rows, event, day(event.occurred_at))
+        track_situations(rows, event)
     if history:
         _summarise(rows, last or history[-1].recorded)
     return rows
@@ -226,6 +227,7 @@ def _separated(rows: CaseRows, env: Envelope) -> None:
     e, child = env.event, rows.children[env.event.child_id]
     if child.separated_at is None and child.separated_from is None:
         child.separated_at, child.separated_from = day(e.occurred_at), e.parent_id
+        rows.separated_by.setdefault(e.parent_id, []).append(child)
         child.separation_reason = e.reason.value
         child.separation_reason_text = getattr(e, "reason_text", None)
     if child.status == "with_family":

@@ -218,5 +218,8 @@ class CaseRows:
     recorded_on: dict[UUID, date | None] = field(default_factory=dict)
     # By (parent, child), in the order last determined: the latest is last.
     eligibility: dict[tuple[UUID, UUID], Eligibility] = field(default_factory=dict)
-    open_situations: dict[tuple[UUID, UUID], Situation] = field(default_factory=dict)
+    # A child is separated from one parent, once: its open interval is the pair's.
+    open_situations: dict[UUID, Situation] = field(default_factory=dict)
+    # By parent, the children separated from them: the pairs a parent's events touch.
+    separated_by: dict[UUID, list[ChildRow]] = field(default_factory=dict)
     open_stays: dict[UUID, list[Stay]] = field(default_factory=dict)

@@ -47,7 +47,9 @@ def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str |
 
 def pair_situation(rows: CaseRows, parent: ParentRow, child: ChildRow) -> tuple[str, str | None]:
     """The category of a parent as it bears on one child: with that pair's eligibility."""
-    determined = rows.eligibility.get((parent.parent_id, child.child_id))
+    determined = (
+        rows.eligibility.get((parent.parent_id, child.child_id)) if rows.eligibility else None
+    )
     return situation_of(parent, determined.outcome.value if determined else None)
 
 
@@ -68,18 +70,19 @@ def child_situation(rows: CaseRows, child: ChildRow) -> tuple[str, str | None] |
 NAMED = ("parent_id", "person_id")
 
 
-def track_situations(rows: CaseRows, event: Any, on: date | None) -> None:
+def track_situations(rows: CaseRows, event: Any) -> None:
     """After one event: the category of a parent it names, and the intervals of each child
     separated from that parent."""
+    named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
     for attr in NAMED:
-        person = getattr(event, attr, None)
+        person = named.get(attr)
         adult = rows.parents.get(person) if person is not None else None
         if adult is None:
             continue
         adult.situation = situation_of(adult, adult.eligibility)[0]
-        for child in rows.children.values():
-            if child.separated_from == person:
-                _track(rows, adult, child, pair_situation(rows, adult, child), on)
+        on = day(event.occurred_at)
+        for child in rows.separated_by.get(person, ()):
+            _track(rows, adult, child, pair_situation(rows, adult, child), on)
 
 
 def _track(
@@ -90,8 +93,7 @@ def _track(
     on: date | None,
 ) -> None:
     """Close the pair's open interval and open another when the category changes."""
-    key = (parent.parent_id, child.child_id)
-    current = rows.open_situations.get(key)
+    current = rows.open_situations.get(child.child_id)
     if current is not None and (current.situation, current.country) == found:
         return
     start = DAWN if current is None else max(on or current.start_date, current.start_date)
@@ -99,7 +101,7 @@ def _track(
         current.end_date = start
     opened = Situation(child.family_id, parent.parent_id, child.child_id, *found, start)
     rows.situations.append(opened)
-    rows.open_situations[key] = opened
+    rows.open_situations[child.child_id] = opened
 
 
 def _parent(rows: CaseRows, env: Envelope, attr: str = "parent_id") -> ParentRow | None:

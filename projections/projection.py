@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from domain.corrections import effective_history
 from service.store import Connection, RecordedEvent
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """A decoded domain event with the row it was stored as."""
+class Envelope(NamedTuple):
+    """A decoded domain event with the row it was stored as (a named tuple: a replay makes
+    one per event)."""
 
     recorded: RecordedEvent
     event: Any

@@ -1,4 +1,6 @@
-"""The eventsourcing Mapper with transcodings for the domain's enums and value objects."""
+"""The eventsourcing Mapper for family events: typed payloads where a class can have one,
+tagged ones (the library's JSONTranscoder, with transcodings for the domain's enums and value
+objects) otherwise; rows of either format read back."""
 
 from __future__ import annotations
 
@@ -6,16 +8,22 @@ import dataclasses
 from datetime import date
 from enum import Enum
 from typing import Any
+from uuid import UUID
 
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
     DatetimeAsISO,
     JSONTranscoder,
     Mapper,
+    MapperDeserialisationError,
+    StoredEvent,
     Transcoding,
     UUIDAsHex,
 )
+from eventsourcing.utils import get_topic, resolve_topic
 
 from domain import family, values
+from service.typed_payloads import TYPED, TypedEvents, typed_events
 
 
 class DateAsISO(Transcoding):
@@ -91,6 +99,59 @@ def create_transcoder() -> JSONTranscoder:
     return transcoder
 
 
-def create_mapper() -> Mapper[Any]:
-    """The one mapper between family events and stored bytes."""
-    return Mapper(transcoder=create_transcoder())
+class FamilyMapper(Mapper[Any]):
+    """Writes typed payloads for the classes that have a format (service.typed_payloads)
+    and tagged ones for the rest; reads both, each row by its own first bytes."""
+
+    def __init__(self, transcoder: JSONTranscoder, typed: dict[type[Any], TypedEvents]) -> None:
+        super().__init__(transcoder=transcoder)
+        self.typed = typed
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        """The event's stored form: typed when its class has the format."""
+        typed = self.typed.get(type(domain_event))
+        if typed is None:
+            return super().to_stored_event(domain_event)
+        state = dict(vars(domain_event))
+        originator_id, version = state.pop("originator_id"), state.pop("originator_version")
+        return StoredEvent(
+            originator_id, version, get_topic(type(domain_event)), typed.encode(state)
+        )
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        """The domain event of a stored one, of either format, upcast to its class's version."""
+        s = stored_event
+        return self.event_of(s.topic, s.state, s.originator_id, s.originator_version)
+
+    def event_of(self, topic: str, payload: bytes, stream_id: UUID | str, version: int) -> Any:
+        """The domain event of a stored row's columns (a replay has no StoredEvent to give)."""
+        if not payload.startswith(TYPED):
+            return super().to_domain_event(StoredEvent(stream_id, version, topic, payload))
+        cls = resolve_topic(topic)
+        try:
+            state = self.typed[cls].decode(payload)
+        except (KeyError, ValueError) as e:
+            raise MapperDeserialisationError(
+                f"Failed to deserialise state of stored event with topic '{topic}', "
+                f"originator_id '{stream_id}' and originator_version {version}: {e!r}"
+            ) from e
+        state["originator_id"] = stream_id
+        state["originator_version"] = version
+        event = object.__new__(cls)
+        object.__setattr__(event, "__dict__", state)
+        return event
+
+
+def family_events() -> list[type[Any]]:
+    """Every event class declared on Family (the stored topics name these)."""
+    return [
+        c
+        for c in vars(family.Family).values()
+        if isinstance(c, type) and issubclass(c, Aggregate.Event)
+    ]
+
+
+def create_mapper(typed: bool = True) -> FamilyMapper:
+    """The one mapper between family events and stored bytes; typed=False writes every
+    event tagged, as before typed payloads existed (for tests of old rows)."""
+    return FamilyMapper(create_transcoder(), typed_events(family_events()) if typed else {})

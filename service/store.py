@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from uuid import UUID
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
-from eventsourcing.persistence import Mapper, StoredEvent
 
 from service.announcements import Announcements
 from service.chain import command_hashes
+from service.codec import FamilyMapper
 from service.provenance import Provenance
 
 # A connection taken directly or from the pool; both run the same statements.
@@ -132,9 +132,12 @@ class AppendResult:
     head: bytes | None = None
 
 
-@dataclass(frozen=True)
-class RecordedEvent:
-    """One row of the log: the mapper's stored event plus the store's own columns."""
+class RecordedEvent(NamedTuple):
+    """One row of the log: the mapper's stored event plus the store's own columns.
+
+    A named tuple, not a dataclass: a replay builds one for every event it reads, and a
+    tuple is built (and freed) in a third of the time.
+    """
 
     position: int
     transaction_id: int
@@ -152,33 +155,42 @@ class RecordedEvent:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> RecordedEvent:
-        """Build from a row selected with COLUMNS."""
-        return cls(
-            position=row["position"],
-            transaction_id=int(row["transaction_id"]),
-            stream_id=row["stream_id"],
-            version=row["version"],
-            topic=row["topic"],
-            payload=row["payload"],
-            occurred_at=row["occurred_at"],
-            recorded_at=row["recorded_at"],
-            provenance=Provenance(
-                row["actor"],
-                row["role"],
-                row["source"],
-                row["reason"],
-                row["correlation_id"],
-                row["causation_id"],
+        """Build from a row selected with COLUMNS, by their order."""
+        who = (row[8], row[9], row[10], row[11], row[12], row[13])
+        provenance = _PROVENANCES.get(who)
+        if provenance is None:
+            provenance = _provenance(who)
+        return _tuple(
+            cls,
+            (
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                provenance,
+                row[14],
+                row[15],
+                row[16],
+                row[17],
             ),
-            idempotency_key=row["idempotency_key"],
-            prev_hash=row["prev_hash"],
-            hash=row["hash"],
-            hash_format=row["hash_format"],
         )
 
-    def stored(self) -> StoredEvent:
-        """The mapper's view of this row."""
-        return StoredEvent(self.stream_id, self.version, self.topic, self.payload)
+
+_tuple = tuple.__new__
+# Most rows share their provenance (one caseworker, one import): reuse the frozen value.
+_PROVENANCES: dict[tuple[Any, ...], Provenance] = {}
+_PROVENANCES_KEPT = 4096
+
+
+def _provenance(who: tuple[Any, ...]) -> Provenance:
+    if len(_PROVENANCES) >= _PROVENANCES_KEPT:
+        _PROVENANCES.clear()
+    found = _PROVENANCES[who] = Provenance(*who)
+    return found
 
 
 @dataclass(frozen=True, order=True)
@@ -201,7 +213,7 @@ class NewEvent:
 class EventStore:
     """Appends and reads family streams in PostgreSQL."""
 
-    def __init__(self, pool: asyncpg.Pool, mapper: Mapper[Any]) -> None:
+    def __init__(self, pool: asyncpg.Pool, mapper: FamilyMapper) -> None:
         self.pool = pool
         self.mapper = mapper
         self.announcements = Announcements(pool)
@@ -214,7 +226,7 @@ class EventStore:
 
     def decode(self, event: RecordedEvent) -> Any:
         """Map a stored row back to its domain event, upcasting old versions."""
-        return self.mapper.to_domain_event(event.stored())
+        return self.mapper.event_of(event.topic, event.payload, event.stream_id, event.version)
 
     async def append(
         self,

@@ -212,8 +212,8 @@ async def rewrite_with_recomputed_hashes(container: Container, family: UUID) -> 
     # The forger recomputes every later hash, so the stream's own chain holds again.
     previous = stream[1].hash
     for old in stream[2:]:
-        forged = replace(old, payload=old.payload.replace(b"Beto", b"Bert"), prev_hash=previous)
-        forged = replace(forged, hash=event_hash(forged, previous))
+        forged = old._replace(payload=old.payload.replace(b"Beto", b"Bert"), prev_hash=previous)
+        forged = forged._replace(hash=event_hash(forged, previous))
         await bypassing_the_guard(
             container.database.pool,
             "UPDATE events SET payload = $1, prev_hash = $2, hash = $3 WHERE position = $4",

@@ -14,9 +14,12 @@ from domain.family import Family
 from domain.values import Agency, Facility, FieldChange, Office, PersonName
 from projections import timeline
 from projections.case_queries import COURT_REPORT
+from service.codec import create_mapper
 from service.container import Container
 from service.replay import CaseState, Point
+from service.store import EventStore
 from service.time_travel import TimeTravel
+from service.typed_payloads import TYPED
 from tests.builders import CASEWORKER, SAN_YSIDRO, at, ctx, open_separated_family
 from tests.conftest import reset
 from tests.unit.test_family_properties import family_histories
@@ -105,6 +108,31 @@ async def test_replay_equals_the_read_models_now_and_as_they_stood_then(
 
     assert at_then is not None and now is not None
     assert replayed(at_then) == then
+    assert replayed(now) == await read_models(container, family.id)
+
+
+@AGREE
+@given(family=family_histories(), cut=st.floats(0, 1))
+async def test_a_stream_begun_in_tagged_payloads_and_continued_typed_replays_exactly(
+    container: Container, family: Family, cut: float
+) -> None:
+    # Rows written before typed payloads existed stay as they are; the stream goes on typed.
+    await reset(container.database.pool)
+    await container.runner.setup()
+    events = list(family.collect_events())
+    first = max(1, round(len(events) * cut))
+    before = EventStore(container.database.pool, create_mapper(typed=False))
+    old = [before.encode(e) for e in events[:first]]
+    await before.append(family.id, 0, old, CASEWORKER)
+    if first < len(events):
+        await append(container, family, events[first:], first)
+    await container.runner.catch_up()
+
+    stored = await container.store.read_stream(family.id)
+    assert [r.payload.startswith(TYPED) for r in stored[:first]] == [False] * first
+    assert [vars(container.store.decode(r)) for r in stored] == [vars(e) for e in events]
+    now = await travel(container).case_at(family.id, Point())
+    assert now is not None
     assert replayed(now) == await read_models(container, family.id)
 
 

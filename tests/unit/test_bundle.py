@@ -54,7 +54,7 @@ def recorded(stream: UUID, version: int, position: int, prev: bytes | None) -> R
         prev_hash=prev,
         hash=b"",
     )
-    return replace(event, hash=event_hash(event, prev))
+    return event._replace(hash=event_hash(event, prev))
 
 
 def interleaved_log(rounds: int = 5) -> list[RecordedEvent]:

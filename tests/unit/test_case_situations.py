@@ -225,6 +225,6 @@ def test_tracking_only_the_people_an_event_names_misses_no_change_of_category(
             parent = rows.parents.get(child.separated_from) if child.separated_from else None
             if parent is None:
                 continue
-            tracked = rows.open_situations[(parent.parent_id, child.child_id)]
+            tracked = rows.open_situations[child.child_id]
             found = pair_situation(rows, parent, child)
             assert (tracked.situation, tracked.country) == found

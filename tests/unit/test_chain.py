@@ -7,14 +7,14 @@ import hashlib
 import struct
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
 
 from service.chain import ChainBreak, event_hash, event_leaf, verify_stream
 from service.provenance import Provenance
-from service.store import RecordedEvent
+from service.store import COLUMNS, RecordedEvent
 
 STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 CORRELATION = UUID("11111111-2222-4333-8444-555555555555")
@@ -44,8 +44,7 @@ FIRST_V1 = RecordedEvent(
     hash=bytes.fromhex("fc37e8387765b5ef9834da694a71c823c90ea388f715c0b1090129819845afe9"),
     hash_format=1,
 )
-SECOND_V1 = replace(
-    FIRST_V1,
+SECOND_V1 = FIRST_V1._replace(
     position=2,
     transaction_id=818,
     version=2,
@@ -56,13 +55,11 @@ SECOND_V1 = replace(
     hash=bytes.fromhex("8d4cfc082d6fdced6d2a6a5dad854d8a5570e50551c7ee006d454382d2258b5f"),
 )
 # The same two rows in format 2, as the store writes them since migration 0007.
-FIRST = replace(
-    FIRST_V1,
+FIRST = FIRST_V1._replace(
     hash_format=2,
     hash=bytes.fromhex("b6ac950be907840ae22a8327a20d8ebd14a9aea3ff2cb3aca2898f0e6f8ceb7b"),
 )
-SECOND = replace(
-    SECOND_V1,
+SECOND = SECOND_V1._replace(
     hash_format=2,
     prev_hash=FIRST.hash,
     hash=bytes.fromhex("33354dd325feef5270f7ddaae716c6cd24c1be43294561597f57d70200aba042"),
@@ -71,18 +68,17 @@ SECOND = replace(
 
 def third(prev: RecordedEvent = SECOND) -> RecordedEvent:
     """A correctly chained next event, hashed by chain.py itself."""
-    event = replace(
-        prev,
+    event = prev._replace(
         position=prev.position + 5,
         version=prev.version + 1,
         payload=b"placed",
         prev_hash=prev.hash,
     )
-    return replace(event, hash=event_hash(event, prev.hash))
+    return event._replace(hash=event_hash(event, prev.hash))
 
 
 def with_provenance(event: RecordedEvent, **changes: Any) -> RecordedEvent:
-    return replace(event, provenance=replace(event.provenance, **changes))
+    return event._replace(provenance=replace(event.provenance, **changes))
 
 
 def test_recomputes_the_hashes_the_database_wrote_in_format_1() -> None:
@@ -122,8 +118,8 @@ def test_format_2_is_sha256_over_its_documented_bytes() -> None:
 
 def test_a_stream_may_continue_in_format_2_after_format_1() -> None:
     assert verify_stream([FIRST_V1, SECOND_V1, third(SECOND_V1), third(third(SECOND_V1))]) is None
-    upgraded = replace(third(SECOND_V1), hash_format=2)
-    upgraded = replace(upgraded, hash=event_hash(upgraded, SECOND_V1.hash))
+    upgraded = third(SECOND_V1)._replace(hash_format=2)
+    upgraded = upgraded._replace(hash=event_hash(upgraded, SECOND_V1.hash))
     assert verify_stream([FIRST_V1, SECOND_V1, upgraded]) is None
 
 
@@ -132,13 +128,13 @@ def test_an_empty_stream_has_nothing_to_break() -> None:
 
 
 EDITS: dict[str, RecordedEvent] = {
-    "stream_id": replace(FIRST, stream_id=UUID(int=STREAM.int ^ 1)),
-    "version": replace(FIRST, version=2),
-    "topic": replace(FIRST, topic="domain.family:Family.Reunified"),
-    "payload": replace(FIRST, payload=b'{"a":2}\x00\xff'),
-    "payload emptied": replace(FIRST, payload=b""),
-    "occurred_at by 1µs": replace(FIRST, occurred_at=OCCURRED + timedelta(microseconds=1)),
-    "occurred_at unknown": replace(FIRST, occurred_at=None),
+    "stream_id": FIRST._replace(stream_id=UUID(int=STREAM.int ^ 1)),
+    "version": FIRST._replace(version=2),
+    "topic": FIRST._replace(topic="domain.family:Family.Reunified"),
+    "payload": FIRST._replace(payload=b'{"a":2}\x00\xff'),
+    "payload emptied": FIRST._replace(payload=b""),
+    "occurred_at by 1µs": FIRST._replace(occurred_at=OCCURRED + timedelta(microseconds=1)),
+    "occurred_at unknown": FIRST._replace(occurred_at=None),
     "actor": with_provenance(FIRST, actor="maria.lopez"),
     "role": with_provenance(FIRST, role="supervisor"),
     "source": with_provenance(FIRST, source="import:orr.csv row 59"),
@@ -148,8 +144,8 @@ EDITS: dict[str, RecordedEvent] = {
     "correlation_id": with_provenance(FIRST, correlation_id=UUID(int=CORRELATION.int + 1)),
     "correlation_id removed": with_provenance(FIRST, correlation_id=None),
     "causation_id added": with_provenance(FIRST, causation_id=CORRELATION),
-    "idempotency_key": replace(FIRST, idempotency_key="cmd-e"),
-    "idempotency_key removed": replace(FIRST, idempotency_key=None),
+    "idempotency_key": FIRST._replace(idempotency_key="cmd-e"),
+    "idempotency_key removed": FIRST._replace(idempotency_key=None),
     "actor/role boundary moved": with_provenance(FIRST, actor="maría.lópezcase", role="worker"),
 }
 
@@ -165,15 +161,15 @@ PLACE_EDITS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("edited", EDITS.values(), ids=EDITS.keys())
 def test_editing_any_chained_field_changes_the_hash(edited: RecordedEvent) -> None:
     assert event_hash(edited, None) != FIRST.hash
-    assert event_hash(replace(edited, hash_format=1), None) != FIRST_V1.hash
+    assert event_hash(edited._replace(hash_format=1), None) != FIRST_V1.hash
 
 
 @pytest.mark.parametrize("changes", PLACE_EDITS.values(), ids=PLACE_EDITS.keys())
 def test_where_and_when_the_log_put_an_event_counts_in_hash_or_leaf(
     changes: dict[str, Any],
 ) -> None:
-    assert event_hash(replace(FIRST_V1, **changes), None) != FIRST_V1.hash
-    moved = replace(FIRST, **changes)
+    assert event_hash(FIRST_V1._replace(**changes), None) != FIRST_V1.hash
+    moved = FIRST._replace(**changes)
     assert event_hash(moved, None) == FIRST.hash  # format 2 hashes what the service decides
     assert event_leaf(moved) != event_leaf(FIRST)  # and the checkpoint seals the rest
 
@@ -190,7 +186,7 @@ def test_verify_stream_names_the_edited_event(edited: RecordedEvent) -> None:
 
 
 def test_a_rewritten_payload_is_reported_as_a_hash_mismatch() -> None:
-    tampered = replace(SECOND, payload=b"something else")
+    tampered = SECOND._replace(payload=b"something else")
     assert verify_stream([FIRST, tampered, third()]) == ChainBreak(
         STREAM, 2, 2, "hash does not match the event's contents"
     )
@@ -198,15 +194,15 @@ def test_a_rewritten_payload_is_reported_as_a_hash_mismatch() -> None:
 
 def test_a_different_prev_hash_is_a_previous_link_break() -> None:
     # An attacker who rewrites an event and rehashes it still breaks the next link.
-    forged = replace(FIRST, payload=b"forged")
-    forged = replace(forged, hash=event_hash(forged, None))
+    forged = FIRST._replace(payload=b"forged")
+    forged = forged._replace(hash=event_hash(forged, None))
     broken = verify_stream([forged, SECOND])
     assert broken == ChainBreak(STREAM, 2, 2, "prev_hash differs from the previous event's hash")
 
 
 def test_the_prev_hash_is_part_of_the_hash() -> None:
     assert event_hash(SECOND, None) != SECOND.hash
-    relinked = replace(SECOND, prev_hash=None)
+    relinked = SECOND._replace(prev_hash=None)
     assert verify_stream([relinked]) is not None
 
 
@@ -226,7 +222,7 @@ def test_swapped_events_are_reported() -> None:
 
 
 def test_an_event_of_another_stream_is_reported() -> None:
-    stray = replace(third(), stream_id=UUID(int=1))
+    stray = third()._replace(stream_id=UUID(int=1))
     broken = verify_stream([FIRST, SECOND, stray])
     assert broken is not None and broken.stream_id == UUID(int=1)
     assert broken.what.startswith("belongs to stream")
@@ -236,8 +232,7 @@ def test_only_the_instant_of_a_timestamp_counts_not_its_offset() -> None:
     # timestamptz keeps an instant; asyncpg may hand it back in any zone.
     madrid = timezone(timedelta(hours=2))
     for event in (FIRST_V1, FIRST):
-        shifted = replace(
-            event,
+        shifted = event._replace(
             occurred_at=OCCURRED.astimezone(madrid),
             recorded_at=event.recorded_at.astimezone(madrid),
         )
@@ -247,4 +242,13 @@ def test_only_the_instant_of_a_timestamp_counts_not_its_offset() -> None:
 
 def test_a_naive_timestamp_is_refused_rather_than_guessed() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        event_hash(replace(FIRST, occurred_at=datetime(2018, 5, 21, 9, 0)), None)
+        event_hash(FIRST._replace(occurred_at=datetime(2018, 5, 21, 9, 0)), None)
+
+
+def test_a_row_is_read_in_the_order_columns_selects_it() -> None:
+    # from_row reads by position: each column, holding its own name, lands on its field.
+    names = [column.split(" AS ")[-1].strip() for column in COLUMNS.split(",")]
+    event = RecordedEvent.from_row(cast(Any, names))
+    fields = {**event._asdict(), **vars(event.provenance)}
+    del fields["provenance"]
+    assert fields == {name: name for name in names}

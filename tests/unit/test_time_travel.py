@@ -68,7 +68,7 @@ def test_the_recorded_clock_counts_what_had_been_recorded_and_its_corrections_on
 def test_an_event_recorded_later_never_counts_even_if_a_clock_stepped_back() -> None:
     family, _, _ = separated_family()
     history = stream(family)
-    skewed = RecordedEvent(**{**vars(history[5].recorded), "recorded_at": recorded(2)})
+    skewed = history[5].recorded._replace(recorded_at=recorded(2))
     history[5] = Envelope(skewed, history[5].event)
 
     assert [e.recorded.version for e in known_by(history, recorded(3))] == [1, 2, 3]

@@ -1,10 +1,12 @@
-"""Schema evolution: a Separated stored before reason_text existed reads back as version 2."""
+"""Schema evolution: a Separated stored before reason_text existed reads back as version 2,
+written in either payload format."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 
+import pytest
 from eventsourcing.persistence import StoredEvent
 
 from domain import events
@@ -12,6 +14,9 @@ from domain.family import Family
 from domain.values import SeparationReason
 from service.codec import create_mapper
 from tests.builders import SAN_YSIDRO, at, opened_family
+from tests.unit.test_codec import WRITERS
+
+formats = pytest.mark.parametrize("written", list(WRITERS))
 
 
 def separated(reason_text: str | None) -> events.Separated:
@@ -38,16 +43,18 @@ def as_version_1(stored: StoredEvent) -> StoredEvent:
     return dataclasses.replace(stored, state=json.dumps(state, separators=(",", ":")).encode())
 
 
-def test_separated_is_stored_as_version_2() -> None:
-    stored = create_mapper().to_stored_event(separated("Parent's criminal history"))
+@formats
+def test_separated_is_stored_as_version_2(written: str) -> None:
+    stored = WRITERS[written].to_stored_event(separated("Parent's criminal history"))
     state = json.loads(stored.state)
     assert (state["class_version"], state["reason_text"]) == (2, "Parent's criminal history")
 
 
-def test_a_version_1_separation_reads_back_with_no_source_wording() -> None:
+@formats
+def test_a_version_1_separation_reads_back_with_no_source_wording(written: str) -> None:
     recorded = separated(None)
     mapper = create_mapper()
-    old = as_version_1(mapper.to_stored_event(recorded))
+    old = as_version_1(WRITERS[written].to_stored_event(recorded))
     assert b"reason_text" not in old.state and b"class_version" not in old.state
     restored = mapper.to_domain_event(old)
     assert isinstance(restored, Family.Separated)
@@ -55,11 +62,12 @@ def test_a_version_1_separation_reads_back_with_no_source_wording() -> None:
     assert vars(restored) == vars(recorded)
 
 
-def test_a_case_with_a_version_1_separation_replays() -> None:
+@formats
+def test_a_case_with_a_version_1_separation_replays(written: str) -> None:
     family, mother, son = opened_family()
     family.separate(mother, son, SAN_YSIDRO, SeparationReason.HEALTH, None, True, at(1))
     mapper = create_mapper()
-    stored = [mapper.to_stored_event(e) for e in family.collect_events()]
+    stored = [WRITERS[written].to_stored_event(e) for e in family.collect_events()]
     stored[-1] = as_version_1(stored[-1])
     replayed: Family | None = None
     for record in stored:

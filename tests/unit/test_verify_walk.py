@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from service.verify import StreamChains
 from tests.unit.test_bundle import NEIGHBOURS, recorded
 
@@ -16,9 +14,9 @@ def test_a_waiting_event_that_stands_earlier_is_reported_before_a_later_break() 
     s3 = recorded(S, 3, 2, s2.hash)
     # S version 3 took its place before version 2 committed, so it waits for it; meanwhile
     # T's altered event, later in the log, is checked first.
-    s3_altered = replace(s3, payload=s3.payload + b"\x00")
+    s3_altered = s3._replace(payload=s3.payload + b"\x00")
     t1 = recorded(T, 1, 3, None)
-    t1_altered = replace(t1, payload=t1.payload + b"\x00")
+    t1_altered = t1._replace(payload=t1.payload + b"\x00")
     chains = StreamChains()
     for event in (s1, s3_altered, t1_altered, s2):
         chains.add(event)
