@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 
@@ -197,19 +198,23 @@ class ProjectionRunner:
         """
         target = await self.store.committed_head()
         deadline = asyncio.get_running_loop().time() + within
+        names = [name] if name else list(self.projections)
+        return sum(await _side_by_side(self._catch_up(n, target, deadline, within) for n in names))
+
+    async def _catch_up(
+        self, name: str, target: LogPosition, deadline: float, within: float
+    ) -> int:
         total = 0
-        for projection_name in [name] if name else list(self.projections):
-            while True:
-                applied = await self.step(projection_name)
-                total += applied
-                if applied:
-                    continue
-                if await self.checkpoint(projection_name) >= target:
-                    break
-                if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(f"{projection_name} did not reach {target} in {within}s")
-                await asyncio.sleep(0.01)
-        return total
+        while True:
+            applied = await self.step(name)
+            total += applied
+            if applied:
+                continue
+            if await self.checkpoint(name) >= target:
+                return total
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{name} did not reach {target} in {within}s")
+            await asyncio.sleep(0.01)
 
     async def apply_available(self, stop: asyncio.Event | None = None) -> int:
         """Apply whatever every projection can read now, without waiting; between batches,
@@ -219,19 +224,23 @@ class ProjectionRunner:
         batch (so everything before the event that fails is applied) and never skipped;
         the others go on as usual.
         """
-        total, now = 0, asyncio.get_running_loop().time()
-        for name in self.projections:
-            trouble = self.troubled.get(name)
-            if trouble is not None and trouble.retry_at > now:
-                continue
-            try:
-                total += await self._drain(name, stop, trouble)
-            except Exception as e:  # whatever it is, the batch stays unapplied
-                self._failed(name, e)
-            else:
-                if not (stop and stop.is_set()):  # drained to the end: healthy again
-                    self.troubled.pop(name, None)
-        return total
+        now = asyncio.get_running_loop().time()
+        due = [
+            name
+            for name in self.projections
+            if (trouble := self.troubled.get(name)) is None or trouble.retry_at <= now
+        ]
+        return sum(await _side_by_side(self._apply(name, stop) for name in due))
+
+    async def _apply(self, name: str, stop: asyncio.Event | None) -> int:
+        try:
+            applied = await self._drain(name, stop, self.troubled.get(name))
+        except Exception as e:  # whatever it is, the batch stays unapplied
+            self._failed(name, e)
+            return 0
+        if not (stop and stop.is_set()):  # drained to the end: healthy again
+            self.troubled.pop(name, None)
+        return applied
 
     async def _drain(self, name: str, stop: asyncio.Event | None, trouble: Trouble | None) -> int:
         total = 0
@@ -348,3 +357,16 @@ async def _first(*events: asyncio.Event) -> None:
     finally:
         for w in waits:
             w.cancel()
+
+
+async def _side_by_side(work: Iterable[Coroutine[Any, Any, int]]) -> list[int]:
+    """Run each projection's work at once: one's Python runs while another waits on the
+    database (each has its own tables, checkpoint and transaction), so both cores work.
+    The first failure is raised once the others are cancelled."""
+    tasks = [asyncio.create_task(w) for w in work]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -207,3 +207,39 @@ async def test_a_projection_that_fails_holds_back_only_itself_and_only_from_its_
     assert await runner.checkpoint("timeline") == place(log[9])  # all before the bad one
     assert list(runner.troubled) == ["timeline"]
     assert runner.failure is not None and f"position {bad.position}" in runner.failure
+
+
+async def test_projections_catch_up_side_by_side(container: Container) -> None:
+    # One projection waiting (on the database, say) must not hold back the others.
+    await record_families(container, 3)
+    end = place((await container.store.read_log(LogPosition(), 1000))[-1])
+    gate = asyncio.Event()
+
+    class Gated:
+        """The timeline, whose batches wait for the gate to open."""
+
+        def __init__(self, inner: Projection) -> None:
+            self.inner = inner
+            self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
+            self.version = inner.version
+
+        async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+            await gate.wait()
+            await self.inner.apply(conn, batch)
+
+    gated = [Gated(p) for p in all_projections(container.store) if p.name == "timeline"]
+    others = [p for p in all_projections(container.store) if p.name != "timeline"]
+    runner = ProjectionRunner(container.database.pool, container.store, [*gated, *others])
+    await runner.setup()
+    catching_up = asyncio.create_task(runner.catch_up())
+    try:
+        for _ in range(500):
+            if await runner.checkpoint("cases") == end:
+                break
+            await asyncio.sleep(0.01)
+        cases, timeline = await runner.checkpoint("cases"), await runner.checkpoint("timeline")
+    finally:
+        gate.set()
+        applied = await asyncio.wait_for(catching_up, 30)
+    assert (cases, timeline) == (end, LogPosition())
+    assert applied > 0 and await runner.checkpoint("timeline") == end
