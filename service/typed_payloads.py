@@ -131,7 +131,9 @@ class TypedEvents:
         del raw["_typed_"]
         version = raw.pop("class_version", 1)
         if version >= self.version:
-            self.decoder.decode(payload)  # the current version, yet wrong: say what is
+            # Not an older version: msgspec names what is wrong with it; if nothing is,
+            # it was written by a newer version of the class than this one.
+            self.decoder.decode(payload)
             raise ValueError(
                 f"stored as version {version} of {self.cls.__qualname__}, "
                 f"which is at version {self.version}"

@@ -34,6 +34,18 @@ SNAPSHOT = {
 }
 
 
+class Wrapping:
+    """A projection that is another one; a test's subclass changes what apply does."""
+
+    def __init__(self, inner: Projection) -> None:
+        self.inner = inner
+        self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
+        self.version = inner.version
+
+    async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        await self.inner.apply(conn, batch)
+
+
 async def snapshot(container: Container) -> dict[str, list[dict[str, Any]]]:
     pool = container.database.pool
     return {name: [dict(r) for r in await pool.fetch(sql)] for name, sql in SNAPSHOT.items()}
@@ -71,16 +83,12 @@ async def test_cancelled_runner_resumes_without_loss_or_duplicates(container: Co
     await record_families(container, 20)
     interrupted = asyncio.Event()
 
-    class Interrupting:
+    class Interrupting(Wrapping):
         """The timeline, whose fourth batch is cancelled once its rows are written: the
         cancellation lands on the runner's next await, saving the checkpoint, and the
         batch's one transaction must take rows and checkpoint back together."""
 
-        def __init__(self, inner: Projection) -> None:
-            self.inner = inner
-            self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
-            self.version = inner.version
-            self.batches = 0
+        batches = 0
 
         async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
             await self.inner.apply(conn, batch)
@@ -175,13 +183,8 @@ async def test_a_projection_that_fails_holds_back_only_itself_and_only_from_its_
     log = await container.store.read_log(LogPosition(), 1000)
     bad = log[10]
 
-    class Picky:
+    class Picky(Wrapping):
         """The timeline, but a bug makes it fail on one event."""
-
-        def __init__(self, inner: Projection) -> None:
-            self.inner = inner
-            self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
-            self.version = inner.version
 
         async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
             if any(e.recorded.position == bad.position for e in batch):
@@ -215,13 +218,8 @@ async def test_projections_catch_up_side_by_side(container: Container) -> None:
     end = place((await container.store.read_log(LogPosition(), 1000))[-1])
     gate = asyncio.Event()
 
-    class Gated:
+    class Gated(Wrapping):
         """The timeline, whose batches wait for the gate to open."""
-
-        def __init__(self, inner: Projection) -> None:
-            self.inner = inner
-            self.name, self.tables, self.ddl = inner.name, inner.tables, inner.ddl
-            self.version = inner.version
 
         async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
             await gate.wait()
