@@ -362,11 +362,19 @@ async def _first(*events: asyncio.Event) -> None:
 async def _side_by_side(work: Iterable[Coroutine[Any, Any, int]]) -> list[int]:
     """Run each projection's work at once: one's Python runs while another waits on the
     database (each has its own tables, checkpoint and transaction), so both cores work.
-    The first failure is raised once the others are cancelled."""
+    At the first failure the others are cancelled; it is raised, and any other logged."""
     tasks = [asyncio.create_task(w) for w in work]
+    if not tasks:
+        return []
     try:
-        return list(await asyncio.gather(*tasks))
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+    failures = [e for t in tasks if not t.cancelled() and (e := t.exception()) is not None]
+    for also in failures[1:]:
+        log.error("another projection failed too", exc_info=also)
+    if failures:
+        raise failures[0]
+    return [t.result() for t in tasks]

@@ -126,20 +126,29 @@ class FamilyMapper(Mapper[Any]):
     def event_of(self, topic: str, payload: bytes, stream_id: UUID | str, version: int) -> Any:
         """The domain event of a stored row's columns (a replay has no StoredEvent to give)."""
         if not payload.startswith(TYPED):
-            return super().to_domain_event(StoredEvent(stream_id, version, topic, payload))
+            event = super().to_domain_event(StoredEvent(stream_id, version, topic, payload))
+            if "_typed_" in vars(event):  # typed, but not as this version writes it
+                raise _unreadable(topic, stream_id, version, "a typed payload of another form")
+            return event
         cls = resolve_topic(topic)
         try:
             state = self.typed[cls].decode(payload)
-        except (KeyError, ValueError) as e:
-            raise MapperDeserialisationError(
-                f"Failed to deserialise state of stored event with topic '{topic}', "
-                f"originator_id '{stream_id}' and originator_version {version}: {e!r}"
-            ) from e
+        except Exception as e:  # whatever it is, the row cannot be read as its class
+            raise _unreadable(topic, stream_id, version, repr(e)) from e
         state["originator_id"] = stream_id
         state["originator_version"] = version
         event = object.__new__(cls)
         object.__setattr__(event, "__dict__", state)
         return event
+
+
+def _unreadable(
+    topic: str, stream_id: UUID | str, version: int, why: str
+) -> MapperDeserialisationError:
+    return MapperDeserialisationError(
+        f"Failed to deserialise state of stored event with topic '{topic}', "
+        f"originator_id '{stream_id}' and originator_version {version}: {why}"
+    )
 
 
 def family_events() -> list[type[Any]]:

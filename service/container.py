@@ -19,7 +19,7 @@ from service.verify import SignedTrees
 
 
 def all_projections(store: EventStore) -> list[Projection]:
-    """Every read model, in the order the runner feeds them."""
+    """Every read model the runner feeds (side by side)."""
     return [
         TimelineProjection(),
         CasesProjection(store.decode, effective_envelopes),

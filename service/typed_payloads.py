@@ -10,11 +10,17 @@ into those types from a TypedDict made from the class's annotations (about 1 us)
 - A typed payload starts with TYPED ({"_typed_":1,), so every row says its own format and
   rows written before (tagged) read as they always did. A class with a field of no
   concrete type (EntryCorrected's values) stays tagged.
+- What is written must read back: a value its field cannot hold (a float for an int, a
+  datetime for a date) is refused when encoded, since a chained row is never edited. A
+  moment whose UTC offset has seconds is written in UTC (msgspec keeps offsets to the
+  minute), so its instant is exact.
 - Value objects are built without __post_init__, as the tagged format builds them: a rule
-  made stricter later must not make history unreadable.
+  made stricter later must not make history unreadable. A field with a default may be
+  absent (rows written before it existed).
 - Upcasting: a payload of the class's current version decodes in one step. An older one is
   read as plain JSON, upcast there (so an upcaster of a typed payload sees JSON values:
-  None, strings, numbers), then converted to the current types.
+  None, strings, numbers, dicts for value objects), then typed as strictly as a current
+  one. Fields the class does not declare are dropped, where the tagged format keeps them.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from types import NoneType, UnionType
 from typing import Any, NotRequired
@@ -34,6 +40,7 @@ TYPED = b'{"_typed_":1,'
 # Fields the mapper takes from the row, never from the payload.
 FROM_ROW = frozenset({"originator_id", "originator_version"})
 SCALARS = (UUID, datetime, date, str, int, bool, NoneType)
+ZERO, MINUTE = timedelta(0), timedelta(minutes=1)
 
 Build = Callable[[Any], Any]
 # Types built at run time from annotations, which a type checker cannot follow.
@@ -45,25 +52,51 @@ class NotTyped(TypeError):
     """A field whose type the typed format cannot carry: the class stays tagged."""
 
 
-def _field_hints(cls: type[Any]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name not in FROM_ROW}
+class Fields:
+    """A dataclass's fields as msgspec decodes them: the TypedDict fields, the defaults of
+    those that may be absent, and what turns decoded values into the domain's."""
+
+    def __init__(self, cls: type[Any]) -> None:
+        hints = typing.get_type_hints(cls)
+        self.shape: dict[str, Any] = {}
+        self.defaults: list[tuple[str, Any]] = []
+        self.builds: list[tuple[str, Build]] = []
+        self.moments: list[str] = []
+        for f in dataclasses.fields(cls):
+            if f.name in FROM_ROW:
+                continue
+            shape, build = _plan(hints[f.name])
+            self.shape[f.name] = shape
+            if f.default is not dataclasses.MISSING:
+                # Absent from rows written before the field existed: the class's default.
+                self.shape[f.name] = NotRequired[shape]
+                self.defaults.append((f.name, f.default))
+            if build is not None:
+                self.builds.append((f.name, build))
+            if datetime in (hints[f.name], *typing.get_args(hints[f.name])):
+                self.moments.append(f.name)
+
+    def fill(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Decoded values made the domain's, in place."""
+        for name, default in self.defaults:
+            data.setdefault(name, default)
+        for name, build in self.builds:
+            data[name] = build(data[name])
+        return data
 
 
 def _value_object(cls: type[Any]) -> tuple[Any, Build]:
     """A TypedDict of the value object's fields, and what builds the object from one."""
-    plans = {name: _plan(hint) for name, hint in _field_hints(cls).items()}
-    shape = TypedDict(cls.__name__, {n: p[0] for n, p in plans.items()})
-    inner = [(n, b) for n, (_, b) in plans.items() if b is not None]
+    fields = Fields(cls)
+    if fields.moments:
+        raise NotTyped(f"{cls.__name__}: a value object's moments are not kept exact")
 
     def build(data: dict[str, Any]) -> Any:
-        for name, nested in inner:
-            data[name] = nested(data[name])
         obj = object.__new__(cls)
-        object.__setattr__(obj, "__dict__", data)
+        object.__setattr__(obj, "__dict__", fields.fill(data))
         return obj
 
-    return shape, build
+    return TypedDict(cls.__name__, fields.shape), build
 
 
 def _plan(hint: Any) -> tuple[Any, Build | None]:
@@ -100,18 +133,28 @@ class TypedEvents:
     def __init__(self, cls: type[Any]) -> None:
         self.cls = cls
         self.version: int = getattr(cls, "class_version", 1)
-        plans = {name: _plan(hint) for name, hint in _field_hints(cls).items()}
-        fields: dict[str, Any] = {name: shape for name, (shape, _) in plans.items()}
-        fields["class_version"] = NotRequired[int]
-        self.shape = TypedDict(f"{cls.__name__}Payload", fields)
+        self.fields = Fields(cls)
+        self.shape = TypedDict(
+            f"{cls.__name__}Payload", {**self.fields.shape, "class_version": NotRequired[int]}
+        )
         self.decoder = msgspec.json.Decoder(self.shape)
-        self.builds = [(name, build) for name, (_, build) in plans.items() if build]
 
     def encode(self, state: dict[str, Any]) -> bytes:
-        """The payload of an event's state (without originator id and version)."""
+        """The payload of an event's state (without originator id and version); refused
+        (ValueError) when a value is not of its field's type, so what is written reads."""
+        for name in self.fields.moments:
+            # msgspec writes offsets to the minute: keep the instant exact, in UTC.
+            moment = state[name]
+            if moment is not None and (moment.utcoffset() or ZERO) % MINUTE:
+                state[name] = moment.astimezone(UTC)
         if self.version > 1:
             state["class_version"] = self.version
-        return self.encoder.encode({"_typed_": 1, **state})
+        payload = self.encoder.encode({"_typed_": 1, **state})
+        try:
+            self.decode(payload)
+        except ValueError as e:
+            raise ValueError(f"{self.cls.__qualname__} cannot be stored: {e}") from e
+        return payload
 
     def decode(self, payload: bytes) -> dict[str, Any]:
         """The state of the class's current version, every value of its domain type."""
@@ -122,14 +165,14 @@ class TypedEvents:
             old = True  # an older version may lack or rename fields: _upcast tells
         if old:
             state = self._upcast(payload)
-        for name, build in self.builds:
-            state[name] = build(state[name])
-        return state
+        return self.fields.fill(state)
 
     def _upcast(self, payload: bytes) -> dict[str, Any]:
         raw: dict[str, Any] = msgspec.json.decode(payload)
         del raw["_typed_"]
         version = raw.pop("class_version", 1)
+        if type(version) is not int or version < 1:
+            raise ValueError(f"class_version {version!r} is no version")
         if version >= self.version:
             # Not an older version: msgspec names what is wrong with it; if nothing is,
             # it was written by a newer version of the class than this one.
@@ -141,7 +184,8 @@ class TypedEvents:
         while version < self.version:
             getattr(self.cls, f"upcast_v{version}_v{version + 1}")(raw)
             version += 1
-        converted: dict[str, Any] = msgspec.convert(raw, self.shape, strict=False)
+        # Strict: an old row's values are converted only as a current one's are decoded.
+        converted: dict[str, Any] = msgspec.convert(raw, self.shape, strict=True)
         return converted
 
 
