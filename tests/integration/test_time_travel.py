@@ -87,15 +87,20 @@ async def append(container: Container, family: Family, events: list[Any], after:
     return (await container.store.read_stream(family.id, result.version))[-1].recorded_at
 
 
+async def fresh_log(container: Container, family: Family, cut: float) -> tuple[list[Any], int]:
+    """An empty log; the family's events, and how many of them come before the cut."""
+    await reset(container.database.pool)
+    await container.runner.setup()
+    events = list(family.collect_events())
+    return events, max(1, round(len(events) * cut))
+
+
 @AGREE
 @given(family=family_histories(), cut=st.floats(0, 1))
 async def test_replay_equals_the_read_models_now_and_as_they_stood_then(
     container: Container, family: Family, cut: float
 ) -> None:
-    await reset(container.database.pool)
-    await container.runner.setup()
-    events = list(family.collect_events())
-    first = max(1, round(len(events) * cut))
+    events, first = await fresh_log(container, family, cut)
     known_at = await append(container, family, events[:first], 0)
     await container.runner.catch_up()
     then = await read_models(container, family.id)
@@ -117,10 +122,7 @@ async def test_a_stream_begun_in_tagged_payloads_and_continued_typed_replays_exa
     container: Container, family: Family, cut: float
 ) -> None:
     # Rows written before typed payloads existed stay as they are; the stream goes on typed.
-    await reset(container.database.pool)
-    await container.runner.setup()
-    events = list(family.collect_events())
-    first = max(1, round(len(events) * cut))
+    events, first = await fresh_log(container, family, cut)
     before = EventStore(container.database.pool, create_mapper(typed=False))
     old = [before.encode(e) for e in events[:first]]
     await before.append(family.id, 0, old, CASEWORKER)
