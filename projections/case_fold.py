@@ -18,7 +18,7 @@ from projections.case_rows import (
     SummaryRow,
     day,
 )
-from projections.parent_fold import PARENT_HANDLERS, track_situations
+from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, track_situations
 from projections.projection import Envelope
 from service.store import RecordedEvent
 
@@ -35,7 +35,8 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
         child_id = named.get("child_id") or named.get("person_id")
         child = rows.children.get(child_id) if child_id is not None else None
         before = child.status if child is not None else None
-        handler = _HANDLERS.get(envelope.kind)
+        kind = envelope.kind
+        handler = _HANDLERS.get(kind)
         if handler is not None:
             handler(rows, envelope)
         if child is None and child_id is not None:  # MemberAdded adds the child
@@ -44,7 +45,8 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
             child.last_version = event.originator_version
             if child.status != before:
                 _record_change(rows, envelope, child, before)
-        track_situations(rows, event)
+        if kind in MOVES_SITUATION:
+            track_situations(rows, event)
     if history:
         _summarise(rows, last or history[-1].recorded)
     return rows

@@ -190,3 +190,6 @@ PARENT_HANDLERS: dict[str, Handler] = {
     "Reinterviewed": _setter("reinterview_outcome", "outcome", "person_id"),
     "AsylumCaseReopened": _reopened,
 }
+# The events that can change a category: the parent fold's (parent rows, eligibility), a
+# separation (whom from) and a parent's arrival; track_situations runs after these only.
+MOVES_SITUATION = frozenset({*PARENT_HANDLERS, "Separated", "MemberAdded"})
