@@ -124,20 +124,16 @@ def _columns(cls: type[Any], extra: tuple[str, ...] = ()) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls)) + extra
 
 
-def _insert(table: str, columns: tuple[str, ...]) -> str:
-    values = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
-
-
-INSERTS = {
-    "family_summary": _insert("family_summary", _columns(SummaryRow)),
-    "family_members": _insert("family_members", _columns(MemberRow)),
-    "child_case": _insert("child_case", _columns(ChildRow, CHILD_EXTRA)),
-    "care_stays": _insert("care_stays", _columns(Stay)),
-    "parent_case": _insert("parent_case", _columns(ParentRow)),
-    "parent_situations": _insert("parent_situations", _columns(Situation)),
-    "data_quality_flags": _insert("data_quality_flags", _columns(Flag)),
-    "status_changes": _insert("status_changes", _columns(StatusChange)),
+# Each table's columns, in the order its rows are built.
+TABLE_COLUMNS = {
+    "family_summary": _columns(SummaryRow),
+    "family_members": _columns(MemberRow),
+    "child_case": _columns(ChildRow, CHILD_EXTRA),
+    "care_stays": _columns(Stay),
+    "parent_case": _columns(ParentRow),
+    "parent_situations": _columns(Situation),
+    "data_quality_flags": _columns(Flag),
+    "status_changes": _columns(StatusChange),
 }
 
 Decode = Callable[[RecordedEvent], Any]
@@ -210,4 +206,7 @@ class CasesProjection:
         for table in TABLES:
             await conn.execute(DELETE[table], ids)
             if out[table]:
-                await conn.executemany(INSERTS[table], out[table])
+                # COPY, not INSERTs: the table on search_path (a shadow one while rebuilding).
+                await conn.copy_records_to_table(
+                    table, records=out[table], columns=TABLE_COLUMNS[table]
+                )

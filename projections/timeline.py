@@ -41,13 +41,7 @@ CREATE TABLE IF NOT EXISTS timeline_labels (
 """
 
 LOAD_LABELS = "SELECT person_id, label FROM timeline_labels WHERE family_id = ANY($1::uuid[])"
-INSERT_LABEL = "INSERT INTO timeline_labels (person_id, family_id, label) VALUES ($1, $2, $3)"
-INSERT_ROW = """
-INSERT INTO timeline (position, family_id, version, event_type, summary, occurred_at,
-                      recorded_at, actor, role, source, reason, correlation_id, causation_id,
-                      amends, people)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-"""
+LABEL_COLUMNS = ("person_id", "family_id", "label")
 # The original row stays; it is marked with the versions that amend it, and the amendment
 # names the people the original names, so filtering by a member finds its corrections too.
 MARK_AMENDED = """
@@ -80,8 +74,8 @@ def people_named(event: Any) -> list[UUID]:
 
 
 def timeline_row(envelope: Envelope, labels: dict[UUID, str]) -> dict[str, Any]:
-    """One event as a timeline row, in INSERT_ROW's column order; the versions that amend
-    it are not known yet (later amendments mark it)."""
+    """One event as a timeline row, by column; the versions that amend it are not known
+    yet (later amendments mark it)."""
     r, event, p = envelope.recorded, envelope.event, envelope.recorded.provenance
     return {
         "position": r.position,
@@ -114,6 +108,7 @@ class TimelineProjection:
         ids = list({e.recorded.stream_id for e in batch})
         labels: dict[UUID, str] = dict(await conn.fetch(LOAD_LABELS, ids))  # type: ignore[arg-type]
         new_labels, rows, marks, flags = [], [], [], []
+        columns: tuple[str, ...] = ()
         for envelope in batch:
             r, event = envelope.recorded, envelope.event
             if envelope.kind == "MemberAdded":
@@ -124,10 +119,15 @@ class TimelineProjection:
                 marks.append((r.stream_id, row["amends"], r.version))
             if envelope.kind == "DataQualityFlagged":
                 flags.append((r.stream_id, event.about_version, r.version))
+            columns = tuple(row)
             rows.append(tuple(row.values()))
+        # COPY, not INSERTs, into the tables on search_path (shadow ones while rebuilding).
         if new_labels:
-            await conn.executemany(INSERT_LABEL, new_labels)
-        await conn.executemany(INSERT_ROW, rows)
+            await conn.copy_records_to_table(
+                "timeline_labels", records=new_labels, columns=LABEL_COLUMNS
+            )
+        if rows:
+            await conn.copy_records_to_table("timeline", records=rows, columns=columns)
         if marks:
             await conn.executemany(MARK_AMENDED, marks)
         if flags:
