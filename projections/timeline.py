@@ -108,7 +108,6 @@ class TimelineProjection:
         ids = list({e.recorded.stream_id for e in batch})
         labels: dict[UUID, str] = dict(await conn.fetch(LOAD_LABELS, ids))  # type: ignore[arg-type]
         new_labels, rows, marks, flags = [], [], [], []
-        columns: tuple[str, ...] = ()
         for envelope in batch:
             r, event = envelope.recorded, envelope.event
             if envelope.kind == "MemberAdded":
@@ -119,7 +118,6 @@ class TimelineProjection:
                 marks.append((r.stream_id, row["amends"], r.version))
             if envelope.kind == "DataQualityFlagged":
                 flags.append((r.stream_id, event.about_version, r.version))
-            columns = tuple(row)
             rows.append(tuple(row.values()))
         # COPY, not INSERTs, into the tables on search_path (shadow ones while rebuilding).
         if new_labels:
@@ -127,6 +125,7 @@ class TimelineProjection:
                 "timeline_labels", records=new_labels, columns=LABEL_COLUMNS
             )
         if rows:
+            columns = tuple(row)  # every row has timeline_row's keys, in its order
             await conn.copy_records_to_table("timeline", records=rows, columns=columns)
         if marks:
             await conn.executemany(MARK_AMENDED, marks)
