@@ -110,11 +110,7 @@ class TimeTravel:
         decode = self.store.decode
         if self.memo is not None:
             return [self.memo.envelope(row, decode) for row in rows]
-        event_of = self.store.mapper.event_of  # store.decode's one step, without its call
-        return [
-            Envelope(r, event_of(r.topic, r.payload, r.stream_id, r.version))
-            for r in map(RecordedEvent.from_row, rows)
-        ]
+        return [Envelope(r, decode(r)) for r in map(RecordedEvent.from_row, rows)]
 
     async def case_at(self, family_id: UUID, point: Point) -> CaseState | None:
         """The case at a point, or None when no event of it had been recorded by then."""

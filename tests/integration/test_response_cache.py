@@ -82,6 +82,14 @@ async def applied(container: Container) -> None:
     await heard_after(container, before)
 
 
+async def a_family_asked_once(container: Container, cache: ResponseCache) -> UUID:
+    """A new family, projected and heard, whose FAMILY answer the cache has been asked once."""
+    family_id, *_ = await open_separated_family(container.commands)
+    await applied(container)
+    await ask(container, cache, FAMILY, id=str(family_id))
+    return family_id
+
+
 async def reads_logged(container: Container, family_id: UUID) -> int:
     count = await container.database.pool.fetchval(
         "SELECT count(*) FROM access_log WHERE family_id = $1", family_id
@@ -94,7 +102,6 @@ async def test_a_repeated_query_is_answered_once_and_every_answer_is_audited(
 ) -> None:
     family_id, *_ = await open_separated_family(listening.commands)
     await applied(listening)
-    cache = cache
     first = await ask(listening, cache, TIMELINE, id=str(family_id))
     second = await ask(listening, cache, TIMELINE, id=str(family_id))
     assert second == first and len(first["timeline"]["edges"]) == 6
@@ -123,9 +130,7 @@ async def test_a_projection_batch_makes_every_process_forget(
 async def test_a_rebuilt_read_model_is_announced(
     listening: Container, cache: ResponseCache
 ) -> None:
-    family_id, *_ = await open_separated_family(listening.commands)
-    await applied(listening)
-    await ask(listening, cache, FAMILY, id=str(family_id))
+    family_id = await a_family_asked_once(listening, cache)
     before = listening.notifications.generation
     await Rebuilder(listening.runner, "cases").run()
     await heard_after(listening, before)
@@ -134,9 +139,7 @@ async def test_a_rebuilt_read_model_is_announced(
 
 
 async def test_callers_do_not_share_answers(listening: Container, cache: ResponseCache) -> None:
-    family_id, *_ = await open_separated_family(listening.commands)
-    await applied(listening)
-    await ask(listening, cache, FAMILY, id=str(family_id))
+    family_id = await a_family_asked_once(listening, cache)
     await ask(listening, cache, FAMILY, Identity("kim", Role.CASEWORKER), id=str(family_id))
     await ask(listening, cache, FAMILY, Identity("jo", Role.AUDITOR), id=str(family_id))
     assert cache.hits == 0
@@ -187,9 +190,7 @@ async def test_without_its_listener_a_process_keeps_nothing(
 async def test_a_lost_listener_turns_the_cache_off(
     listening: Container, cache: ResponseCache
 ) -> None:
-    family_id, *_ = await open_separated_family(listening.commands)
-    await applied(listening)
-    await ask(listening, cache, FAMILY, id=str(family_id))
+    family_id = await a_family_asked_once(listening, cache)
     listener = listening.notifications._listener
     assert listener is not None
     await listening.database.pool.execute(
