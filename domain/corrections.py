@@ -14,7 +14,6 @@ from uuid import UUID
 
 from domain.errors import InvalidAmendment, InvalidValue
 from domain.events import (
-    AMENDMENTS,
     CaseOpened,
     EntryCorrected,
     EntryRetracted,
@@ -54,14 +53,31 @@ class Amendments:
         self.amending.setdefault(version, []).append(by)
         self.retracted.add(version)
 
+    def record(self, event: Happened) -> None:
+        """Take in an event of the stream; only corrections and retractions amend."""
+        if not event.amends:
+            return
+        if isinstance(event, EntryCorrected):
+            self.correct(event.version, event.originator_version, event.changes)
+        elif isinstance(event, EntryRetracted):
+            self.retract(event.version, event.originator_version)
+
+    def touched(self) -> set[int]:
+        """The versions whose events do not count as they stand: amended or amendments."""
+        return {*self.amending, *(by for amendments in self.amending.values() for by in amendments)}
+
+    def counted(self, event: Happened) -> Happened | None:
+        """The event as it counts (itself when not corrected), or None when it does not:
+        retracted, or an amendment itself."""
+        version = event.originator_version
+        if version in self.retracted or event.amends:
+            return None
+        changes = self.changes.get(version)
+        return event if changes is None else amended(event, changes)
+
     def apply(self, events: Iterable[Happened]) -> list[Happened]:
         """The events that count, each as corrected; amendments themselves left out."""
-        changes, retracted = self.changes, self.retracted
-        return [
-            amended(e, changes[e.originator_version]) if e.originator_version in changes else e
-            for e in events
-            if e.originator_version not in retracted and not isinstance(e, AMENDMENTS)
-        ]
+        return [c for c in map(self.counted, events) if c is not None]
 
 
 def effective_history(events: Iterable[Happened]) -> list[Happened]:
@@ -69,10 +85,7 @@ def effective_history(events: Iterable[Happened]) -> list[Happened]:
     events = list(events)
     amendments = Amendments()
     for e in events:
-        if isinstance(e, EntryCorrected):
-            amendments.correct(e.version, e.originator_version, e.changes)
-        elif isinstance(e, EntryRetracted):
-            amendments.retract(e.version, e.originator_version)
+        amendments.record(e)
     return amendments.apply(events)
 
 

@@ -48,10 +48,15 @@ class Happened(Aggregate.Event):
     occurred_at: datetime
     # 8 CFR 208.6: asylum and credible-fear information is not disclosed without consent.
     confidential: ClassVar[bool] = False
+    # Whether it amends an earlier entry (a correction or retraction): a class attribute,
+    # read once per event by every replay, where isinstance costs six times as much.
+    amends: ClassVar[bool] = False
 
 
 class CaseOpened(Aggregate.Created):
     """A case was opened for a family."""
+
+    amends: ClassVar[bool] = False
 
     occurred_at: datetime
     case_number: str
@@ -275,6 +280,8 @@ class ChildDischarged(Happened):
 class EntryCorrected(Happened):
     """Named fields of the event at a stream version are replaced; the original stays."""
 
+    amends = True
+
     version: int
     changes: list[FieldChange]
     reason: str
@@ -282,6 +289,8 @@ class EntryCorrected(Happened):
 
 class EntryRetracted(Happened):
     """The event at a stream version no longer counts; the original stays."""
+
+    amends = True
 
     version: int
     reason: str

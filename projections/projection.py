@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
-from domain.corrections import effective_history
+from domain.corrections import Amendments
 from service.store import Connection, RecordedEvent
 
 
@@ -37,16 +37,24 @@ class Projection(Protocol):
 
 def effective_envelopes(history: Sequence[Envelope]) -> list[Envelope]:
     """The events that still count, as corrected; the domain decides what that means."""
-    by_version = {e.recorded.version: e for e in history}
+    amendments = Amendments()
     # A corrected event takes effect where its latest correction stands in the log, so what
-    # it changes (a child's status, say) is dated, and delivered, at that place.
-    corrected_at = {e.event.version: e.recorded for e in history if e.kind == "EntryCorrected"}
+    # it changes (a child's status, say) is dated, and delivered, at that place. (What a
+    # retraction names is never read here: it does not count.)
+    corrected_at: dict[int, RecordedEvent] = {}
+    for envelope in history:
+        event = envelope.event
+        if event.amends:
+            amendments.record(event)
+            corrected_at[event.version] = envelope.recorded
+    touched = amendments.touched()
+    if not touched:
+        return list(history)
     counted = []
-    for event in effective_history([e.event for e in history]):
-        original = by_version[event.originator_version]
-        if original.event is event:  # most events are not amended: keep their envelope
-            counted.append(original)
-        else:
-            where = corrected_at.get(event.originator_version, original.recorded)
-            counted.append(Envelope(where, event))
+    for envelope in history:
+        if envelope.recorded.version not in touched:  # most events count as they stand
+            counted.append(envelope)
+        elif (event := amendments.counted(envelope.event)) is not None:
+            version = event.originator_version
+            counted.append(Envelope(corrected_at.get(version, envelope.recorded), event))
     return counted

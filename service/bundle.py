@@ -21,7 +21,6 @@ from service.chain import event_leaf, verify_stream
 from service.checkpoints import Checkpoint
 from service.keys import key_id
 from service.merkle import verify_inclusion
-from service.provenance import Provenance
 from service.store import RecordedEvent
 
 FORMAT = "reunite-bundle-v1"
@@ -282,14 +281,12 @@ def _event_from_json(f: _Fields) -> ProvenEvent:
         payload=f.parse("payload", _b64),
         occurred_at=f.optional("occurred_at", _moment),
         recorded_at=f.parse("recorded_at", _moment),
-        provenance=Provenance(
-            f.get("actor", str),
-            f.get("role", str),
-            f.get("source", str),
-            f.optional("reason", str),
-            f.optional("correlation_id", UUID),
-            f.optional("causation_id", UUID),
-        ),
+        actor=f.get("actor", str),
+        role=f.get("role", str),
+        source=f.get("source", str),
+        reason=f.optional("reason", str),
+        correlation_id=f.optional("correlation_id", UUID),
+        causation_id=f.optional("causation_id", UUID),
         idempotency_key=f.optional("idempotency_key", str),
         prev_hash=f.optional("prev_hash", bytes.fromhex),
         hash=f.parse("hash", bytes.fromhex),

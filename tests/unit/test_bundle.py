@@ -26,7 +26,6 @@ from service.chain import event_hash, event_leaf
 from service.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
 from service.keys import Signer
 from service.merkle import MerkleTree
-from service.provenance import Provenance
 from service.store import RecordedEvent
 
 FAMILY = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
@@ -49,7 +48,12 @@ def recorded(stream: UUID, version: int, position: int, prev: bytes | None) -> R
         payload=f'{{"step": {version}}}'.encode() + b"\x00\xff",
         occurred_at=None if version == 2 else T0 + timedelta(days=version),
         recorded_at=T0 + timedelta(days=400, microseconds=position),
-        provenance=Provenance("maría.lópez", "caseworker", "import:orr.csv row 58", "Niño"),
+        actor="maría.lópez",
+        role="caseworker",
+        source="import:orr.csv row 58",
+        reason="Niño",
+        correlation_id=None,
+        causation_id=None,
         idempotency_key=f"cmd-{position}" if version % 2 else None,
         prev_hash=prev,
         hash=b"",

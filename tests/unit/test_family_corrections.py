@@ -15,6 +15,7 @@ from domain.errors import (
     TimeWithoutZone,
     UnknownEntry,
 )
+from domain.events import AMENDMENTS
 from domain.family import CaseStatus, ChildStatus, Family
 from domain.values import (
     Agency,
@@ -27,6 +28,7 @@ from domain.values import (
     ProgramType,
     SeparationReason,
 )
+from service.codec import family_events
 from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
 from tests.unit.test_family import (
     adult,
@@ -334,3 +336,9 @@ def test_a_correction_brings_in_nothing_a_command_would_refuse(
     assert_refused(
         family, InvalidValue, lambda f: f.correct_entry(version, fix(name, value), "x", at(7))
     )
+
+
+def test_exactly_corrections_and_retractions_say_they_amend() -> None:
+    amending = {cls.__name__ for cls in family_events() if cls.amends}
+    assert amending == {cls.__name__ for cls in family_events() if issubclass(cls, AMENDMENTS)}
+    assert amending == {"EntryCorrected", "EntryRetracted"}

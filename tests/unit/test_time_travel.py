@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given
+
+from domain.corrections import effective_history
+from domain.events import EntryCorrected
 from domain.family import Family
 from domain.values import CustodyKind, Facility, FieldChange, ProgramType
-from projections.projection import Envelope
+from projections.projection import Envelope, effective_envelopes
 from service.replay import Point, diff, known_by, replay, steps
 from service.store import RecordedEvent
 from tests.builders import CASEWORKER, at
 from tests.unit.test_family import separated_family
+from tests.unit.test_family_properties import PROPERTY, family_histories
 
 # In separated_family: 1 opened, 2 Ana, 3 Beto, 4 linked, 5 separated at(1), 6 placed at(3).
 PLACED = 6
@@ -32,7 +37,7 @@ def stream(family: Family) -> list[Envelope]:
                 payload=b"",
                 occurred_at=e.occurred_at,
                 recorded_at=recorded(e.originator_version),
-                provenance=CASEWORKER,
+                **vars(CASEWORKER),
                 idempotency_key=None,
                 prev_hash=None,
                 hash=b"",
@@ -228,3 +233,23 @@ def test_on_a_date_a_corrected_step_keeps_its_own_row_and_version_order() -> Non
     assert placed.envelope.recorded.occurred_at == at(3)
     assert placed.envelope.event.facility == TORNILLO
     assert placed.rows.children[son].facility_name == "Tornillo"
+
+
+@given(family_histories())
+@PROPERTY
+def test_the_effective_envelopes_are_the_domains_effective_history_where_it_took_effect(
+    family: Family,
+) -> None:
+    history = stream(family)
+    effective = effective_envelopes(history)
+    assert [e.event for e in effective] == effective_history(family.history)
+    latest_correction = {
+        e.event.version: e.recorded for e in history if isinstance(e.event, EntryCorrected)
+    }
+    for envelope in effective:
+        version = envelope.event.originator_version
+        original = history[version - 1]
+        if envelope.event is original.event:
+            assert envelope is original
+        else:  # corrected: dated where its latest correction stands
+            assert envelope.recorded is latest_correction[version]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from datetime import datetime, timedelta, timezone
 from enum import Enum
@@ -10,8 +11,11 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import MapperDeserialisationError, StoredEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.family import Family
+from domain.values import Facility
 from service.codec import create_mapper
 from service.typed_payloads import TYPED
 from tests.unit.test_codec import (
@@ -191,3 +195,36 @@ def test_a_value_object_field_with_a_default_may_be_absent(written: str) -> None
     record = WRITERS[written].to_stored_event(samples_of(Family.ChildPlaced)[0])
     restored = MAPPER.to_domain_event(edited(record, without_state))
     assert restored.facility.state is None
+
+
+facilities = st.builds(
+    Facility,
+    id=st.sampled_from(["geo-adelanto", "bcfs-harlingen", "1"]),
+    name=st.sampled_from(["Adelanto", "Harlingen", "Casa Padre", "1"]),
+    state=st.sampled_from([None, "CA", "TX"]),
+)
+
+
+@given(st.lists(facilities, min_size=1, max_size=12))
+@settings(max_examples=100, deadline=None, database=None)
+def test_decoded_value_objects_are_shared_only_when_every_field_is_equal(
+    placed: list[Facility],
+) -> None:
+    template: Any = samples_of(Family.ChildPlaced)[0]
+    records = [MAPPER.to_stored_event(dataclasses.replace(template, facility=f)) for f in placed]
+    restored = [MAPPER.to_domain_event(r).facility for r in records]
+    assert restored == placed
+    assert all(type(f) is Facility for f in restored)
+    for a, b in itertools.combinations(restored, 2):
+        assert (a is b) == (a == b)
+
+
+def test_a_shared_value_object_is_the_same_whether_its_default_was_written_or_not() -> None:
+    def without_state(state: dict[str, Any]) -> None:
+        state["facility"].pop("state")
+
+    sample: Any = samples_of(Family.ChildPlaced)[0]
+    event = dataclasses.replace(sample, facility=Facility("geo-adelanto", "Adelanto"))
+    record = WRITERS["typed"].to_stored_event(event)
+    written, absent = (MAPPER.to_domain_event(r) for r in (record, edited(record, without_state)))
+    assert written.facility is absent.facility
