@@ -18,7 +18,7 @@ from projections.case_rows import (
     SummaryRow,
     day,
 )
-from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, track_situations
+from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, Handler, track_situations
 from projections.projection import Envelope
 from service.store import RecordedEvent
 
@@ -29,18 +29,22 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
     `last` is the stream's newest row (an amendment, perhaps), which dates the summary.
     """
     rows = CaseRows()
+    children = rows.children
     for envelope in history:
         event = envelope.event
         named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
         child_id = named.get("child_id") or named.get("person_id")
-        child = rows.children.get(child_id) if child_id is not None else None
+        # The child the event names, looked up once: each handler is given it.
+        child = children.get(child_id) if child_id is not None else None
         before = child.status if child is not None else None
-        kind = envelope.kind
+        kind = type(event).__name__  # Envelope.kind, without a call per event
         handler = _HANDLERS.get(kind)
         if handler is not None:
-            handler(rows, envelope)
+            handler(rows, envelope, child)
+        elif child is not None and (moves := _CHILD_HANDLERS.get(kind)) is not None:
+            moves(rows, envelope, child)
         if child is None and child_id is not None:  # MemberAdded adds the child
-            child = rows.children.get(child_id)
+            child = children.get(child_id)
         if child is not None:
             child.last_version = event.originator_version
             if child.status != before:
@@ -172,11 +176,11 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
     rows.members.sort(key=lambda m: m.ordinal)
 
 
-def _opened(rows: CaseRows, env: Envelope) -> None:
+def _opened(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     rows.case_number, rows.opened_at = env.event.case_number, env.event.occurred_at
 
 
-def _closed(rows: CaseRows, env: Envelope) -> None:
+def _closed(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     rows.closed = True
 
 
@@ -196,7 +200,7 @@ def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str |
     )
 
 
-def _member_added(rows: CaseRows, env: Envelope) -> None:
+def _member_added(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     e, family_id = env.event, env.recorded.stream_id
     rows.ordinals[e.person_id] = e.originator_version
     rows.recorded_on[e.person_id] = day(e.occurred_at)
@@ -218,15 +222,14 @@ def _member_added(rows: CaseRows, env: Envelope) -> None:
         )
 
 
-def _linked(rows: CaseRows, env: Envelope) -> None:
+def _linked(rows: CaseRows, env: Envelope, child: ChildRow | None) -> None:
     e = env.event
-    child = rows.children.get(e.child_id)
     if child is not None and e.parent_id not in child.parent_ids:
         child.parent_ids.append(e.parent_id)
 
 
-def _separated(rows: CaseRows, env: Envelope) -> None:
-    e, child = env.event, rows.children[env.event.child_id]
+def _separated(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
+    e = env.event
     if child.separated_at is None and child.separated_from is None:
         child.separated_at, child.separated_from = day(e.occurred_at), e.parent_id
         rows.separated_by.setdefault(e.parent_id, []).append(child)
@@ -236,70 +239,76 @@ def _separated(rows: CaseRows, env: Envelope) -> None:
         child.status = "separated"
 
 
-def _referred(rows: CaseRows, env: Envelope) -> None:
-    e, child = env.event, rows.children[env.event.child_id]
+def _referred(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
+    e = env.event
     child.referred_at, child.referring_office = day(e.occurred_at), e.office.name
     if child.status in ("with_family", "separated"):
         child.status = "referred"
 
 
-def _placed(rows: CaseRows, env: Envelope) -> None:
-    e, child = env.event, rows.children[env.event.child_id]
+def _placed(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
+    e = env.event
     on = day(e.occurred_at)
-    _close_stay(rows, child.child_id, on)
     stay = Stay(
         child.family_id, child.child_id, e.facility.id, e.facility.name, e.program_type.value, on
     )
     rows.stays.append(stay)
-    rows.open_stays.setdefault(child.child_id, []).append(stay)
+    _close_stays(rows, child.child_id, on).append(stay)
     child.placed_at = child.placed_at or on
     child.status = "in_care"
     child.facility_id, child.facility_name = e.facility.id, e.facility.name
     child.program_type = e.program_type.value
 
 
-def _close_stay(rows: CaseRows, child_id: UUID, on: date | None) -> None:
+def _close_stays(rows: CaseRows, child_id: UUID, on: date | None) -> list[Stay]:
+    """End the child's open stays on a day; the list of its open stays, to add to."""
     # Only the child's open stays: scanning every stay made a long history quadratic.
-    open_stays = rows.open_stays.get(child_id, [])
+    open_stays = rows.open_stays.get(child_id)
+    if open_stays is None:
+        open_stays = rows.open_stays[child_id] = []
     for stay in open_stays:
         stay.end_date = on
     if on is not None:  # closed on an unknown day, a stay is still open to the next close
         open_stays.clear()
+    return open_stays
 
 
-def _leave_care(rows: CaseRows, env: Envelope, status: str, kind: str) -> None:
-    child = rows.children[env.event.child_id]
+def _leave_care(rows: CaseRows, env: Envelope, child: ChildRow, status: str, kind: str) -> None:
     on = day(env.event.occurred_at)
-    _close_stay(rows, child.child_id, on)
+    _close_stays(rows, child.child_id, on)
     child.status, child.discharged_at, child.discharge_kind = status, on, kind
     child.facility_id = child.facility_name = child.program_type = None
 
 
-def _reunified(rows: CaseRows, env: Envelope) -> None:
-    _leave_care(rows, env, "reunified", "reunified")
-    rows.children[env.event.child_id].reunified_with = env.event.parent_id
+def _reunified(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
+    _leave_care(rows, env, child, "reunified", "reunified")
+    child.reunified_with = env.event.parent_id
 
 
-def _discharged(rows: CaseRows, env: Envelope) -> None:
-    _leave_care(rows, env, "discharged", env.event.reason.value)
+def _discharged(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
+    _leave_care(rows, env, child, "discharged", env.event.reason.value)
 
 
-def _flagged(rows: CaseRows, env: Envelope) -> None:
+def _flagged(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     e = env.event
     rows.flags.append(Flag(env.recorded.stream_id, e.about_version, e.rule, e.detail))
 
 
-_HANDLERS = {
+_HANDLERS: dict[str, Handler] = {
     "CaseOpened": _opened,
     "CaseClosed": _closed,
     "MemberAdded": _member_added,
     "RelationshipRecorded": _linked,
+    "DataQualityFlagged": _flagged,
+    **PARENT_HANDLERS,
+}
+# The events that move a child the case knows (an event about one it does not know, which
+# the aggregate never records, changes nothing).
+_CHILD_HANDLERS: dict[str, Callable[[CaseRows, Envelope, ChildRow], None]] = {
     "Separated": _separated,
     "ChildReferred": _referred,
     "ChildPlaced": _placed,
     "ChildTransferred": _placed,
     "Reunified": _reunified,
     "ChildDischarged": _discharged,
-    "DataQualityFlagged": _flagged,
-    **PARENT_HANDLERS,
 }

@@ -19,7 +19,8 @@ from projections.case_rows import (
 )
 from projections.projection import Envelope
 
-Handler = Callable[[CaseRows, Envelope], None]
+# A handler is given the rows, the event, and the child the event names if it is known.
+Handler = Callable[[CaseRows, Envelope, ChildRow | None], None]
 
 
 def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str | None]:
@@ -79,10 +80,16 @@ def track_situations(rows: CaseRows, event: Any) -> None:
         adult = rows.parents.get(person) if person is not None else None
         if adult is None:
             continue
-        adult.situation = situation_of(adult, adult.eligibility)[0]
+        own = situation_of(adult, adult.eligibility)
+        adult.situation = own[0]
+        separated = rows.separated_by.get(person)
+        if not separated:
+            continue
         on = day(event.occurred_at)
-        for child in rows.separated_by.get(person, ()):
-            _track(rows, adult, child, pair_situation(rows, adult, child), on)
+        # With no determination for any pair, each pair's category is the parent's own.
+        shared = own if adult.eligibility is None and not rows.eligibility else None
+        for child in separated:
+            _track(rows, adult, child, shared or pair_situation(rows, adult, child), on)
 
 
 def _track(
@@ -108,19 +115,19 @@ def _parent(rows: CaseRows, env: Envelope, attr: str = "parent_id") -> ParentRow
     return rows.parents.get(getattr(env.event, attr))
 
 
-def _detained(rows: CaseRows, env: Envelope) -> None:
+def _detained(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
         p.custody, p.released_at = env.event.custody.value, None
         p.facility_id, p.facility_name = env.event.facility.id, env.event.facility.name
 
 
-def _released(rows: CaseRows, env: Envelope) -> None:
+def _released(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
         p.custody = p.facility_id = p.facility_name = None
         p.released_at, p.released_to = day(env.event.occurred_at) or DAWN, env.event.destination
 
 
-def _removed(rows: CaseRows, env: Envelope) -> None:
+def _removed(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
         e = env.event
         p.custody = p.facility_id = p.facility_name = None
@@ -130,32 +137,32 @@ def _removed(rows: CaseRows, env: Envelope) -> None:
         p.children_removed_with = list(e.children_removed_with)
 
 
-def _returned(rows: CaseRows, env: Envelope) -> None:
+def _returned(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
         p.returned_at, p.return_route = day(env.event.occurred_at) or DAWN, env.event.how.value
 
 
-def _setter(attr: str, value_of: str, person: str = "parent_id") -> Any:
-    def handle(rows: CaseRows, env: Envelope) -> None:
+def _setter(attr: str, value_of: str, person: str = "parent_id") -> Handler:
+    def handle(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
         if (p := _parent(rows, env, person)) is not None:
             setattr(p, attr, getattr(env.event, value_of).value)
 
     return handle
 
 
-def _credible_fear(rows: CaseRows, env: Envelope) -> None:
+def _credible_fear(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env, "person_id")) is not None:
         p.credible_fear = env.event.outcome.value
         p.credible_fear_while_separated = env.event.while_separated
 
 
-def _location(rows: CaseRows, env: Envelope) -> None:
+def _location(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
         p.location_attempts += 1
         p.located = p.located or env.event.outcome.value == "found"
 
 
-def _eligibility(rows: CaseRows, env: Envelope) -> None:
+def _eligibility(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     e = env.event
     if (p := _parent(rows, env)) is None:
         return
@@ -169,7 +176,7 @@ def _eligibility(rows: CaseRows, env: Envelope) -> None:
     p.red_flag = flags[-1] if flags else None
 
 
-def _reopened(rows: CaseRows, env: Envelope) -> None:
+def _reopened(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env, "person_id")) is not None:
         p.asylum_reopened = True
 
