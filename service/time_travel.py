@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -23,6 +23,7 @@ import asyncpg
 from projections.case_queries import COURT_REPORT
 from projections.projection import Envelope, Projection
 from service.container import all_projections
+from service.gc_pause import gc_paused
 from service.replay import CaseDiff, CaseState, Point, diff, replay
 from service.store import COLUMNS, Connection, EventStore, RecordedEvent
 
@@ -53,6 +54,7 @@ FAMILIES_PER_BATCH = 500
 MEMO_EVENTS = 10_000  # about 3 KB each: some 30 MB at most
 
 Decode = Callable[[RecordedEvent], Any]
+T = TypeVar("T")
 
 
 class DecodedRows:
@@ -106,21 +108,28 @@ class TimeTravel:
 
     async def history(self, family_id: UUID, known_at: datetime | None = None) -> list[Envelope]:
         """The family's events recorded by known_at (all when None), decoded, in order."""
-        rows = await self.store.pool.fetch(READ_KNOWN, family_id, known_at)
-        decode = self.store.decode
-        if self.memo is not None:
-            return [self.memo.envelope(row, decode) for row in rows]
-        return [Envelope(r, decode(r)) for r in map(RecordedEvent.from_row, rows)]
+        return await self._replayed(family_id, known_at, list)
 
     async def case_at(self, family_id: UUID, point: Point) -> CaseState | None:
         """The case at a point, or None when no event of it had been recorded by then."""
-        return replay(await self.history(family_id, point.known_at), point)
+        return await self._replayed(family_id, point.known_at, lambda h: replay(h, point))
 
     async def diff(self, family_id: UUID, before: Point, after: Point) -> CaseDiff | None:
         """What changed between two points, or None when the family is unknown at both."""
         known_at = _later(before.known_at, after.known_at)
-        found = diff(await self.history(family_id, known_at), before, after)
+        found = await self._replayed(family_id, known_at, lambda h: diff(h, before, after))
         return None if found.before is None and found.after is None else found
+
+    async def _replayed(
+        self, family_id: UUID, known_at: datetime | None, fold: Callable[[list[Envelope]], T]
+    ) -> T:
+        """The fold of the family's events recorded by known_at, decoded, in order."""
+        rows = await self.store.pool.fetch(READ_KNOWN, family_id, known_at)
+        decode = self.store.decode
+        with gc_paused():
+            if self.memo is not None:
+                return fold([self.memo.envelope(row, decode) for row in rows])
+            return fold([Envelope(r, decode(r)) for r in map(RecordedEvent.from_row, rows)])
 
     async def court_report(self, as_of: date, known_at: datetime) -> list[asyncpg.Record]:
         """COURT_REPORT's rows for as_of, over the log as it had been recorded by known_at."""
