@@ -35,7 +35,7 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
         named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
         child_id = named.get("child_id") or named.get("person_id")
         # The child the event names, looked up once: each handler is given it.
-        child = children.get(child_id) if child_id is not None else None
+        child = children.get(child_id.int) if child_id is not None else None
         before = child.status if child is not None else None
         kind = type(event).__name__  # Envelope.kind, without a call per event
         handler = _HANDLERS.get(kind)
@@ -44,7 +44,7 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
         elif child is not None and (moves := _CHILD_HANDLERS.get(kind)) is not None:
             moves(rows, envelope, child)
         if child is None and child_id is not None:  # MemberAdded adds the child
-            child = children.get(child_id)
+            child = children.get(child_id.int)
         if child is not None:
             child.last_version = event.originator_version
             if child.status != before:
@@ -95,14 +95,14 @@ def _reverted(
             r.transaction_id,
             r.position,
             r.stream_id,
-            child_id,
+            child.child_id,
             r.version,
-            then[child_id].status,
+            then[key].status,
             child.status,
             retraction.event.occurred_at,
         )
-        for child_id, child in now.items()
-        if child_id in then and then[child_id].status != child.status
+        for key, child in now.items()
+        if key in then and then[key].status != child.status
     ]
 
 
@@ -149,7 +149,7 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
                 child.separated_at,
                 child.discharged_at if child.discharge_kind == "reunified" else None,
                 child.reunified_with,
-                rows.ordinals[child.child_id],
+                rows.ordinals[child.child_id.int],
             )
         )
     for adult in rows.parents.values():
@@ -170,7 +170,7 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
                 None,
                 None,
                 None,
-                rows.ordinals[adult.parent_id],
+                rows.ordinals[adult.parent_id.int],
             )
         )
     rows.members.sort(key=lambda m: m.ordinal)
@@ -202,16 +202,17 @@ def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str |
 
 def _member_added(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     e, family_id = env.event, env.recorded.stream_id
-    rows.ordinals[e.person_id] = e.originator_version
-    rows.recorded_on[e.person_id] = day(e.occurred_at)
+    key = e.person_id.int
+    rows.ordinals[key] = e.originator_version
+    rows.recorded_on[key] = day(e.occurred_at)
     name = e.name.value if e.name else None
     country = e.country.code if e.country else None
     if e.role.value == "child":
-        rows.children[e.person_id] = ChildRow(
+        rows.children[key] = ChildRow(
             family_id, e.person_id, name, e.age, e.birth_date, e.sex.value, country
         )
     else:
-        rows.parents[e.person_id] = ParentRow(
+        rows.parents[key] = ParentRow(
             family_id,
             e.person_id,
             name,
@@ -232,7 +233,7 @@ def _separated(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
     e = env.event
     if child.separated_at is None and child.separated_from is None:
         child.separated_at, child.separated_from = day(e.occurred_at), e.parent_id
-        rows.separated_by.setdefault(e.parent_id, []).append(child)
+        rows.separated_by.setdefault(e.parent_id.int, []).append(child)
         child.separation_reason = e.reason.value
         child.separation_reason_text = getattr(e, "reason_text", None)
     if child.status == "with_family":
@@ -263,9 +264,9 @@ def _placed(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
 def _close_stays(rows: CaseRows, child_id: UUID, on: date | None) -> list[Stay]:
     """End the child's open stays on a day; the list of its open stays, to add to."""
     # Only the child's open stays: scanning every stay made a long history quadratic.
-    open_stays = rows.open_stays.get(child_id)
+    open_stays = rows.open_stays.get(child_id.int)
     if open_stays is None:
-        open_stays = rows.open_stays[child_id] = []
+        open_stays = rows.open_stays[child_id.int] = []
     for stay in open_stays:
         stay.end_date = on
     if on is not None:  # closed on an unknown day, a stay is still open to the next close

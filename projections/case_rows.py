@@ -201,11 +201,16 @@ class SummaryRow:
 
 @dataclass
 class CaseRows:
-    """Everything the case read models hold for one family."""
+    """Everything the case read models hold for one family.
 
-    children: dict[UUID, ChildRow] = field(default_factory=dict)
+    Members are indexed by their id's 128-bit int (`person_id.int`), not the UUID: a
+    UUID hashes and compares in Python (uuid.UUID.__hash__ and __eq__ are Python methods),
+    an int in C, and the fold looks members up several times per event.
+    """
+
+    children: dict[int, ChildRow] = field(default_factory=dict)
     stays: list[Stay] = field(default_factory=list)
-    parents: dict[UUID, ParentRow] = field(default_factory=dict)
+    parents: dict[int, ParentRow] = field(default_factory=dict)
     situations: list[Situation] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
     status_changes: list[StatusChange] = field(default_factory=list)
@@ -214,12 +219,12 @@ class CaseRows:
     closed: bool = False
     summary: SummaryRow | None = None
     members: list[MemberRow] = field(default_factory=list)
-    ordinals: dict[UUID, int] = field(default_factory=dict)
-    recorded_on: dict[UUID, date | None] = field(default_factory=dict)
+    ordinals: dict[int, int] = field(default_factory=dict)
+    recorded_on: dict[int, date | None] = field(default_factory=dict)
     # By (parent, child), in the order last determined: the latest is last.
-    eligibility: dict[tuple[UUID, UUID], Eligibility] = field(default_factory=dict)
+    eligibility: dict[tuple[int, int], Eligibility] = field(default_factory=dict)
     # A child is separated from one parent, once: its open interval is the pair's.
-    open_situations: dict[UUID, Situation] = field(default_factory=dict)
+    open_situations: dict[int, Situation] = field(default_factory=dict)
     # By parent, the children separated from them: the pairs a parent's events touch.
-    separated_by: dict[UUID, list[ChildRow]] = field(default_factory=dict)
-    open_stays: dict[UUID, list[Stay]] = field(default_factory=dict)
+    separated_by: dict[int, list[ChildRow]] = field(default_factory=dict)
+    open_stays: dict[int, list[Stay]] = field(default_factory=dict)

@@ -161,7 +161,7 @@ def child_record(rows: CaseRows, child: ChildRow) -> tuple[Any, ...]:
     """A child row with what it borrows from the parent it was separated from (nothing when
     never separated: the parent categories are about separated parents)."""
     situation, country = child_situation(rows, child) or (None, None)
-    band = child.age_band(rows.recorded_on.get(child.child_id))
+    band = child.age_band(rows.recorded_on.get(child.child_id.int))
     return (*ROW["child_case"](child), band, situation, country)
 
 

@@ -49,7 +49,9 @@ def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str |
 def pair_situation(rows: CaseRows, parent: ParentRow, child: ChildRow) -> tuple[str, str | None]:
     """The category of a parent as it bears on one child: with that pair's eligibility."""
     determined = (
-        rows.eligibility.get((parent.parent_id, child.child_id)) if rows.eligibility else None
+        rows.eligibility.get((parent.parent_id.int, child.child_id.int))
+        if rows.eligibility
+        else None
     )
     return situation_of(parent, determined.outcome.value if determined else None)
 
@@ -59,7 +61,7 @@ def child_situation(rows: CaseRows, child: ChildRow) -> tuple[str, str | None] |
     separated (the report's categories are about separated parents only)."""
     if child.separated_from is None:
         return None
-    parent = rows.parents.get(child.separated_from)
+    parent = rows.parents.get(child.separated_from.int)
     if parent is None:  # the parent's entry was retracted: nothing is known of them
         return "location_unknown", None
     return pair_situation(rows, parent, child)
@@ -77,12 +79,12 @@ def track_situations(rows: CaseRows, event: Any) -> None:
     named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
     for attr in NAMED:
         person = named.get(attr)
-        adult = rows.parents.get(person) if person is not None else None
+        adult = rows.parents.get(person.int) if person is not None else None
         if adult is None:
             continue
         own = situation_of(adult, adult.eligibility)
         adult.situation = own[0]
-        separated = rows.separated_by.get(person)
+        separated = rows.separated_by.get(person.int)
         if not separated:
             continue
         on = day(event.occurred_at)
@@ -100,7 +102,7 @@ def _track(
     on: date | None,
 ) -> None:
     """Close the pair's open interval and open another when the category changes."""
-    current = rows.open_situations.get(child.child_id)
+    current = rows.open_situations.get(child.child_id.int)
     if current is not None and (current.situation, current.country) == found:
         return
     start = DAWN if current is None else max(on or current.start_date, current.start_date)
@@ -108,11 +110,11 @@ def _track(
         current.end_date = start
     opened = Situation(child.family_id, parent.parent_id, child.child_id, *found, start)
     rows.situations.append(opened)
-    rows.open_situations[child.child_id] = opened
+    rows.open_situations[child.child_id.int] = opened
 
 
 def _parent(rows: CaseRows, env: Envelope, attr: str = "parent_id") -> ParentRow | None:
-    return rows.parents.get(getattr(env.event, attr))
+    return rows.parents.get(getattr(env.event, attr).int)
 
 
 def _detained(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
@@ -166,10 +168,10 @@ def _eligibility(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     e = env.event
     if (p := _parent(rows, env)) is None:
         return
-    key = (p.parent_id, e.child_id)
+    key = (p.parent_id.int, e.child_id.int)
     rows.eligibility.pop(key, None)  # a new determination for the pair becomes the latest
     rows.eligibility[key] = Eligibility(e.outcome, e.red_flag)
-    mine = [d for (parent_id, _), d in rows.eligibility.items() if parent_id == p.parent_id]
+    mine = [d for (parent, _), d in rows.eligibility.items() if parent == p.parent_id.int]
     outcomes = {d.outcome.value for d in mine}
     p.eligibility = "ineligible" if "ineligible" in outcomes else "eligible"
     flags = [d.red_flag for d in mine if d.red_flag]

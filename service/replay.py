@@ -261,7 +261,7 @@ def _members(state: CaseState | None) -> dict[UUID, tuple[str, dict[str, Any]]]:
         found[stay.child_id][1].setdefault("stays", []).append(stay_text(stay))
     for situation in state.rows.situations:
         # Eligibility is per child, so is the situation: say which child each line is for.
-        child = state.rows.children.get(situation.child_id)
+        child = state.rows.children.get(situation.child_id.int)
         named = (child.name if child else None) or str(situation.child_id)
         row = found[situation.parent_id][1]
         row.setdefault("situations", []).append(situation_text(situation, named))

@@ -96,9 +96,11 @@ def where(rows: CaseRows, names: dict[UUID, str], table: bool = False) -> list[s
     """Each member and where they stand, in the order they were added."""
     found: list[tuple[int, str, str]] = []
     for child in rows.children.values():
-        found.append((rows.ordinals[child.child_id], names[child.child_id], _child(child, names)))
+        found.append(
+            (rows.ordinals[child.child_id.int], names[child.child_id], _child(child, names))
+        )
     for adult in rows.parents.values():
-        found.append((rows.ordinals[adult.parent_id], names[adult.parent_id], _adult(adult)))
+        found.append((rows.ordinals[adult.parent_id.int], names[adult.parent_id], _adult(adult)))
     width = max((len(name) for _, name, _ in found), default=0) if table else 0
     return [f"{name:<{width}}: {place}" for _, name, place in sorted(found)]
 

@@ -93,7 +93,7 @@ def test_eligibility_for_one_child_leaves_the_others_situation_alone() -> None:
 
     assert situation(family, son) == "ineligible"
     assert situation(family, daughter) == "location_unknown"
-    parent = folded(family).parents[mother]
+    parent = folded(family).parents[mother.int]
     # The parent's row sums it up: ineligible for one child, with that child's red flag.
     assert (parent.eligibility, parent.red_flag, parent.situation) == (
         "ineligible",
@@ -102,7 +102,7 @@ def test_eligibility_for_one_child_leaves_the_others_situation_alone() -> None:
     )
     # A later decision for the same child replaces that child's, and its red flag.
     family.determine_eligibility(mother, son, EligibilityOutcome.ELIGIBLE, None, at(19))
-    parent = folded(family).parents[mother]
+    parent = folded(family).parents[mother.int]
     assert (parent.eligibility, parent.red_flag, parent.situation) == (
         "eligible",
         None,
@@ -222,9 +222,9 @@ def test_tracking_only_the_people_an_event_names_misses_no_change_of_category(
         for adult in rows.parents.values():
             assert adult.situation == situation_of(adult, adult.eligibility)[0]
         for child in rows.children.values():
-            parent = rows.parents.get(child.separated_from) if child.separated_from else None
+            parent = rows.parents.get(child.separated_from.int) if child.separated_from else None
             if parent is None:
                 continue
-            tracked = rows.open_situations[child.child_id]
+            tracked = rows.open_situations[child.child_id.int]
             found = pair_situation(rows, parent, child)
             assert (tracked.situation, tracked.country) == found

@@ -29,7 +29,7 @@ def test_a_retraction_that_reverts_a_status_is_a_change_at_the_retraction() -> N
     family, _, son = reunified_family()
     family.retract_entry(REUNIFIED, "reunification entered on the wrong case", at(41))
     rows = case_rows(stream(family), effective_envelopes)
-    assert rows.children[son].status == "in_care"
+    assert rows.children[son.int].status == "in_care"
     # The retracted reunification no longer counts; the reversal is heard where it was made.
     assert [(c.position, c.from_status, c.to_status) for c in rows.status_changes][-2:] == [
         (6, "separated", "in_care"),

@@ -170,8 +170,11 @@ def test_each_step_shows_the_case_just_after_it_and_a_correction_refolds_the_pas
     replayed = steps(stream(family), Point())
 
     assert [s.envelope.recorded.version for s in replayed] == list(range(1, 8))
-    assert [s.rows.children[son].facility_name for s in replayed[5:]] == ["Casa Padre", "Tornillo"]
-    assert replayed[2].rows.children[son].status == "with_family"
+    assert [s.rows.children[son.int].facility_name for s in replayed[5:]] == [
+        "Casa Padre",
+        "Tornillo",
+    ]
+    assert replayed[2].rows.children[son.int].status == "with_family"
 
 
 def test_a_diff_names_a_childs_care_stays_a_corrected_transfer_date_moved() -> None:
@@ -232,7 +235,7 @@ def test_on_a_date_a_corrected_step_keeps_its_own_row_and_version_order() -> Non
     placed = replayed[PLACED - 1]
     assert placed.envelope.recorded.occurred_at == at(3)
     assert placed.envelope.event.facility == TORNILLO
-    assert placed.rows.children[son].facility_name == "Tornillo"
+    assert placed.rows.children[son.int].facility_name == "Tornillo"
 
 
 @given(family_histories())
