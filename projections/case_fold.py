@@ -250,15 +250,16 @@ def _referred(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
 def _placed(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
     e = env.event
     on = day(e.occurred_at)
-    stay = Stay(
-        child.family_id, child.child_id, e.facility.id, e.facility.name, e.program_type.value, on
-    )
+    # ._value_ is Enum.value without its Python property call: placements and transfers are
+    # a long history's most common events.
+    program = e.program_type._value_
+    stay = Stay(child.family_id, child.child_id, e.facility.id, e.facility.name, program, on)
     rows.stays.append(stay)
     _close_stays(rows, child.child_id, on).append(stay)
     child.placed_at = child.placed_at or on
     child.status = "in_care"
     child.facility_id, child.facility_name = e.facility.id, e.facility.name
-    child.program_type = e.program_type.value
+    child.program_type = program
 
 
 def _close_stays(rows: CaseRows, child_id: UUID, on: date | None) -> list[Stay]:

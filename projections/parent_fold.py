@@ -119,7 +119,8 @@ def _parent(rows: CaseRows, env: Envelope, attr: str = "parent_id") -> ParentRow
 
 def _detained(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
-        p.custody, p.released_at = env.event.custody.value, None
+        # ._value_: Enum.value without its Python property call, for the commonest events.
+        p.custody, p.released_at = env.event.custody._value_, None
         p.facility_id, p.facility_name = env.event.facility.id, env.event.facility.name
 
 
@@ -161,7 +162,7 @@ def _credible_fear(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
 def _location(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
     if (p := _parent(rows, env)) is not None:
         p.location_attempts += 1
-        p.located = p.located or env.event.outcome.value == "found"
+        p.located = p.located or env.event.outcome._value_ == "found"
 
 
 def _eligibility(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
