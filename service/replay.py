@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass, fields
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -33,7 +33,6 @@ from projections.case_rows import (
     Situation,
     Stay,
     SummaryRow,
-    day,
 )
 from projections.cases import CHILD_EXTRA, child_record
 from projections.projection import Envelope, effective_envelopes
@@ -67,12 +66,17 @@ def known_by(history: Sequence[Envelope], known_at: datetime | None) -> list[Env
     return list(history)
 
 
-def happened_by(envelope: Envelope, on: date) -> bool:
-    """Whether an effective event counts in the world as it stood at the end of a day."""
-    if envelope.kind in TIMELESS:
-        return True
-    when = day(envelope.event.occurred_at)
-    return when is not None and when <= on
+def happened_by(effective: Sequence[Envelope], on: date) -> list[Envelope]:
+    """The effective events that count in the world as it stood at the end of a day."""
+    # An event's day is its moment's UTC date (case_rows.day): by the end of `on` is before
+    # the next day's midnight, UTC; comparing moments spares a conversion per event.
+    midnight = datetime.combine(on + timedelta(days=1), time.min, UTC)
+    return [
+        e
+        for e in effective
+        if type(e.event).__name__ in TIMELESS  # Envelope.kind, without a call per event
+        or (e.event.occurred_at is not None and e.event.occurred_at < midnight)
+    ]
 
 
 def counted(history: Sequence[Envelope], point: Point) -> tuple[list[Envelope], list[Envelope]]:
@@ -80,7 +84,7 @@ def counted(history: Sequence[Envelope], point: Point) -> tuple[list[Envelope], 
     known = known_by(history, point.known_at)
     effective = effective_envelopes(known)
     if point.on is not None:
-        effective = [e for e in effective if happened_by(e, point.on)]
+        effective = happened_by(effective, point.on)
     return known, effective
 
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import dataclasses
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.corrections import effective_history
 from domain.events import EntryCorrected
 from domain.family import Family
 from domain.values import CustodyKind, Facility, FieldChange, ProgramType
+from projections.case_rows import day
 from projections.projection import Envelope, effective_envelopes
-from service.replay import Point, diff, known_by, replay, steps
+from service.replay import Point, diff, happened_by, known_by, replay, steps
 from service.store import RecordedEvent
 from tests.builders import CASEWORKER, at
 from tests.unit.test_family import separated_family
@@ -22,6 +25,7 @@ PLACED = 6
 TORNILLO = Facility("tornillo", "Tornillo", "TX")
 PORT_ISABEL = Facility("port-isabel", "Port Isabel Detention Center", "TX")
 RECORDED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+EAST = timezone(timedelta(hours=13, minutes=45))
 
 
 def stream(family: Family) -> list[Envelope]:
@@ -256,3 +260,21 @@ def test_the_effective_envelopes_are_the_domains_effective_history_where_it_took
             assert envelope is original
         else:  # corrected: dated where its latest correction stands
             assert envelope.recorded is latest_correction[version]
+
+
+@given(
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-7)), EAST])),
+    st.dates(min_value=date(2000, 1, 2), max_value=date(2099, 12, 30)),
+)
+def test_an_event_counts_on_a_date_when_its_utc_day_is_that_day_or_before(
+    moment: datetime, on: date
+) -> None:
+    family, _, _ = separated_family()
+    history = stream(family)
+    placed, opened = history[PLACED - 1], history[0]
+    event = dataclasses.replace(placed.event, occurred_at=moment)
+    undated = dataclasses.replace(placed.event, occurred_at=None)
+    counts = happened_by([placed._replace(event=event), placed._replace(event=undated), opened], on)
+    when = day(moment)
+    in_time = when is not None and when <= on
+    assert [e.event for e in counts] == [event] * in_time + [opened.event]
