@@ -55,11 +55,12 @@ from bench.common import (
 )
 from bench.long_family import long_history, record
 from projections.case_fold import fold_case
-from projections.projection import Envelope, effective_envelopes
+from projections.projection import decoded, effective_envelopes
 from service.codec import create_mapper
 from service.database import Database
+from service.gc_pause import gc_paused
 from service.replay import Point
-from service.store import READ_STREAM, EventStore, RecordedEvent
+from service.store import READ_STREAM, EventStore, RecordedEvent, recorded_event
 from service.time_travel import READ_KNOWN, DecodedRows, TimeTravel
 
 TARGET = 3.0
@@ -89,11 +90,13 @@ async def split(travel: TimeTravel, family_id: UUID, point: Point) -> tuple[floa
     started = time.perf_counter()
     rows = await travel.store.pool.fetch(READ_KNOWN, family_id, point.known_at)
     read = time.perf_counter()
-    recorded = [RecordedEvent.from_row(r) for r in rows]
-    history = [Envelope(r, travel.store.decode(r)) for r in recorded]
-    decoded = time.perf_counter()
-    fold_case(effective_envelopes(history), recorded[-1])
-    return read - started, decoded - read, time.perf_counter() - decoded
+    with gc_paused():
+        recorded = [recorded_event(r) for r in rows]
+        history = decoded(recorded, travel.store.decode)
+        built = time.perf_counter()
+        fold_case(effective_envelopes(history), recorded[-1])
+        folded = time.perf_counter()
+    return read - started, built - read, folded - built
 
 
 class Case:

@@ -21,8 +21,8 @@ from projections.case_rows import (
     SummaryRow,
 )
 from projections.parent_fold import child_situation
-from projections.projection import Envelope
-from service.store import COLUMNS, Connection, RecordedEvent
+from projections.projection import Envelope, decoded
+from service.store import COLUMNS, Connection, RecordedEvent, recorded_event
 
 DDL = """
 CREATE TABLE IF NOT EXISTS family_summary (
@@ -184,9 +184,9 @@ class CasesProjection:
         ids = list(own)
         before = [own[i][0].recorded.version for i in ids]
         streams: dict[UUID, list[Envelope]] = {i: [] for i in ids}
-        for record in await conn.fetch(STREAMS, ids, before):
-            recorded = RecordedEvent.from_row(record)
-            streams[recorded.stream_id].append(Envelope(recorded, self.decode(recorded)))
+        stored = map(recorded_event, await conn.fetch(STREAMS, ids, before))
+        for envelope in decoded(stored, self.decode):
+            streams[envelope.recorded.stream_id].append(envelope)
         out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
         for family_id, history in streams.items():
             history += own[family_id]

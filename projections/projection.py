@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from domain.corrections import Amendments
 from service.store import Connection, RecordedEvent
+
+Decode = Callable[[RecordedEvent], Any]
 
 
 class Envelope(NamedTuple):
@@ -20,6 +22,16 @@ class Envelope(NamedTuple):
     def kind(self) -> str:
         """The event's class name, e.g. 'Separated'."""
         return type(self.event).__name__
+
+
+_tuple = tuple.__new__
+
+
+def decoded(recorded: Iterable[RecordedEvent], decode: Decode) -> list[Envelope]:
+    """Each stored event with its domain event, in order."""
+    # tuple.__new__ rather than Envelope(...), whose __new__ is a Python function: a replay
+    # or a batch makes one envelope per event.
+    return [_tuple(Envelope, (r, decode(r))) for r in recorded]
 
 
 class Projection(Protocol):

@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from projections.projection import Envelope, Projection
+from projections.projection import Projection, decoded
 from service.store import Connection, EventStore, LogPosition
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class ProjectionRunner:
         recorded = await self.store.read_log(after, limit or self.batch_size, conn)
         if not recorded:
             return None
-        batch = [Envelope(r, self.store.decode(r)) for r in recorded]
+        batch = decoded(recorded, self.store.decode)
         await projection.apply(conn, batch)
         last = recorded[-1]
         return LogPosition(last.transaction_id, last.position), len(batch)

@@ -21,11 +21,11 @@ from uuid import UUID
 import asyncpg
 
 from projections.case_queries import COURT_REPORT
-from projections.projection import Envelope, Projection
+from projections.projection import Decode, Envelope, Projection, decoded
 from service.container import all_projections
 from service.gc_pause import gc_paused
 from service.replay import CaseDiff, CaseState, Point, diff, replay
-from service.store import COLUMNS, Connection, EventStore, RecordedEvent
+from service.store import COLUMNS, Connection, EventStore, RecordedEvent, recorded_event
 
 # The stream up to the first event recorded after $2 (all of it when $2 is null), so an
 # event recorded later can never count even if a clock stepped back.
@@ -53,7 +53,6 @@ SCRATCH = "SET LOCAL search_path TO pg_temp, public"
 FAMILIES_PER_BATCH = 500
 MEMO_EVENTS = 10_000  # about 3 KB each: some 30 MB at most
 
-Decode = Callable[[RecordedEvent], Any]
 T = TypeVar("T")
 
 
@@ -78,7 +77,7 @@ class DecodedRows:
         if remembered is not None and remembered[0] == columns:
             self.rows.move_to_end(row["position"])
             return remembered[1]
-        recorded = RecordedEvent.from_row(row)
+        recorded = recorded_event(row)
         envelope = Envelope(recorded, decode(recorded))
         self.rows[recorded.position] = (columns, envelope)
         if len(self.rows) > self.size:
@@ -129,7 +128,7 @@ class TimeTravel:
         with gc_paused():
             if self.memo is not None:
                 return fold([self.memo.envelope(row, decode) for row in rows])
-            return fold([Envelope(r, decode(r)) for r in map(RecordedEvent.from_row, rows)])
+            return fold(decoded(map(recorded_event, rows), decode))
 
     async def court_report(self, as_of: date, known_at: datetime) -> list[asyncpg.Record]:
         """COURT_REPORT's rows for as_of, over the log as it had been recorded by known_at."""
@@ -140,7 +139,7 @@ class TimeTravel:
             try:
                 await conn.execute(SCRATCH)
                 await conn.execute(self.cases.ddl)
-                await self._fold(conn, [RecordedEvent.from_row(r) for r in heads])
+                await self._fold(conn, [recorded_event(r) for r in heads])
                 return await conn.fetch(COURT_REPORT, as_of)
             finally:
                 # Nothing of the scratch tables outlives the answer.
@@ -149,7 +148,7 @@ class TimeTravel:
     async def _fold(self, conn: Connection, heads: Sequence[RecordedEvent]) -> None:
         for start in range(0, len(heads), FAMILIES_PER_BATCH):
             chunk = heads[start : start + FAMILIES_PER_BATCH]
-            await self.cases.apply(conn, [Envelope(r, self.store.decode(r)) for r in chunk])
+            await self.cases.apply(conn, decoded(chunk, self.store.decode))
 
 
 def _later(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -29,7 +29,7 @@ from service.checkpoints import (
     range_query,
 )
 from service.merkle import MerkleFrontier, MerkleTree, verify_inclusion
-from service.store import COLUMNS, READ_STREAM, LogPosition, RecordedEvent
+from service.store import COLUMNS, READ_STREAM, LogPosition, RecordedEvent, recorded_event
 
 EVENTS = range_query(COLUMNS)
 WHOLE_STREAM = 2**31 - 1
@@ -215,7 +215,7 @@ async def verify_log(
     chains, count = StreamChains(), 0
     async for rows in batches(pool, EVENTS, LogPosition(), await horizon(pool), batch_size):
         for row in rows:
-            event = RecordedEvent.from_row(row)
+            event = recorded_event(row)
             chains.add(event)
             walk.add(event)
         count += len(rows)
@@ -234,7 +234,7 @@ async def verify_log(
 async def read_family(pool: asyncpg.Pool, family_id: UUID) -> list[RecordedEvent]:
     """Every event of one family's stream, in version order."""
     rows = await pool.fetch(READ_STREAM, family_id, WHOLE_STREAM)
-    return [RecordedEvent.from_row(row) for row in rows]
+    return [recorded_event(row) for row in rows]
 
 
 class ProofError(Exception):

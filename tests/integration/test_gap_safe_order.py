@@ -22,7 +22,7 @@ import pytest
 
 from service.container import Container
 from service.provenance import Provenance
-from service.store import COLUMNS, EventStore, LogPosition, NewEvent, RecordedEvent
+from service.store import COLUMNS, EventStore, LogPosition, NewEvent, RecordedEvent, recorded_event
 from tests.builders import T0
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ class NaiveTailer:
         self.pool, self.after = pool, 0
 
     async def poll(self) -> list[RecordedEvent]:
-        batch = [RecordedEvent.from_row(r) for r in await self.pool.fetch(NAIVE_READ, self.after)]
+        batch = [recorded_event(r) for r in await self.pool.fetch(NAIVE_READ, self.after)]
         if batch:
             self.after = batch[-1].position
         return batch

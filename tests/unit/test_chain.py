@@ -13,7 +13,7 @@ import pytest
 
 from service.chain import ChainBreak, event_hash, event_leaf, verify_stream
 from service.provenance import Provenance
-from service.store import COLUMNS, RecordedEvent
+from service.store import COLUMNS, RecordedEvent, recorded_event
 
 STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 CORRELATION = UUID("11111111-2222-4333-8444-555555555555")
@@ -245,5 +245,5 @@ def test_a_naive_timestamp_is_refused_rather_than_guessed() -> None:
 def test_a_row_is_read_in_the_order_columns_selects_it() -> None:
     # from_row reads by position: each column, holding its own name, lands on its field.
     names = [column.split(" AS ")[-1].strip() for column in COLUMNS.split(",")]
-    event = RecordedEvent.from_row(cast(Any, names))
+    event = recorded_event(cast(Any, names))
     assert event._asdict() == {name: name for name in names}
