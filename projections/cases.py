@@ -21,8 +21,8 @@ from projections.case_rows import (
     SummaryRow,
 )
 from projections.parent_fold import child_situation
-from projections.projection import Envelope, decoded
-from service.store import COLUMNS, Connection, RecordedEvent, recorded_event
+from projections.projection import Decode, Envelope, decoded
+from service.store import COLUMNS, Connection, recorded_event
 
 DDL = """
 CREATE TABLE IF NOT EXISTS family_summary (
@@ -135,8 +135,6 @@ TABLE_COLUMNS = {
     "data_quality_flags": _columns(Flag),
     "status_changes": _columns(StatusChange),
 }
-
-Decode = Callable[[RecordedEvent], Any]
 
 
 def _shallow(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:

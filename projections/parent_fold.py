@@ -5,7 +5,6 @@ intervals per parent and child."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from domain.paths import Eligibility
@@ -87,11 +86,10 @@ def track_situations(rows: CaseRows, event: Any) -> None:
         separated = rows.separated_by.get(person.int)
         if not separated:
             continue
-        on = day(event.occurred_at)
         # With no determination for any pair, each pair's category is the parent's own.
         shared = own if adult.eligibility is None and not rows.eligibility else None
         for child in separated:
-            _track(rows, adult, child, shared or pair_situation(rows, adult, child), on)
+            _track(rows, adult, child, shared or pair_situation(rows, adult, child), event)
 
 
 def _track(
@@ -99,12 +97,14 @@ def _track(
     parent: ParentRow,
     child: ChildRow,
     found: tuple[str, str | None],
-    on: date | None,
+    event: Any,
 ) -> None:
-    """Close the pair's open interval and open another when the category changes."""
+    """Close the pair's open interval and open another, from the event's day, when the
+    category changes."""
     current = rows.open_situations.get(child.child_id.int)
     if current is not None and (current.situation, current.country) == found:
         return
+    on = day(event.occurred_at)
     start = DAWN if current is None else max(on or current.start_date, current.start_date)
     if current is not None:
         current.end_date = start

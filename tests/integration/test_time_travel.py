@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -73,9 +74,9 @@ def replayed(state: CaseState) -> Rows:
         "family_members": [vars(m) for m in rows.members],
         "child_case": state.children(),
         "parent_case": state.parents(),
-        "care_stays": [vars(s) for s in rows.stays],
-        "parent_situations": [vars(s) for s in rows.situations],
-        "data_quality_flags": [vars(f) for f in rows.flags],
+        "care_stays": [asdict(s) for s in rows.stays],
+        "parent_situations": [asdict(s) for s in rows.situations],
+        "data_quality_flags": [asdict(f) for f in rows.flags],
     }
     return {name: canonical(found_rows) for name, found_rows in found.items()}
 
