@@ -186,10 +186,11 @@ class TypedEvents:
         every step inline: a replay makes a thousand in a row."""
         try:
             state: dict[str, Any] = self.decoder.decode(payload)
-            if state.pop("class_version", 1) != self.version:
-                state = self._upcast(payload)
+            old = state.pop("class_version", 1) != self.version
         except msgspec.ValidationError:
-            state = self._upcast(payload)  # an older version may lack or rename fields
+            old = True  # an older version may lack or rename fields: _upcast tells
+        if old:
+            state = self._upcast(payload)
         for name, default in self.defaults:
             state.setdefault(name, default)
         for name, build in self.builds:
