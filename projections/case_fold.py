@@ -57,18 +57,6 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
 
 
 Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
-# The events whose handlers below set a child's status.
-MOVES_STATUS = frozenset(
-    {
-        "MemberAdded",
-        "Separated",
-        "ChildReferred",
-        "ChildPlaced",
-        "ChildTransferred",
-        "Reunified",
-        "ChildDischarged",
-    }
-)
 
 
 def case_rows(history: Sequence[Envelope], effective: Effective) -> CaseRows:
@@ -314,3 +302,5 @@ _CHILD_HANDLERS: dict[str, Callable[[CaseRows, Envelope, ChildRow], None]] = {
     "Reunified": _reunified,
     "ChildDischarged": _discharged,
 }
+# The events whose handlers set a child's status: those that move a child, and its arrival.
+MOVES_STATUS = frozenset({*_CHILD_HANDLERS, "MemberAdded"})
