@@ -11,7 +11,7 @@ What is compared
         ``CREATE TABLE ... (LIKE events INCLUDING ALL)``, i.e. the same columns, defaults
         (transaction id, recorded_at), identity position, constraints and indexes, without
         the store's triggers and functions. Each row carries the same sha256 hash chained
-        per stream (prev_hash and hash, ``service.chain.command_hashes``) and the same
+        per stream (prev_hash and hash, ``service.eventstore.chain.command_hashes``) and the same
         command record on a command's first event (request digest and event count). It
         returns the first and last position.
     (b) the store: ``EventStore.append(stream_id, expected_version, events, provenance,
@@ -59,9 +59,10 @@ from bench.common import (
     timed,
     verdict,
 )
-from service.chain import command_hashes
-from service.codec import create_mapper
-from service.store import Connection, EventStore
+from service.eventstore.chain import command_hashes
+from service.eventstore.codec import create_mapper
+from service.eventstore.records import Connection
+from service.eventstore.store import EventStore
 
 TARGET = 0.85
 FAMILIES = 2000

@@ -11,7 +11,7 @@ What is compared
         (transaction_id, position) order with a plain keyset SELECT of every column and
         decodes each payload with the eventsourcing mapper
         (``create_mapper().to_domain_event(StoredEvent(...))``).
-    (b) ``ProjectionRunner`` with ``service.container.all_projections()`` catching up
+    (b) ``ProjectionRunner`` with ``service.application.container.all_projections()`` catching up
         from zero: ``await runner.setup(); await runner.catch_up()`` (only catch_up is
         timed). Before each run the projection tables are dropped, the checkpoints
         deleted and setup re-run.
@@ -64,11 +64,12 @@ from bench.common import (
     timed,
     verdict,
 )
+from projections.catalog import all_projections
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
-from service.codec import create_mapper
-from service.container import all_projections
-from service.store import Connection, EventStore
+from service.eventstore.codec import create_mapper
+from service.eventstore.records import Connection
+from service.eventstore.store import EventStore
 
 TARGET = 0.10
 EVENTS = 200_000

@@ -46,10 +46,10 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
-from service.database import Database, open_database
-from service.provenance import Provenance
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import Connection, NewEvent
+from service.postgres.database import Database, open_database
 from service.settings import Settings
-from service.store import Connection, NewEvent
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -48,9 +48,9 @@ from bench.common import (
 )
 from domain.family import Family, Member
 from domain.values import LocationOutcome, MemberRole, PersonName, Sex
-from service.auth import Authenticator, Role
-from service.container import Container
-from service.provenance import Provenance
+from service.access.auth import Authenticator, Role
+from service.application.container import Container
+from service.eventstore.provenance import Provenance
 from service.settings import Settings
 
 CLIENTS = 50
@@ -119,7 +119,7 @@ def start_server(url: str, port: int, cache_size: int | None) -> subprocess.Pope
             "-m",
             "uvicorn",
             "--factory",
-            "service.app:app_from_env",
+            "service.entrypoints.app:app_from_env",
             "--port",
             str(port),
             "--no-access-log",

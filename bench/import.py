@@ -53,13 +53,14 @@ from bench.common import (
     runs_text,
     settle,
 )
-from service.container import Container
-from service.orr.command import DEMO_FILE
-from service.orr.identity import ImportRun
-from service.orr.importer import BATCH_SIZE, OrrImporter, chunks, decide_all
-from service.orr.reader import read_file
+from service.application.container import Container
+from service.eventstore.records import Connection
+from service.eventstore.store import EventStore
+from service.orr_import.command import DEMO_FILE
+from service.orr_import.identity import ImportRun
+from service.orr_import.importer import BATCH_SIZE, OrrImporter, chunks, decide_all
+from service.orr_import.reader import read_file
 from service.settings import Settings
-from service.store import Connection, EventStore
 
 RAW_DDL = """
 DROP TABLE IF EXISTS bench_raw_events;

@@ -24,8 +24,9 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
-from service.provenance import Provenance
-from service.store import EventStore, RecordedEvent
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import RecordedEvent
+from service.eventstore.store import EventStore
 
 T0 = datetime(2018, 5, 1, 8, 0, tzinfo=UTC)
 WHO = Provenance(actor="bench", role="caseworker", source="bench")

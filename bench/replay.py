@@ -9,12 +9,12 @@ What is compared
     ``bench.common`` workload share the table.
 
     (a) raw: ``pool.fetch`` of the family's rows with the store's columns, by stream id in
-        version order (``service.store.READ_STREAM``): asyncpg's own row decoding only.
+        version order (``service.eventstore.store.READ_STREAM``): asyncpg's own row decoding only.
     (b) replay: ``TimeTravel.case_at`` as ``familyAsOf`` runs it, with nothing decoded
         before: read the stream's prefix, decode each payload with the mapper, take the
         effective history (corrections applied) and fold it with ``projections.case_fold``
         into the read models' rows.
-    (c) the same with the process's memo of decoded rows (``service.time_travel.
+    (c) the same with the process's memo of decoded rows (``service.history.time_travel.
         DecodedRows``) holding the family, as after any earlier replay of it: every row is
         still read and compared column by column, only the decoding is saved.
 
@@ -56,12 +56,13 @@ from bench.common import (
 from bench.long_family import long_history, record
 from projections.case_fold import fold_case
 from projections.projection import decoded, effective_envelopes
-from service.codec import create_mapper
-from service.database import Database
-from service.gc_pause import gc_paused
-from service.replay import Point
-from service.store import READ_STREAM, EventStore, RecordedEvent, recorded_event
-from service.time_travel import READ_KNOWN, DecodedRows, TimeTravel
+from service.eventstore.codec import create_mapper
+from service.eventstore.records import RecordedEvent, recorded_event
+from service.eventstore.store import READ_STREAM, EventStore
+from service.history.gc_pause import gc_paused
+from service.history.replay import Point
+from service.history.time_travel import READ_KNOWN, DecodedRows, TimeTravel
+from service.postgres.database import Database
 
 TARGET = 3.0
 
@@ -86,7 +87,7 @@ LABELS = {"raw": "(a) raw read", "cold": "(b) replay", "warm": "(c) replay, memo
 
 
 async def split(travel: TimeTravel, family_id: UUID, point: Point) -> tuple[float, float, float]:
-    """One cold replay's seconds reading, decoding and folding (service.time_travel's steps)."""
+    """One cold replay's seconds reading, decoding and folding (as time_travel does it)."""
     started = time.perf_counter()
     rows = await travel.store.pool.fetch(READ_KNOWN, family_id, point.known_at)
     read = time.perf_counter()

@@ -8,9 +8,9 @@ What is compared
     Then VACUUM ANALYZE.
 
     (a) raw: asyncpg reads every column of every event, in the pages ``verify_log`` reads
-        (``service.checkpoints.batches`` over ``range_query(COLUMNS)``, 10,000 a page,
+        (``service.ledger.checkpoints.batches`` over ``range_query(COLUMNS)``, 10,000 a page,
         keyset by (transaction_id, position)), and does nothing with them.
-    (b) ``service.verify.verify_log`` with the signing key's public half trusted: what
+    (b) ``service.ledger.verify.verify_log`` with the signing key's public half trusted: what
         ``reunite verify`` runs. It builds each row, recomputes its hash from its columns,
         checks its link to the previous event of its stream, grows the Merkle frontier and
         compares each checkpoint's root and signature.
@@ -49,13 +49,14 @@ from bench.common import (
     runs_text,
     settle,
 )
-from service.checkpoints import BATCH_SIZE, CheckpointTaker, batches, horizon
-from service.codec import create_mapper
-from service.database import Database
-from service.keys import Signer
-from service.store import EventStore, LogPosition
-from service.verify import EVENTS as PAGE
-from service.verify import verify_log
+from service.eventstore.codec import create_mapper
+from service.eventstore.records import LogPosition
+from service.eventstore.store import EventStore
+from service.ledger.checkpoints import BATCH_SIZE, CheckpointTaker, batches, horizon
+from service.ledger.keys import Signer
+from service.ledger.verify import EVENTS as PAGE
+from service.ledger.verify import verify_log
+from service.postgres.database import Database
 
 EVENTS = 200_000
 LABELS = {"raw": "(a) raw read", "verify": "(b) reunite verify"}

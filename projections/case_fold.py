@@ -20,7 +20,7 @@ from projections.case_rows import (
 )
 from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, Handler, track_situations
 from projections.projection import Envelope
-from service.store import RecordedEvent
+from service.eventstore.records import RecordedEvent
 
 
 def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) -> CaseRows:

@@ -22,7 +22,7 @@ from projections.case_rows import (
 )
 from projections.parent_fold import child_situation
 from projections.projection import Decode, Envelope, decoded
-from service.store import COLUMNS, Connection, recorded_event
+from service.eventstore.records import COLUMNS, Connection, recorded_event
 
 DDL = """
 CREATE TABLE IF NOT EXISTS family_summary (

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from domain.corrections import Amendments
-from service.store import Connection, RecordedEvent
+from service.eventstore.records import Connection, RecordedEvent
 
 Decode = Callable[[RecordedEvent], Any]
 

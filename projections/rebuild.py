@@ -15,7 +15,7 @@ from projections.runner import (
     ident,
     use_schema,
 )
-from service.store import Connection, LogPosition
+from service.eventstore.records import Connection, LogPosition
 
 REBUILD_WAITS = 1200  # a minute of WITHHELD_POLL
 

@@ -13,13 +13,14 @@ from typing import Any
 import asyncpg
 
 from projections.projection import Projection, decoded
-from service.store import Connection, EventStore, LogPosition
+from service.eventstore.records import Connection, LogPosition
+from service.eventstore.store import EventStore
 
 log = logging.getLogger(__name__)
 
 LIVE_SCHEMA = "public"
 CHANNEL = "reunite_events"
-PROJECTED_CHANNEL = "reunite_projected"  # service.notifications listens to it
+PROJECTED_CHANNEL = "reunite_projected"  # service.application.notifications listens to it
 
 WITHHELD_POLL = 0.05
 FAILURE_BACKOFF = 0.05  # doubled per consecutive failure of a projection, up to:

@@ -11,7 +11,7 @@ import asyncpg
 from domain.corrections import PEOPLE
 from projections.projection import Envelope
 from projections.summaries import label, summarize
-from service.store import Connection
+from service.eventstore.records import Connection
 
 DDL = """
 CREATE TABLE IF NOT EXISTS timeline (

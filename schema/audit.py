@@ -15,7 +15,7 @@ from schema.errors import PublicError
 from schema.paging import cursor_parts, page_size
 from schema.permissions import AUDITORS
 from schema.types import Connection, connection, encode_cursor
-from service import access_log
+from service.access import access_log
 
 
 def reads(info: Info, family_ids: Iterable[UUID]) -> None:

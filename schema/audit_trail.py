@@ -18,12 +18,12 @@ from schema.context import Info
 from schema.errors import PublicError
 from schema.permissions import AUDITORS
 from schema.time_travel import CaseAsOf, CaseDiff, CasePoint, aware
-from service.chain import ChainBreak as Break
-from service.checkpoints import Checkpoint
-from service.keys import KeyFileError, KeySettings
-from service.replay import Point
-from service.time_travel import TimeTravel
-from service.verify import verify_family
+from service.eventstore.chain import ChainBreak as Break
+from service.history.replay import Point
+from service.history.time_travel import TimeTravel
+from service.ledger.checkpoints import Checkpoint
+from service.ledger.keys import KeyFileError, KeySettings
+from service.ledger.verify import verify_family
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from schema.read_types import (
 from schema.report import build_report, suppress
 from schema.time_travel import aware
 from schema.types import Connection, connection, encode_cursor
-from service.auth import Role
+from service.access.auth import Role
 
 NO_ID = UUID(int=0)
 F = TypeVar("F")

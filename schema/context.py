@@ -13,8 +13,8 @@ from starlette.websockets import WebSocket
 
 from schema.loaders import Loaders
 from schema.response_cache import ResponseCache
-from service.auth import Identity
-from service.container import Container
+from service.access.auth import Identity
+from service.application.container import Container
 
 
 @dataclass

@@ -6,8 +6,8 @@ import strawberry
 from graphql import GraphQLError
 
 from domain.errors import DomainError, InvalidValue
-from service import store
-from service.commands import DuplicateCase, FamilyNotFound
+from service.application.commands import DuplicateCase, FamilyNotFound
+from service.eventstore import store
 
 
 @strawberry.interface

@@ -10,7 +10,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
-from service.auth import Role
+from service.access.auth import Role
 
 
 @dataclass(frozen=True)

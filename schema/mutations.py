@@ -14,9 +14,9 @@ from schema import inputs as i
 from schema.context import Info
 from schema.errors import CommandError, to_error
 from schema.permissions import RECORDERS
-from service.commands import CommandContext, command_digest, new_id
-from service.provenance import Provenance
-from service.store import AppendResult
+from service.application.commands import CommandContext, command_digest, new_id
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import AppendResult
 
 
 @strawberry.type

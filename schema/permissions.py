@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
 
-from service.auth import Role
+from service.access.auth import Role
 
 
 def allow(*roles: Role) -> type[BasePermission]:

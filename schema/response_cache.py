@@ -2,7 +2,7 @@
 
 Only queries whose root fields read nothing but the read models are kept: those tables
 change only in the projections' transactions, each of which ends with a NOTIFY that every
-process hears (service.notifications), and the first one heard empties the cache. A
+process hears (service.application.notifications), and the first one heard empties the cache. A
 query that waits for a position (minPosition) or reads the log as known at a time
 (knownAt) is always executed: a client reading its own writes never gets an older answer.
 Answers are kept per caller (subject and role), so permissions, page caps and
@@ -29,7 +29,7 @@ from graphql import (
 )
 from strawberry.extensions import SchemaExtension
 
-from service.notifications import Notifications
+from service.application.notifications import Notifications
 
 # Root fields that read only read-model tables (projections/*_queries.py), never the log,
 # the access log, checkpoints or the clock.

@@ -15,8 +15,8 @@ from projections.summaries import SUMMARIES
 from schema.errors import PublicError
 from schema.read_types import AgeBand, ChildStatus, Parent, ParentSituation
 from schema.types import DataQualityFlag, Member, TimelineEntry
-from service import replay
-from service.replay import CaseState, Change, MemberChanges, Point
+from service.history import replay
+from service.history.replay import CaseState, Change, MemberChanges, Point
 
 Moment = TypeVar("Moment", bound=datetime | None)
 

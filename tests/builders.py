@@ -18,9 +18,9 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
-from service.commands import CommandContext, FamilyCommands
-from service.provenance import Provenance
-from service.store import AppendResult
+from service.application.commands import CommandContext, FamilyCommands
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import AppendResult
 
 T0 = datetime(2018, 5, 20, 9, 0, tzinfo=UTC)
 SAN_YSIDRO = Place(PlaceKind.PORT_OF_ENTRY, "San Ysidro")

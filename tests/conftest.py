@@ -11,9 +11,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
-from service.container import Container
-from service.database import Database, open_database
-from service.embedded import EmbeddedPostgres
+from service.application.container import Container
+from service.postgres.database import Database, open_database
+from service.postgres.embedded import EmbeddedPostgres
 from service.settings import Settings
 
 

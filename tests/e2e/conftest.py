@@ -12,9 +12,9 @@ import httpx
 import pytest
 import uvicorn
 
-from service.app import create_app
-from service.auth import Authenticator, Role
-from service.database import Database
+from service.access.auth import Authenticator, Role
+from service.entrypoints.app import create_app
+from service.postgres.database import Database
 from service.settings import Settings
 from tests.conftest import reset
 

@@ -7,8 +7,8 @@ import httpx
 import jwt
 import pytest
 
-from service.auth import Authenticator, Role
-from service.database import Database
+from service.access.auth import Authenticator, Role
+from service.postgres.database import Database
 from service.settings import Settings
 from tests.e2e.conftest import Client, token
 from tests.e2e.test_http_family import OPEN, WHEN, ok, open_family

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.auth import Role
-from service.checkpoints import CheckpointTaker
-from service.database import Database
-from service.keys import Signer
+from service.access.auth import Role
+from service.ledger.checkpoints import CheckpointTaker
+from service.ledger.keys import Signer
+from service.postgres.database import Database
 from service.settings import Settings
 from tests.e2e.conftest import Client, token
 from tests.e2e.test_http_family import (

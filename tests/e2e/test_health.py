@@ -8,10 +8,11 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from service.codec import create_mapper
-from service.database import Database
-from service.provenance import Provenance
-from service.store import EventStore, NewEvent
+from service.eventstore.codec import create_mapper
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import NewEvent
+from service.eventstore.store import EventStore
+from service.postgres.database import Database
 
 pytestmark = pytest.mark.e2e
 

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.auth import Role
+from service.access.auth import Role
 from service.settings import Settings
 from tests.e2e.conftest import Client, token
 

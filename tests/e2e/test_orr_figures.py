@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from service.auth import Role
-from service.container import Container
-from service.database import Database
-from service.orr.importer import OrrImporter
-from service.orr.report import Outcome
+from service.access.auth import Role
+from service.application.container import Container
+from service.orr_import.importer import OrrImporter
+from service.orr_import.report import Outcome
+from service.postgres.database import Database
 from service.settings import Settings
 from tests.e2e.conftest import Client, token
 

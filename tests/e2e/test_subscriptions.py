@@ -16,8 +16,8 @@ import httpx
 import pytest
 import websockets
 
-from service.auth import Authenticator, Role
-from service.database import Database
+from service.access.auth import Authenticator, Role
+from service.postgres.database import Database
 from service.settings import Settings
 from tests.conftest import reset
 from tests.e2e.conftest import SECRET, Client, free_port
@@ -44,7 +44,7 @@ def start_server(
 ) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": database_url, "REUNITE_JWT_SECRET": SECRET}
     return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *flags],
+        [sys.executable, "-m", "service.entrypoints.cli", "serve", "--port", str(port), *flags],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

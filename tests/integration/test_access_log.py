@@ -9,11 +9,11 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from service import access_log
-from service.access_log import AccessLog
-from service.auth import Identity, Role
-from service.container import Container
-from service.store import Connection
+from service.access import access_log
+from service.access.access_log import AccessLog
+from service.access.auth import Identity, Role
+from service.application.container import Container
+from service.eventstore.records import Connection
 
 pytestmark = pytest.mark.integration
 

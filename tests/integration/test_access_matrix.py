@@ -22,8 +22,8 @@ from domain.values import CredibleFearOutcome
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
-from service.auth import Identity, Role
-from service.container import Container
+from service.access.auth import Identity, Role
+from service.application.container import Container
 from tests.builders import at, ctx, open_separated_family
 
 pytestmark = pytest.mark.integration

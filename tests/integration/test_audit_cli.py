@@ -13,9 +13,9 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from service import audit_cli
-from service.container import Container
-from service.database import Database
+from service.application.container import Container
+from service.entrypoints import audit_cli
+from service.postgres.database import Database
 from tests.builders import open_separated_family
 from tests.conftest import with_database
 from tests.integration.test_checkpoints import settled
@@ -175,13 +175,13 @@ async def test_a_bundle_is_verified_by_a_separate_process_with_no_database(
 
 
 async def offline(bundle: str, public_key: str) -> tuple[int | None, str]:
-    """`python -m service.audit_cli verify-bundle` in its own process, with no database."""
+    """`python -m service.entrypoints.audit_cli verify-bundle`, own process, no database."""
     # A server nobody listens on: the check must not need one.
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": "postgresql://x@127.0.0.1:9/x"}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "service.audit_cli",
+        "service.entrypoints.audit_cli",
         "verify-bundle",
         bundle,
         "--public-key",

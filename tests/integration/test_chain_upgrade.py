@@ -9,16 +9,16 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.chain import verify_stream
-from service.checkpoints import CheckpointTaker
-from service.codec import create_mapper
-from service.container import Container
-from service.database import open_database
-from service.keys import Signer
-from service.migrate import load_migrations, migrate
+from service.application.container import Container
+from service.eventstore.chain import verify_stream
+from service.eventstore.codec import create_mapper
+from service.eventstore.store import EventStore
+from service.ledger.checkpoints import CheckpointTaker
+from service.ledger.keys import Signer
+from service.ledger.verify import verify_log
+from service.postgres.database import open_database
+from service.postgres.migrate import load_migrations, migrate
 from service.settings import Settings
-from service.store import EventStore
-from service.verify import verify_log
 from tests.builders import CASEWORKER, opened_family
 from tests.conftest import with_database
 from tests.integration.test_hash_chain import read_log
@@ -41,7 +41,7 @@ async def old_database(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Asyn
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = with_database(server_url, name)
     try:
-        monkeypatch.setattr("service.migrate.load_migrations", lambda: older)
+        monkeypatch.setattr("service.postgres.migrate.load_migrations", lambda: older)
         conn = await asyncpg.connect(url)
         try:
             await migrate(conn)

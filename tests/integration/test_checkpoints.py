@@ -9,8 +9,11 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.chain import event_leaf
-from service.checkpoints import (
+from service.application.container import Container
+from service.eventstore.chain import event_leaf
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import LogPosition, NewEvent, RecordedEvent
+from service.ledger.checkpoints import (
     ALGORITHM,
     CheckpointTaker,
     all_checkpoints,
@@ -18,12 +21,9 @@ from service.checkpoints import (
     latest_checkpoint,
     legacy_message,
 )
-from service.container import Container
-from service.keys import Signer
-from service.merkle import merkle_root
-from service.provenance import Provenance
-from service.store import LogPosition, NewEvent, RecordedEvent
-from service.verify import verify_family, verify_log
+from service.ledger.keys import Signer
+from service.ledger.merkle import merkle_root
+from service.ledger.verify import verify_family, verify_log
 from tests.builders import open_separated_family
 
 pytestmark = pytest.mark.integration
@@ -140,7 +140,7 @@ async def test_checkpoints_are_taken_periodically_until_stopped(container: Conta
     # Recorded first: a tick between two of the family's commands would sign a shorter prefix.
     await open_separated_family(container.commands)
     stop = asyncio.Event()
-    task = asyncio.create_task(checkpoint_periodically(container, 0.05, stop, SIGNER))
+    task = asyncio.create_task(checkpoint_periodically(container.database.pool, 0.05, stop, SIGNER))
     for _ in range(500):
         latest = await latest_checkpoint(container.database.pool)
         if latest is not None and latest.event_count == 6:
@@ -158,10 +158,14 @@ async def test_without_a_usable_signing_key_periodic_checkpoints_stay_off(
     container: Container, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("REUNITE_SIGNING_KEY_FILE", raising=False)
-    await asyncio.wait_for(checkpoint_periodically(container, 0.01, asyncio.Event()), 1)
+    await asyncio.wait_for(
+        checkpoint_periodically(container.database.pool, 0.01, asyncio.Event()), 1
+    )
     assert "REUNITE_SIGNING_KEY_FILE is not set" in caplog.text
     monkeypatch.setenv("REUNITE_SIGNING_KEY_FILE", "/nonexistent/signing-key.pem")
-    await asyncio.wait_for(checkpoint_periodically(container, 0.01, asyncio.Event()), 1)
+    await asyncio.wait_for(
+        checkpoint_periodically(container.database.pool, 0.01, asyncio.Event()), 1
+    )
     assert "cannot read signing key /nonexistent/signing-key.pem" in caplog.text
     assert await latest_checkpoint(container.database.pool) is None
 

@@ -7,9 +7,10 @@ import pytest
 from domain.errors import DomainError
 from domain.family import Family
 from domain.values import ProgramType
-from service.commands import CommandContext, FamilyCommands
-from service.container import Container
-from service.store import AppendResult, VersionConflict
+from service.application.commands import CommandContext, FamilyCommands
+from service.application.container import Container
+from service.eventstore.records import AppendResult
+from service.eventstore.store import VersionConflict
 from tests.builders import CASA_PADRE, SAN_YSIDRO, at, ctx, open_separated_family
 
 pytestmark = pytest.mark.integration

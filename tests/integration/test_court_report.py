@@ -33,8 +33,8 @@ from projections import case_queries as sql
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
-from service.auth import Identity, Role
-from service.container import Container
+from service.access.auth import Identity, Role
+from service.application.container import Container
 from tests.builders import SAN_YSIDRO, ctx
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from service.embedded import EmbeddedPostgres, forget_dead_users
+from service.postgres.embedded import EmbeddedPostgres, forget_dead_users
 
 pytestmark = pytest.mark.integration
 

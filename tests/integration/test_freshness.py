@@ -8,9 +8,9 @@ from uuid import uuid4
 import pytest
 
 from schema.build import create_schema
-from service.container import Container
-from service.provenance import Provenance
-from service.store import NewEvent
+from service.application.container import Container
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import NewEvent
 from tests.builders import open_separated_family
 from tests.integration.test_production_settings import context
 

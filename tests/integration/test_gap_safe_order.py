@@ -20,9 +20,10 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from service.container import Container
-from service.provenance import Provenance
-from service.store import COLUMNS, EventStore, LogPosition, NewEvent, RecordedEvent, recorded_event
+from service.application.container import Container
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import COLUMNS, LogPosition, NewEvent, RecordedEvent, recorded_event
+from service.eventstore.store import EventStore
 from tests.builders import T0
 
 pytestmark = pytest.mark.integration

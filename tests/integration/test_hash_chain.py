@@ -12,10 +12,10 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from service.chain import event_hash, verify_stream
-from service.container import Container
-from service.provenance import Provenance
-from service.store import Connection, LogPosition, RecordedEvent
+from service.application.container import Container
+from service.eventstore.chain import event_hash, verify_stream
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import Connection, LogPosition, RecordedEvent
 from tests.builders import CASEWORKER, open_separated_family, opened_family
 
 pytestmark = pytest.mark.integration

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from service import cli
-from service.container import Container
-from service.migrate import Migration, MigrationError, load_migrations, migrate
+from service.application.container import Container
+from service.entrypoints import cli
+from service.postgres.migrate import Migration, MigrationError, load_migrations, migrate
 from tests.builders import open_separated_family
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ async def test_an_edited_applied_migration_is_refused(
 ) -> None:
     first = load_migrations()[0]
     edited = Migration(first.version, first.name, first.sql + "\n-- edited")
-    monkeypatch.setattr("service.migrate.load_migrations", lambda: [edited])
+    monkeypatch.setattr("service.postgres.migrate.load_migrations", lambda: [edited])
     async with container.database.pool.acquire() as conn:
         with pytest.raises(MigrationError, match="changed after it was applied"):
             await migrate(conn)

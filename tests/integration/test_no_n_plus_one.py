@@ -12,9 +12,9 @@ import pytest
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
-from service.auth import Identity, Role
-from service.container import Container
-from service.database import Database
+from service.access.auth import Identity, Role
+from service.application.container import Container
+from service.postgres.database import Database
 from service.settings import Settings
 from tests.builders import open_separated_family
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from service.container import Container
-from service.orr.command import DEMO_FILE, import_command
-from service.orr.identity import CaseIds
-from service.orr.importer import OrrImporter
-from service.orr.report import ImportReport, Outcome, write_report
-from service.store import EventStore
+from service.application.container import Container
+from service.eventstore.store import EventStore
+from service.orr_import.command import DEMO_FILE, import_command
+from service.orr_import.identity import CaseIds
+from service.orr_import.importer import OrrImporter
+from service.orr_import.report import ImportReport, Outcome, write_report
 
 pytestmark = pytest.mark.integration
 

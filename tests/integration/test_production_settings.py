@@ -10,8 +10,8 @@ from projections import family_queries
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
-from service.auth import Identity, Role
-from service.container import Container
+from service.access.auth import Identity, Role
+from service.application.container import Container
 
 pytestmark = pytest.mark.integration
 

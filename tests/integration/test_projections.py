@@ -10,13 +10,14 @@ from uuid import uuid4
 
 import pytest
 
+from projections.catalog import all_projections
 from projections.projection import Envelope, Projection
 from projections.rebuild import Rebuilder
 from projections.runner import ProjectionRunner
-from service.container import Container, all_projections
-from service.provenance import Provenance
-from service.store import Connection, LogPosition, NewEvent
-from service.verify import place
+from service.application.container import Container
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import Connection, LogPosition, NewEvent
+from service.ledger.verify import place
 from tests.builders import open_separated_family
 
 WRITER = Provenance(actor="importer", role="importer", source="test")

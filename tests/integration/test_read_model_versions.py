@@ -9,8 +9,8 @@ import pytest
 from projections.projection import Envelope
 from projections.rebuild import Rebuilder
 from projections.runner import ProjectionRunner
-from service.container import Container
-from service.store import Connection
+from service.application.container import Container
+from service.eventstore.records import Connection
 from tests.builders import open_separated_family
 
 pytestmark = pytest.mark.integration

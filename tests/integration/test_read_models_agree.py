@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from domain.family import Family
 from domain.paths import ParentPath
 from domain.values import EligibilityOutcome
-from service.container import Container
+from service.application.container import Container
 from tests.builders import CASEWORKER
 from tests.conftest import reset
 from tests.unit.test_family_properties import family_histories

@@ -8,11 +8,11 @@ from uuid import uuid4
 import pytest
 
 from domain.values import CustodyKind, Facility, FieldChange
-from service.cli import main as reunite
-from service.commands import CommandContext
-from service.container import Container
-from service.database import Database
-from service.provenance import Provenance
+from service.application.commands import CommandContext
+from service.application.container import Container
+from service.entrypoints.cli import main as reunite
+from service.eventstore.provenance import Provenance
+from service.postgres.database import Database
 from tests.builders import at, ctx, open_separated_family
 from tests.integration.test_audit_cli import Cli
 

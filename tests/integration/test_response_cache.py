@@ -15,8 +15,8 @@ from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
 from schema.response_cache import ResponseCache
-from service.auth import Identity, Role
-from service.container import Container
+from service.access.auth import Identity, Role
+from service.application.container import Container
 from tests.builders import at, ctx, open_separated_family
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ async def listening(container: Container) -> AsyncIterator[Container]:
 
 @pytest.fixture
 def cache(container: Container) -> ResponseCache:
-    """The process's cache, as service.app gives it to every HTTP request's context."""
+    """The process's cache, as service.entrypoints.app gives it to every HTTP request's context."""
     return ResponseCache(container.notifications, size=100)
 
 

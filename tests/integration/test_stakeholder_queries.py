@@ -30,8 +30,8 @@ from domain.values import (
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
-from service.auth import Identity, Role
-from service.container import Container
+from service.access.auth import Identity, Role
+from service.application.container import Container
 from tests.integration.test_court_report import (
     CASA_PADRE,
     CAYUGA,

@@ -8,15 +8,15 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from service.announcements import ANNOUNCE_INTERVAL
-from service.chain import verify_stream
-from service.codec import create_mapper
-from service.container import Container
-from service.store import (
+from service.application.container import Container
+from service.eventstore.announcements import ANNOUNCE_INTERVAL
+from service.eventstore.chain import verify_stream
+from service.eventstore.codec import create_mapper
+from service.eventstore.records import NewEvent
+from service.eventstore.store import (
     ChainMismatch,
     EventStore,
     IdempotencyKeyReused,
-    NewEvent,
     VersionConflict,
 )
 from tests.builders import CASEWORKER, T0, opened_family

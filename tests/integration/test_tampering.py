@@ -12,9 +12,11 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service import verify as verify_module
-from service.chain import event_hash, event_leaf
-from service.checkpoints import (
+from service.application.container import Container
+from service.eventstore.chain import event_hash, event_leaf
+from service.eventstore.records import LogPosition, RecordedEvent
+from service.ledger import verify as verify_module
+from service.ledger.checkpoints import (
     Checkpoint,
     CheckpointRefused,
     CheckpointTaker,
@@ -22,11 +24,9 @@ from service.checkpoints import (
     checkpoint_periodically,
     latest_checkpoint,
 )
-from service.container import Container
-from service.keys import Signer
-from service.merkle import merkle_root
-from service.store import LogPosition, RecordedEvent
-from service.verify import SignedTrees, VerifyReport, verify_family, verify_log
+from service.ledger.keys import Signer
+from service.ledger.merkle import merkle_root
+from service.ledger.verify import SignedTrees, VerifyReport, verify_family, verify_log
 from tests.builders import open_separated_family
 from tests.integration.test_checkpoints import WRITER, settled, tick
 from tests.integration.test_hash_chain import bypassing_the_guard, unguarded
@@ -510,7 +510,7 @@ async def test_periodic_checkpoints_log_a_refusal_and_sign_nothing(
     await settled(pool)
 
     stop = asyncio.Event()
-    task = asyncio.create_task(checkpoint_periodically(container, 0.02, stop, SIGNER))
+    task = asyncio.create_task(checkpoint_periodically(container.database.pool, 0.02, stop, SIGNER))
     for _ in range(500):
         if caplog.text.count("refusing to sign") >= 2:
             break

@@ -15,12 +15,12 @@ from domain.family import Family
 from domain.values import Agency, Facility, FieldChange, Office, PersonName
 from projections import timeline
 from projections.case_queries import COURT_REPORT
-from service.codec import create_mapper
-from service.container import Container
-from service.replay import CaseState, Point
-from service.store import EventStore
-from service.time_travel import TimeTravel
-from service.typed_payloads import TYPED
+from service.application.container import Container
+from service.eventstore.codec import create_mapper
+from service.eventstore.store import EventStore
+from service.eventstore.typed_payloads import TYPED
+from service.history.replay import CaseState, Point
+from service.history.time_travel import TimeTravel
 from tests.builders import CASEWORKER, SAN_YSIDRO, at, ctx, open_separated_family
 from tests.conftest import reset
 from tests.unit.test_family_properties import family_histories

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from service.auth import AuthenticationFailed, Authenticator, Role
+from service.access.auth import AuthenticationFailed, Authenticator, Role
 from service.settings import Settings
 
 

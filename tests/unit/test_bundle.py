@@ -14,7 +14,9 @@ from uuid import UUID
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.bundle import (
+from service.eventstore.chain import event_hash, event_leaf
+from service.eventstore.records import RecordedEvent
+from service.ledger.bundle import (
     Bundle,
     BundleRejected,
     ProvenEvent,
@@ -22,11 +24,9 @@ from service.bundle import (
     bundle_to_json,
     verify_bundle,
 )
-from service.chain import event_hash, event_leaf
-from service.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
-from service.keys import Signer
-from service.merkle import MerkleTree
-from service.store import RecordedEvent
+from service.ledger.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
+from service.ledger.keys import Signer
+from service.ledger.merkle import MerkleTree
 
 FAMILY = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 NEIGHBOURS = (UUID("11111111-2222-4333-8444-555555555555"), UUID(int=7))

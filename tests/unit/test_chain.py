@@ -11,9 +11,9 @@ from uuid import UUID
 
 import pytest
 
-from service.chain import ChainBreak, event_hash, event_leaf, verify_stream
-from service.provenance import Provenance
-from service.store import COLUMNS, RecordedEvent, recorded_event
+from service.eventstore.chain import ChainBreak, event_hash, event_leaf, verify_stream
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import COLUMNS, RecordedEvent, recorded_event
 
 STREAM = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
 CORRELATION = UUID("11111111-2222-4333-8444-555555555555")

@@ -47,7 +47,7 @@ from domain.values import (
     SettlementElection,
     Sex,
 )
-from service.codec import create_mapper
+from service.eventstore.codec import create_mapper
 from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
 
 Event = DomainEventProtocol[UUID]

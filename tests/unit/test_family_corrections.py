@@ -28,7 +28,7 @@ from domain.values import (
     ProgramType,
     SeparationReason,
 )
-from service.codec import family_events
+from service.eventstore.codec import family_events
 from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
 from tests.unit.test_family import (
     adult,

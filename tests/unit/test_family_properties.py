@@ -46,7 +46,7 @@ from domain.values import (
     SettlementElection,
     Sex,
 )
-from service.codec import create_mapper
+from service.eventstore.codec import create_mapper
 from tests.builders import T0, at
 from tests.unit.test_family import Command, trace
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from service.gc_pause import gc_paused
+from service.history.gc_pause import gc_paused
 
 
 @pytest.fixture(autouse=True)

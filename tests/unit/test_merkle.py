@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from service.merkle import (
+from service.ledger.merkle import (
     EMPTY_ROOT,
     MerkleFrontier,
     MerkleTree,

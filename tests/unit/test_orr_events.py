@@ -25,10 +25,10 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
-from service.orr.events import Unrecordable, decide
-from service.orr.identity import CaseIds, ImportRun, idempotency_key, row_digest
-from service.orr.reader import read_records
-from service.orr.row import OrrRow
+from service.orr_import.events import Unrecordable, decide
+from service.orr_import.identity import CaseIds, ImportRun, idempotency_key, row_digest
+from service.orr_import.reader import read_records
+from service.orr_import.row import OrrRow
 
 HEADER = (
     "AGE,GENDER,COO,DATE_APPREHENDED,REFERRAL_DATE,DATE_ORR_APPROVED,REFERRING OFFICE,"

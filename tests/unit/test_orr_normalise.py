@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from domain.values import Facility, SeparationReason, Sex
-from service.orr.normalise import age, day, sex
-from service.orr.places import COUNTRIES, country_code, facility, referring_office, slug
-from service.orr.reasons import separation_reason
-from service.orr.row import Office, ReunificationStatus
-from service.orr.status import reunification_status, uac_discharged
+from service.orr_import.normalise import age, day, sex
+from service.orr_import.places import COUNTRIES, country_code, facility, referring_office, slug
+from service.orr_import.reasons import separation_reason
+from service.orr_import.row import Office, ReunificationStatus
+from service.orr_import.status import reunification_status, uac_discharged
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "orr-separated-children-2018.csv"
 

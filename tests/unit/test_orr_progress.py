@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from service.orr.progress import Bar, Silent, for_stream
+from service.orr_import.progress import Bar, Silent, for_stream
 
 
 class Terminal(io.StringIO):

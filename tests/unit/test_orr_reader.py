@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from domain.values import SeparationReason, Sex
-from service.orr import (
+from service.orr_import import (
     BLANK_ROW,
     LETTER_ROW,
     Flag,

@@ -14,8 +14,8 @@ from domain.family import Family
 from domain.values import CustodyKind, Facility, FieldChange, ProgramType
 from projections.case_rows import day
 from projections.projection import Envelope, effective_envelopes
-from service.replay import Point, diff, happened_by, known_by, replay, steps
-from service.store import RecordedEvent
+from service.eventstore.records import RecordedEvent
+from service.history.replay import Point, diff, happened_by, known_by, replay, steps
 from tests.builders import CASEWORKER, at
 from tests.unit.test_family import separated_family
 from tests.unit.test_family_properties import PROPERTY, family_histories

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from domain.family import Family
 from domain.values import Facility
-from service.codec import create_mapper
-from service.typed_payloads import TYPED
+from service.eventstore.codec import create_mapper
+from service.eventstore.typed_payloads import TYPED
 from tests.unit.test_codec import (
     ENUM_VALUES,
     WRITERS,

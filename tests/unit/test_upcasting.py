@@ -12,7 +12,7 @@ from eventsourcing.persistence import StoredEvent
 from domain import events
 from domain.family import Family
 from domain.values import SeparationReason
-from service.codec import create_mapper
+from service.eventstore.codec import create_mapper
 from tests.builders import SAN_YSIDRO, at, opened_family
 from tests.unit.test_codec import WRITERS
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.verify import StreamChains
+from service.ledger.verify import StreamChains
 from tests.unit.test_bundle import NEIGHBOURS, recorded
 
 S, T = NEIGHBOURS

@@ -1,0 +1,1 @@
+"""Who a caller is (tokens, roles) and the audit of what they read."""

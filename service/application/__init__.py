@@ -1,0 +1,1 @@
+"""The application layer: command handlers, notifications, the composition root."""

@@ -1,0 +1,47 @@
+"""The composition root: one place that wires store, commands and projections together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from projections.catalog import all_projections
+from projections.runner import ProjectionRunner
+from service.access.access_log import AccessLog
+from service.application.commands import FamilyCommands
+from service.application.notifications import Notifications
+from service.eventstore.codec import create_mapper
+from service.eventstore.store import EventStore
+from service.ledger.verify import SignedTrees
+from service.postgres.database import Database
+from service.settings import Settings
+
+
+@dataclass
+class Container:
+    """Everything a request or a CLI command needs, built once per process."""
+
+    settings: Settings
+    database: Database
+    store: EventStore
+    commands: FamilyCommands
+    runner: ProjectionRunner
+    notifications: Notifications
+    access_log: AccessLog
+    signed_trees: SignedTrees = field(default_factory=SignedTrees)
+
+    @classmethod
+    async def build(cls, settings: Settings, database: Database) -> Container:
+        """Wire the parts over an open database and make sure read-model tables exist."""
+        store = EventStore(database.pool, create_mapper())
+        runner = ProjectionRunner(database.pool, store, all_projections(store))
+        await runner.setup()
+        pool = database.pool
+        return cls(
+            settings,
+            database,
+            store,
+            FamilyCommands(store),
+            runner,
+            Notifications(pool),
+            AccessLog(pool),
+        )

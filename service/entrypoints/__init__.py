@@ -1,0 +1,1 @@
+"""Entry points: the Starlette app and the `reunite` command line."""

@@ -1,0 +1,149 @@
+"""The `reunite` command line: serve, migrate, projections, tokens."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+import asyncpg
+import uvicorn
+
+from projections.rebuild import Rebuilder
+from service.access.auth import Authenticator, Role
+from service.application.container import Container
+from service.entrypoints import audit_cli
+from service.entrypoints.app import create_app
+from service.orr_import import command as orr_command
+from service.postgres.database import open_database, resolve_url
+from service.postgres.migrate import migrate
+from service.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reunite", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the GraphQL service")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--dev", action="store_true", help="enable introspection and the GraphiQL IDE"
+    )
+    serve.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="do not run projection workers in this process",
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="first import the ORR 2018 list, unless already done"
+    )
+    commands.add_parser("migrate", help="apply pending database migrations")
+    projections = commands.add_parser("projections", help="inspect and rebuild read models")
+    sub = projections.add_subparsers(dest="action", required=True)
+    sub.add_parser("status", help="each read model's checkpoint and lag")
+    rebuild = sub.add_parser("rebuild", help="rebuild a read model from the log")
+    rebuild.add_argument("name")
+    token = commands.add_parser("token", help="mint a development token (HS256)")
+    token.add_argument("--sub", required=True)
+    token.add_argument("--role", required=True, choices=[r.value for r in Role])
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    audit_cli.add_commands(commands)
+    orr_command.add_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    if args.command in audit_cli.COMMANDS:
+        return audit_cli.run(args, settings)
+    if args.command == "serve":
+        return serve(settings, args)
+    if args.command in orr_command.COMMANDS:
+        return asyncio.run(with_container(settings, lambda c: orr_command.import_command(c, args)))
+    if args.command == "token":
+        print(Authenticator(settings).mint(args.sub, Role(args.role), args.ttl))
+        return 0
+    if args.command == "migrate":
+        return asyncio.run(run_migrate(settings))
+    if args.action == "status":
+        return asyncio.run(with_container(settings, print_status))
+    return asyncio.run(with_container(settings, lambda c: rebuild(c, args.name)))
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    """Run uvicorn in this process until interrupted."""
+    settings = dataclasses.replace(
+        settings,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        dev=args.dev or settings.dev,
+        run_projections=settings.run_projections and not args.no_projections,
+    )
+    if args.demo:
+        # Conflicts are reported and the service still starts: the rest of the data is in.
+        asyncio.run(with_container(settings, orr_command.import_demo))
+    if settings.dev:
+        print_dev_access(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def print_dev_access(settings: Settings) -> None:
+    """Where the API is, and a development token for each role to call it with."""
+    print(f"GraphQL: http://{settings.host}:{settings.port}/graphql")
+    authenticator = Authenticator(settings)
+    for role in Role:
+        print(f"  {role.value:<10} Bearer {authenticator.mint(f'dev-{role.value}', role)}")
+    sys.stdout.flush()
+
+
+async def run_migrate(settings: Settings) -> int:
+    url, embedded = await resolve_url(settings)
+    try:
+        conn = await asyncpg.connect(url)
+        try:
+            applied = await migrate(conn)
+        finally:
+            await conn.close()
+    finally:
+        if embedded is not None:
+            await embedded.stop()
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+async def with_container(settings: Settings, action: Callable[[Container], Awaitable[int]]) -> int:
+    database = await open_database(settings)
+    try:
+        container = await Container.build(settings, database)
+        try:
+            return await action(container)
+        finally:
+            await container.store.announcements.drain()
+    finally:
+        await database.close()
+
+
+async def print_status(container: Container) -> int:
+    print(f"{'projection':<20} {'position':>10} {'applied':>10} {'lag':>8}")
+    for s in await container.runner.status():
+        print(f"{s.name:<20} {s.position:>10} {s.events_applied:>10} {s.lag:>8}")
+    return 0
+
+
+async def rebuild(container: Container, name: str) -> int:
+    if name not in container.runner.projections:
+        known = ", ".join(container.runner.projections)
+        print(f"unknown projection {name!r}; known: {known}", file=sys.stderr)
+        return 2
+    applied = await Rebuilder(container.runner, name).run()
+    print(f"rebuilt {name} from {applied} events")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The event store: records, append and read, the hash chain, payload codec."""

@@ -1,0 +1,276 @@
+"""The async event store on asyncpg: append with expected version, read streams and the log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from service.eventstore.announcements import Announcements
+from service.eventstore.chain import command_hashes
+from service.eventstore.codec import FamilyMapper
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import (
+    COLUMNS,
+    AppendResult,
+    Connection,
+    LogPosition,
+    NewEvent,
+    RecordedEvent,
+    recorded_event,
+)
+
+# One statement per command. The unique (stream_id, version) key turns a stale writer into a
+# conflict and the unique key on a command's first event a repeated command; the first new
+# event must chain from the hash at the expected version, so an expected version past the
+# stream's head, or a head that is not the one the writer read, inserts nothing.
+_APPEND = """
+WITH inserted AS (
+    INSERT INTO events (stream_id, version, topic, payload, occurred_at, actor, role, source,
+                        reason, correlation_id, causation_id, idempotency_key,
+                        request_digest, command_events, prev_hash, hash)
+    SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $6, $7, $8, $9, $10, $11,
+           $12, CASE WHEN u.n = 1 THEN $13::bytea END, CASE WHEN u.n = 1 THEN $14::integer END,
+           u.prev_hash, u.hash
+      FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $15::bytea[], $16::bytea[])
+           WITH ORDINALITY AS u(topic, payload, occurred, prev_hash, hash, n)
+     WHERE CASE WHEN $2 = 0 THEN ($15::bytea[])[1] IS NULL
+                ELSE (SELECT e.hash FROM events e WHERE e.stream_id = $1 AND e.version = $2)
+                     = ($15::bytea[])[1] END
+       {old_keys}
+     ORDER BY u.n
+    RETURNING position
+)
+SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
+"""
+APPEND = _APPEND.format(old_keys="")
+# Where commands were recorded before migration 0007, in the commands table, which no
+# unique index covers and nothing writes any more: their keys are looked up too.
+APPEND_CHECKING_OLD_KEYS = _APPEND.format(
+    old_keys="AND NOT EXISTS (SELECT FROM commands c WHERE c.idempotency_key = $12)"
+)
+HAS_OLD_KEYS = "SELECT EXISTS (SELECT FROM commands)"
+
+READ_STREAM = f"""
+SELECT {COLUMNS} FROM events
+ WHERE stream_id = $1 AND version <= $2
+ ORDER BY version
+"""
+
+# ORDER BY names the table's columns: the output alias (cast to bigint) has no index.
+# Only transactions older than the oldest one still running are read: every one of them
+# has committed or rolled back, so nothing can later appear behind the reader's checkpoint.
+READ_LOG = f"""
+SELECT {COLUMNS} FROM events
+ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+ ORDER BY events.transaction_id, events.position
+ LIMIT $3
+"""
+
+FIND_COMMAND = """
+SELECT request_digest, stream_id, version, first_position, last_position FROM command_results
+ WHERE idempotency_key = $1
+"""
+
+# Batch importers ask once for a whole batch which keys are taken, and by what request.
+FIND_COMMAND_DIGESTS = """
+SELECT idempotency_key, request_digest FROM command_results
+ WHERE idempotency_key = ANY($1::text[])
+"""
+
+
+HEAD = "SELECT coalesce(max(position), 0) FROM events"
+# The last committed event in log order, which a reader must reach to be caught up.
+COMMITTED_HEAD = """
+SELECT transaction_id::text::bigint AS transaction_id, position FROM events
+ ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
+"""
+
+# The hash a stream ends in at a version, which the next command's first event chains from.
+HEAD_HASH = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
+
+CONFLICT_CONSTRAINTS = {"events_stream_version_key", "events_command_key"}
+
+
+class StoreError(Exception):
+    """Base of the event store's own errors."""
+
+
+class VersionConflict(StoreError):
+    """The stream moved on since the writer read it; nothing was written."""
+
+
+class IdempotencyKeyReused(StoreError):
+    """The idempotency key belongs to a different command; nothing was written."""
+
+
+class ChainMismatch(StoreError):
+    """The stream does not end in the hash the new events chain from: the stored log differs
+    from the one the writer read (run `reunite verify`); nothing was written."""
+
+
+class EventStore:
+    """Appends and reads family streams in PostgreSQL."""
+
+    def __init__(self, pool: asyncpg.Pool, mapper: FamilyMapper) -> None:
+        self.pool = pool
+        self.mapper = mapper
+        # Map a stored row back to its domain event, upcasting old versions: the mapper's
+        # own method, so a replay makes one call per event, not two.
+        self.decode: Callable[[RecordedEvent], Any] = mapper.decode_row
+        self.announcements = Announcements(pool)
+        self._old_keys: bool | None = None  # whether the commands table holds any key
+
+    def encode(self, domain_event: Any) -> NewEvent:
+        """Map a domain event to the bytes the store keeps."""
+        stored = self.mapper.to_stored_event(domain_event)
+        return NewEvent(stored.topic, stored.state, domain_event.occurred_at)
+
+    async def append(
+        self,
+        stream_id: UUID,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        provenance: Provenance,
+        idempotency_key: str | None = None,
+        digest: bytes = b"",
+        conn: Connection | None = None,
+        head: bytes | None = None,
+    ) -> AppendResult:
+        """Append events after expected_version, atomically, or raise and write nothing.
+
+        `head` is the hash of the stream's event at expected_version, as the writer read
+        it; when None and expected_version > 0 it is read here first. With `conn`, the
+        append joins the caller's transaction, and the caller announces the new events
+        (announcements) once it has committed.
+        """
+        if not events:
+            raise ValueError("nothing to append")
+        if head is None and expected_version > 0:
+            head = await (conn or self.pool).fetchval(HEAD_HASH, stream_id, expected_version)
+        hashes = command_hashes(
+            stream_id, expected_version, events, provenance, idempotency_key, head
+        )
+        keyed = idempotency_key is not None
+        args = (
+            stream_id,
+            expected_version,
+            [e.topic for e in events],
+            [e.payload for e in events],
+            [e.occurred_at for e in events],
+            provenance.actor,
+            provenance.role,
+            provenance.source,
+            provenance.reason,
+            provenance.correlation_id,
+            provenance.causation_id,
+            idempotency_key,
+            digest if keyed else None,
+            len(events) if keyed else None,
+            [head, *hashes[:-1]],
+            hashes,
+        )
+        if self._old_keys is None:
+            self._old_keys = bool(await (conn or self.pool).fetchval(HAS_OLD_KEYS))
+        statement = APPEND_CHECKING_OLD_KEYS if self._old_keys else APPEND
+        try:
+            row = await (conn or self.pool).fetchrow(statement, *args)
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name not in CONFLICT_CONSTRAINTS:
+                raise
+            # Perhaps a retry of a command accepted meanwhile: answer with its first result
+            # (or refuse another command that reuses the key). Inside a caller's transaction
+            # the error has aborted it: the caller asks (find_command) after rolling back.
+            if idempotency_key is not None and conn is None:
+                earlier = await self.find_command(idempotency_key, digest, stream_id)
+                if earlier is not None:
+                    return earlier
+            if idempotency_key is not None and conn is not None:
+                raise VersionConflict(
+                    f"family {stream_id} has changed since version {expected_version}, or "
+                    f"idempotency key {idempotency_key} was used: roll back, then ask "
+                    "find_command"
+                ) from None
+            raise VersionConflict(_conflict(stream_id, expected_version)) from None
+        assert row is not None
+        if row["first_position"] is None:  # nothing inserted: refused before any row
+            if idempotency_key is not None:
+                earlier = await self.find_command(idempotency_key, digest, stream_id, conn)
+                if earlier is not None:
+                    return earlier
+            raise await self._refusal(stream_id, expected_version, conn)
+        if conn is None:
+            self.announcements.soon()
+        version = expected_version + len(events)
+        return AppendResult(
+            stream_id, version, row["first_position"], row["last_position"], head=hashes[-1]
+        )
+
+    async def _refusal(
+        self, stream_id: UUID, expected_version: int, conn: Connection | None
+    ) -> StoreError:
+        """Why an append inserted nothing: its expected version or its head."""
+        stored = await (conn or self.pool).fetchrow(HEAD_HASH, stream_id, expected_version)
+        if expected_version > 0 and stored is None:
+            return VersionConflict(_conflict(stream_id, expected_version))
+        return ChainMismatch(
+            f"family {stream_id} does not end at version {expected_version} in the hash its "
+            "new events chain from: the stored log differs from the one read (run reunite verify)"
+        )
+
+    async def read_stream(
+        self, stream_id: UUID, up_to_version: int = 2**31 - 1
+    ) -> list[RecordedEvent]:
+        """Every event of one stream in version order, optionally up to a version."""
+        rows = await self.pool.fetch(READ_STREAM, stream_id, up_to_version)
+        return [recorded_event(r) for r in rows]
+
+    async def read_log(
+        self, after: LogPosition, limit: int = 1000, conn: Connection | None = None
+    ) -> list[RecordedEvent]:
+        """The next committed events of the global log after a reader's position."""
+        rows = await (conn or self.pool).fetch(
+            READ_LOG, after.transaction_id, after.position, limit
+        )
+        return [recorded_event(r) for r in rows]
+
+    async def find_command(
+        self,
+        idempotency_key: str,
+        digest: bytes,
+        stream_id: UUID | None = None,
+        conn: Connection | None = None,
+    ) -> AppendResult | None:
+        """The result of an earlier command with this key; a different command (another
+        request, or another stream when stream_id is given) is refused."""
+        row = await (conn or self.pool).fetchrow(FIND_COMMAND, idempotency_key)
+        if row is None:
+            return None
+        if row["request_digest"] != digest or stream_id not in (None, row["stream_id"]):
+            raise IdempotencyKeyReused(
+                f"idempotency key {idempotency_key} was already used for a different command"
+            )
+        return AppendResult(
+            row["stream_id"], row["version"], row["first_position"], row["last_position"], True
+        )
+
+    async def command_digests(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The request digest recorded under each of these keys that is already taken."""
+        rows = await self.pool.fetch(FIND_COMMAND_DIGESTS, list(keys))
+        return {row["idempotency_key"]: row["request_digest"] for row in rows}
+
+    async def committed_head(self) -> LogPosition:
+        """The last event committed so far, in the gap-safe order."""
+        row = await self.pool.fetchrow(COMMITTED_HEAD)
+        return LogPosition(row["transaction_id"], row["position"]) if row else LogPosition()
+
+    async def head(self) -> int:
+        """The highest global position written so far."""
+        return int(await self.pool.fetchval(HEAD))
+
+
+def _conflict(stream_id: UUID, expected: int) -> str:
+    return f"family {stream_id} has changed since version {expected}; reload and retry"

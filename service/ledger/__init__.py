@@ -1,0 +1,1 @@
+"""Proofs over the log: Merkle trees, signed checkpoints, keys, verification, bundles."""

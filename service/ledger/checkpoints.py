@@ -1,0 +1,361 @@
+"""Signed checkpoints over the global log: what is signed, taking them, reading them back.
+
+A checkpoint covers the log's first event_count events in its gap-safe order
+(transaction_id, position), ending at (head_transaction_id, head_position). Only events of
+transactions older than pg_snapshot_xmin are taken, so the covered prefix is final: no event
+can later commit inside it. Its root is the RFC 6962 Merkle root (service.ledger.merkle) of the
+events' stored ``hash`` column in that order; each of those hashes already chains its stream
+and covers the event's transaction_id and position.
+
+The signed message (message_format 2) is exactly, with integers unsigned 64-bit big-endian
+and created_at signed 64-bit microseconds since the Unix epoch::
+
+    b"reunite-checkpoint-v2" || id || event_count || head_position || head_transaction_id
+                             || created_at || root
+
+(21 + 5 * 8 + 32 = 93 bytes; every field has a fixed width, so it reads only one way.) The id
+is drawn from the table's sequence and created_at read from the server before signing, so
+neither can be edited afterwards. Checkpoints signed before (message_format 1) cover only
+``b"reunite-checkpoint-v1" || event_count || head_position || head_transaction_id || root``
+(77 bytes) and are still checked against exactly that.
+
+A taker never signs a forgery over a signed one: before it vouches for a prefix the latest
+checkpoint covers, that checkpoint's seal must hold and the root there must be its root.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+import asyncpg
+
+from service.eventstore.chain import EPOCH, LEAF_COLUMNS, ONE_MICROSECOND, row_leaf
+from service.eventstore.records import LogPosition
+from service.ledger.keys import KeyFileError, KeySettings, Signer, key_id, signature_holds
+from service.ledger.merkle import MerkleFrontier
+
+log = logging.getLogger(__name__)
+
+ALGORITHM = "rfc6962-sha256/ed25519"
+# The format new checkpoints are signed in; each format's signature covers these fields.
+MESSAGE_FORMAT = 2
+SIGNED_FIELDS = {1: "event count, head and root", 2: "id, date, event count, head and root"}
+U64 = 2**64
+BATCH_SIZE = 10_000
+
+# The oldest transaction still running: every transaction below it has committed or rolled
+# back, so the events below it are final.
+HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())"
+
+
+def range_query(columns: str) -> str:
+    """Select columns of the events strictly between two places in the log, in log order."""
+    # ORDER BY names the table's columns: a bare name would sort by the bigint output alias
+    # of the same name, which no index serves, turning each page into a scan and a sort.
+    return f"""
+SELECT {columns} FROM events
+ WHERE (transaction_id, position) > ($1::xid8, $2::bigint)
+   AND (transaction_id, position) < ($3::xid8, $4::bigint)
+ ORDER BY events.transaction_id, events.position
+ LIMIT $5
+"""
+
+
+LEAVES = range_query(LEAF_COLUMNS)
+
+CHECKPOINT_COLUMNS = """
+id, event_count, head_position, head_transaction_id, root, algorithm, signature, public_key,
+key_id, created_at, message_format
+"""
+# The id and the time a checkpoint will bear, fixed before it is signed.
+RESERVE = """
+SELECT nextval(pg_get_serial_sequence('checkpoints', 'id')) AS id,
+       clock_timestamp() AS created_at
+"""
+INSERT = f"""
+INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) OVERRIDING SYSTEM VALUE
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING {CHECKPOINT_COLUMNS}
+"""
+LATEST = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 1"
+ALL = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY event_count, id"
+
+
+def checkpoint_message(
+    id: int,
+    event_count: int,
+    head_position: int,
+    head_transaction_id: int,
+    created_at: datetime,
+    root: bytes,
+) -> bytes:
+    """The exact bytes a message_format 2 signature covers (see the module docstring)."""
+    fields = struct.pack(">QQQQ", id, event_count, head_position, head_transaction_id)
+    micros = struct.pack(">q", (created_at - EPOCH) // ONE_MICROSECOND)
+    return b"reunite-checkpoint-v2" + fields + micros + root
+
+
+def legacy_message(
+    event_count: int, head_position: int, head_transaction_id: int, root: bytes
+) -> bytes:
+    """The exact bytes a message_format 1 signature covers: neither the id nor the date."""
+    fields = struct.pack(">QQQ", event_count, head_position, head_transaction_id)
+    return b"reunite-checkpoint-v1" + fields + root
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed Merkle root over the log's first event_count events."""
+
+    id: int
+    event_count: int
+    head_position: int
+    head_transaction_id: int
+    root: bytes
+    algorithm: str
+    signature: bytes
+    public_key: bytes
+    key_id: str
+    created_at: datetime
+    message_format: int
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Checkpoint:
+        """Build from a row selected with CHECKPOINT_COLUMNS."""
+        return cls(**dict(row.items()))
+
+    @property
+    def head(self) -> LogPosition:
+        """The last event covered, as a place in the log."""
+        return LogPosition(self.head_transaction_id, self.head_position)
+
+    def covers(self, at: LogPosition) -> bool:
+        """Whether the event at this place in the log is among those covered."""
+        return at <= self.head
+
+    def message(self) -> bytes:
+        """The bytes its signature must cover, in its message format."""
+        if self.message_format == 1:
+            return legacy_message(
+                self.event_count, self.head_position, self.head_transaction_id, self.root
+            )
+        return checkpoint_message(
+            self.id,
+            self.event_count,
+            self.head_position,
+            self.head_transaction_id,
+            self.created_at,
+            self.root,
+        )
+
+    def seal_fault(self, trusted: frozenset[bytes] | None) -> str | None:
+        """What is wrong with its algorithm, key or signature, or None when all hold."""
+        if self.algorithm != ALGORITHM:
+            return f"unknown algorithm {self.algorithm!r}"
+        if self.message_format not in SIGNED_FIELDS:
+            return f"unknown message format {self.message_format}"
+        numbers = (self.id, self.event_count, self.head_position, self.head_transaction_id)
+        if not all(0 <= n < U64 for n in numbers):
+            # No signature covers such a number: the message has no way to write it.
+            return f"its id, event count or head is out of range: {numbers}"
+        if key_id(self.public_key) != self.key_id:
+            return f"key id {self.key_id} does not name its public key"
+        if trusted is not None and self.public_key not in trusted:
+            return f"signed by key {self.key_id}, which is not a trusted key"
+        if not signature_holds(self.public_key, self.signature, self.message()):
+            return f"the signature does not match its {SIGNED_FIELDS[self.message_format]}"
+        return None
+
+    def __str__(self) -> str:
+        return (
+            f"checkpoint {self.id} (events 1..{self.event_count}, "
+            f"head position {self.head_position})"
+        )
+
+
+async def batches(
+    pool: asyncpg.Pool, query: str, after: LogPosition, before: LogPosition, size: int
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """Rows of a range_query in pages, keyset by (transaction_id, position)."""
+    while True:
+        rows = await pool.fetch(
+            query,
+            after.transaction_id,
+            after.position,
+            before.transaction_id,
+            before.position,
+            size,
+        )
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = LogPosition(rows[-1]["transaction_id"], rows[-1]["position"])
+
+
+async def horizon(pool: asyncpg.Pool) -> LogPosition:
+    """The place before which the log is final: every event below it is committed for good."""
+    return LogPosition(int(await pool.fetchval(HORIZON)), 0)
+
+
+async def latest_checkpoint(pool: asyncpg.Pool) -> Checkpoint | None:
+    """The most recently taken checkpoint, if any."""
+    row = await pool.fetchrow(LATEST)
+    return None if row is None else Checkpoint.from_row(row)
+
+
+async def all_checkpoints(pool: asyncpg.Pool) -> list[Checkpoint]:
+    """Every checkpoint, shortest prefix first."""
+    return [Checkpoint.from_row(row) for row in await pool.fetch(ALL)]
+
+
+class CheckpointRefused(Exception):
+    """The log no longer matches the latest checkpoint: signing it would vouch for a forgery."""
+
+
+class CheckpointTaker:
+    """Signs checkpoints, carrying its Merkle frontier forward so each reads only new events.
+
+    trusted: the keys the latest checkpoint must be signed with before this builds on it;
+    None trusts only the signer's own key.
+    """
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        signer: Signer,
+        batch_size: int = BATCH_SIZE,
+        trusted: frozenset[bytes] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.signer = signer
+        self.batch_size = batch_size
+        self.trusted = frozenset({signer.public_key}) if trusted is None else trusted
+        self.frontier = MerkleFrontier()
+        self.head = LogPosition()
+
+    async def take(self) -> Checkpoint | None:
+        """Sign the final prefix of the log as it stands now; None while that prefix is empty.
+
+        CheckpointRefused when the log no longer matches the latest checkpoint.
+        """
+        # The latest checkpoint first: the horizon only moves forward, so the log read below
+        # then reaches every event it covers, unless some were deleted.
+        previous = await latest_checkpoint(self.pool)
+        try:
+            await self._read(await horizon(self.pool), previous)
+        except CheckpointRefused:
+            # Start afresh next time: leaves read from a forged log are never carried forward.
+            self.frontier, self.head = MerkleFrontier(), LogPosition()
+            raise
+        if self.frontier.size == 0:
+            return None
+        root = self.frontier.root()
+        # Nothing new since the last one: answer it rather than sign the same prefix twice.
+        if previous is not None and (previous.event_count, previous.head, previous.root) == (
+            self.frontier.size,
+            self.head,
+            root,
+        ):
+            return previous
+        return await self._store(root)
+
+    async def _read(self, before: LogPosition, previous: Checkpoint | None) -> None:
+        # A prefix this taker has read before it vouched for already; a longer one is checked.
+        unchecked = None
+        if previous is not None and previous.event_count > self.frontier.size:
+            unchecked = previous
+            if (fault := previous.seal_fault(self.trusted)) is not None:
+                raise CheckpointRefused(
+                    f"refusing to sign: the previous {previous} does not hold: {fault}; "
+                    "run `reunite verify`"
+                )
+        async for rows in batches(self.pool, LEAVES, self.head, before, self.batch_size):
+            for row in rows:
+                self.frontier.append(row_leaf(row))
+                self.head = LogPosition(row["transaction_id"], row["position"])
+                if unchecked is not None and self.frontier.size == unchecked.event_count:
+                    self._compare(unchecked)
+        if unchecked is not None and self.frontier.size < unchecked.event_count:
+            raise CheckpointRefused(
+                f"refusing to sign: the previous {unchecked} covers {unchecked.event_count} "
+                f"events, the log holds only {self.frontier.size}: events it covered were "
+                "deleted; run `reunite verify`"
+            )
+
+    def _compare(self, previous: Checkpoint) -> None:
+        if (self.head, self.frontier.root()) != (previous.head, previous.root):
+            raise CheckpointRefused(
+                f"refusing to sign: the log's first {previous.event_count} events no longer "
+                f"match the previous {previous}: an event it covered was altered, deleted or "
+                "moved; run `reunite verify`"
+            )
+
+    async def _store(self, root: bytes) -> Checkpoint:
+        # The id and date are fixed first, so the signature covers them too.
+        reserved = await self.pool.fetchrow(RESERVE)
+        assert reserved is not None
+        unsigned = Checkpoint(
+            id=reserved["id"],
+            event_count=self.frontier.size,
+            head_position=self.head.position,
+            head_transaction_id=self.head.transaction_id,
+            root=root,
+            algorithm=ALGORITHM,
+            signature=b"",
+            public_key=self.signer.public_key,
+            key_id=self.signer.key_id,
+            created_at=reserved["created_at"],
+            message_format=MESSAGE_FORMAT,
+        )
+        checkpoint = replace(unsigned, signature=self.signer.sign(unsigned.message()))
+        # The dataclass's fields are in CHECKPOINT_COLUMNS's order.
+        row = await self.pool.fetchrow(INSERT, *vars(checkpoint).values())
+        assert row is not None
+        return Checkpoint.from_row(row)
+
+
+async def checkpoint_periodically(
+    pool: asyncpg.Pool,
+    interval: float,
+    stop_event: asyncio.Event,
+    signer: Signer | None = None,
+) -> None:
+    """Take a checkpoint every interval seconds until stop_event is set.
+
+    Without a signer, REUNITE_SIGNING_KEY_FILE is read; when it is unset or unreadable this
+    logs why and returns, so a server without a key still starts.
+    """
+    trusted = None
+    if signer is None:
+        keys = KeySettings.from_env()
+        if keys.signing_key_file is None:
+            log.warning("periodic checkpoints are off: REUNITE_SIGNING_KEY_FILE is not set")
+            return
+        try:
+            signer, trusted = keys.signer(), keys.trusted_keys()
+        except KeyFileError as e:
+            # Said at start-up, where the operator looks, rather than when the task is reaped.
+            log.error("periodic checkpoints are off: %s", e)
+            return
+    taker = CheckpointTaker(pool, signer, trusted=trusted)
+    while not stop_event.is_set():
+        try:
+            checkpoint = await taker.take()
+            if checkpoint is not None:
+                log.info("%s signed by key %s", checkpoint, checkpoint.key_id)
+        except CheckpointRefused as e:
+            # Not transient: said at every tick, without a traceback, until the log is mended.
+            log.error("%s", e)
+        except Exception:
+            # A background task must outlive a transient database failure; the next tick
+            # retries, and the frontier only ever holds whole batches.
+            log.exception("checkpoint failed; retrying in %s s", interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), interval)

@@ -1,0 +1,402 @@
+"""Verify the log: every stream's hash chain and every signed checkpoint, in one pass.
+
+The walk reads the final prefix of the log in pages and keeps, per stream, only the last
+verified (version, hash), and one Merkle frontier for the whole log; memory grows with the
+number of streams, not events. A chain finds an event altered, swapped or deleted inside a
+stream; a checkpoint root finds what a chain cannot: the last events of a stream, or a whole
+stream, deleted, or a stream rewritten with recomputed hashes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+import asyncpg
+
+from service.eventstore.chain import (
+    LEAF_COLUMNS,
+    ChainBreak,
+    event_leaf,
+    link_fault,
+    row_leaf,
+    verify_stream,
+)
+from service.eventstore.records import COLUMNS, LogPosition, RecordedEvent, recorded_event
+from service.eventstore.store import READ_STREAM
+from service.ledger.bundle import ProvenEvent
+from service.ledger.checkpoints import (
+    BATCH_SIZE,
+    Checkpoint,
+    all_checkpoints,
+    batches,
+    horizon,
+    latest_checkpoint,
+    range_query,
+)
+from service.ledger.merkle import MerkleFrontier, MerkleTree, verify_inclusion
+
+EVENTS = range_query(COLUMNS)
+WHOLE_STREAM = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class CheckpointFailure:
+    """A checkpoint that does not hold, and why."""
+
+    checkpoint: Checkpoint
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.checkpoint}: {self.what}"
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """What a verification covered and the first thing that did not hold, if any."""
+
+    events: int
+    streams: int
+    checkpoints: int
+    seconds: float
+    broken: ChainBreak | None = None
+    failed: CheckpointFailure | None = None
+    # Events after the newest checkpoint, or before any: their chain is checked, their
+    # inclusion cannot be. Zero when the checkpoint failed: nothing is proven then.
+    unproven: int = 0
+    against: Checkpoint | None = None  # the checkpoint a family was proven against
+
+    @property
+    def proven(self) -> int:
+        """Events whose inclusion in a signed checkpoint was proven."""
+        return 0 if self.failed else self.events - self.unproven
+
+    @property
+    def ok(self) -> bool:
+        """Whether every chain and checkpoint held."""
+        return self.broken is None and self.failed is None
+
+    @property
+    def rate(self) -> float:
+        """Events verified per second."""
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """The report as printed by `reunite verify`."""
+        counts = f"{self.events} events, {self.streams} streams, {self.checkpoints} checkpoints"
+        lines = [f"OK: {counts} verified"] if self.ok else []
+        if self.broken is not None:
+            b = self.broken
+            lines.append(
+                f"BROKEN: stream {b.stream_id} version {b.version} position {b.position}: {b.what}"
+            )
+        if self.failed is not None:
+            lines.append(f"BROKEN: {self.failed}")
+        if self.unproven:
+            lines.append(f"{self.unproven} events are not yet covered by a signed checkpoint")
+        lines.append(f"{self.seconds:.2f} s, {self.rate:,.0f} events/s")
+        return lines
+
+
+@dataclass
+class StreamChains:
+    """Each stream's last verified (version, hash); an event ahead of its predecessor waits."""
+
+    heads: dict[UUID, tuple[int, bytes]] = field(default_factory=dict)
+    waiting: dict[UUID, dict[int, RecordedEvent]] = field(default_factory=dict)
+    # The break lowest in log order so far, with its place: a waiting event is checked, and
+    # a missing version found, only after breaks that stand later in the log.
+    first: tuple[LogPosition, ChainBreak] | None = None
+
+    @property
+    def broken(self) -> ChainBreak | None:
+        """The break that stands first in the log, if any."""
+        return None if self.first is None else self.first[1]
+
+    def add(self, event: RecordedEvent) -> None:
+        """Check the next event of the log against its stream's chain."""
+        version = self.heads.get(event.stream_id, (0, b""))[0]
+        if event.version > version + 1:
+            # A transaction can take its id before another commits the version it extends,
+            # and the log orders by transaction id: hold the event until its predecessor.
+            self.waiting.setdefault(event.stream_id, {})[event.version] = event
+            return
+        self._check(event)
+        waiting = self.waiting.get(event.stream_id, {})
+        while (later := waiting.pop(self.heads[event.stream_id][0] + 1, None)) is not None:
+            self._check(later)
+        if not waiting:
+            self.waiting.pop(event.stream_id, None)
+
+    def _check(self, event: RecordedEvent) -> None:
+        version, previous = self.heads.get(event.stream_id, (0, None))
+        fault = link_fault(event, event.stream_id, version + 1, previous)
+        if fault is not None:
+            self._found(event, fault)
+        # Go on from the stored hash, so one altered event is reported once, not again at
+        # every successor.
+        self.heads[event.stream_id] = (max(version, event.version), event.hash)
+
+    def _found(self, event: RecordedEvent, what: str) -> None:
+        at = place(event)
+        if self.first is None or at < self.first[0]:
+            self.first = (at, ChainBreak(event.stream_id, event.version, event.position, what))
+
+    def finish(self) -> None:
+        """An event still waiting at the end of the log follows a version that is missing."""
+        for stream_id, waiting in self.waiting.items():
+            first = waiting[min(waiting)]
+            expected = self.heads.get(stream_id, (0, b""))[0] + 1
+            self._found(first, f"version {first.version} where {expected} was expected")
+
+    @property
+    def streams(self) -> int:
+        """How many streams the walk met."""
+        return len(self.heads.keys() | self.waiting.keys())
+
+
+class CheckpointWalk:
+    """Grows the log's Merkle root leaf by leaf and compares it at each checkpoint's size."""
+
+    def __init__(self, checkpoints: list[Checkpoint], trusted: frozenset[bytes] | None) -> None:
+        self.pending = sorted(checkpoints, key=lambda c: (c.event_count, c.id), reverse=True)
+        self.trusted = trusted
+        self.frontier = MerkleFrontier()
+        self.verified = 0
+        self.failed: CheckpointFailure | None = None
+
+    def add(self, event: RecordedEvent) -> None:
+        """Take the next event of the log as the next leaf."""
+        self.frontier.append(event_leaf(event))
+        while self.pending and self.pending[-1].event_count == self.frontier.size:
+            self._compare(self.pending.pop(), event)
+
+    def _compare(self, checkpoint: Checkpoint, last: RecordedEvent) -> None:
+        fault = checkpoint.seal_fault(self.trusted)
+        if fault is None and checkpoint.head != LogPosition(last.transaction_id, last.position):
+            fault = (
+                f"its last event is at position {checkpoint.head_position}, but event "
+                f"{checkpoint.event_count} of the log is at position {last.position}: events "
+                "it covered were deleted or moved"
+            )
+        if fault is None and checkpoint.root != self.frontier.root():
+            fault = "the root of its events differs: an event it covered was altered or replaced"
+        self._fail(checkpoint, fault)
+
+    def _fail(self, checkpoint: Checkpoint, fault: str | None) -> None:
+        if fault is None:
+            self.verified += 1
+        elif self.failed is None:
+            self.failed = CheckpointFailure(checkpoint, fault)
+
+    def finish(self) -> None:
+        """A checkpoint not reached covers more events than the log now holds."""
+        for checkpoint in reversed(self.pending):
+            fault = checkpoint.seal_fault(self.trusted) or (
+                f"it covers {checkpoint.event_count} events, the log holds only "
+                f"{self.frontier.size}: events it covered were deleted"
+            )
+            self._fail(checkpoint, fault)
+
+
+async def verify_log(
+    pool: asyncpg.Pool,
+    trusted: frozenset[bytes] | None = None,
+    batch_size: int = BATCH_SIZE,
+    kept: Sequence[Checkpoint] = (),
+) -> VerifyReport:
+    """Check every chain and every checkpoint over the final prefix of the log.
+
+    trusted: the public keys checkpoints must be signed with; None accepts each row's own.
+    kept: checkpoints kept outside the database; each must still be there, unchanged, and
+    the log is checked against it either way.
+    """
+    started = time.perf_counter()
+    # Checkpoints first: each covers only events below its own horizon, which is below ours.
+    stored = await all_checkpoints(pool)
+    by_id = {c.id: c for c in stored}
+    gone = [c for c in kept if by_id.get(c.id) != c]
+    walk = CheckpointWalk([*stored, *gone], trusted)
+    chains, count = StreamChains(), 0
+    async for rows in batches(pool, EVENTS, LogPosition(), await horizon(pool), batch_size):
+        for row in rows:
+            event = recorded_event(row)
+            chains.add(event)
+            walk.add(event)
+        count += len(rows)
+    chains.finish()
+    walk.finish()
+    if gone and walk.failed is None:
+        walk.failed = CheckpointFailure(
+            gone[0],
+            "it was kept outside the database but is missing from it or differs there: "
+            "checkpoints were deleted or edited",
+        )
+    elapsed = time.perf_counter() - started
+    return VerifyReport(count, chains.streams, walk.verified, elapsed, chains.broken, walk.failed)
+
+
+async def read_family(pool: asyncpg.Pool, family_id: UUID) -> list[RecordedEvent]:
+    """Every event of one family's stream, in version order."""
+    rows = await pool.fetch(READ_STREAM, family_id, WHOLE_STREAM)
+    return [recorded_event(row) for row in rows]
+
+
+class ProofError(Exception):
+    """The log no longer matches a checkpoint, so no proof drawn from it would hold."""
+
+
+# The leaves with the stream each belongs to, so a family's signed events can be counted.
+STREAM_LEAVES = range_query(f"{LEAF_COLUMNS}, stream_id")
+
+
+@dataclass(frozen=True)
+class SignedTree:
+    """The Merkle tree of the log up to a checkpoint's head, checked against its root."""
+
+    tree: MerkleTree
+    leaf_of: dict[int, int]  # log position -> leaf index
+    signed_of: dict[UUID, list[int]]  # stream -> the positions of its signed events
+
+
+async def signed_tree(pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
+    """Read the log up to the checkpoint's head; ProofError when it no longer has its root."""
+    leaves: list[bytes] = []
+    leaf_of: dict[int, int] = {}
+    signed_of: dict[UUID, list[int]] = {}
+    through_head = LogPosition(checkpoint.head_transaction_id, checkpoint.head_position + 1)
+    async for rows in batches(pool, STREAM_LEAVES, LogPosition(), through_head, BATCH_SIZE):
+        for row in rows:
+            leaf_of[row["position"]] = len(leaves)
+            signed_of.setdefault(row["stream_id"], []).append(row["position"])
+            leaves.append(row_leaf(row))
+    tree = MerkleTree(leaves)
+    if tree.size != checkpoint.event_count or tree.root() != checkpoint.root:
+        raise ProofError(
+            f"the {tree.size} events up to its head no longer have its root: "
+            "an event it covered was altered, deleted or moved"
+        )
+    return SignedTree(tree, leaf_of, signed_of)
+
+
+class SignedTrees:
+    """The latest checkpoint's tree, kept between calls: proving one family then costs a
+    read of its own events, not of the whole log, until the next checkpoint.
+
+    Sound for one family: each proof is checked against the signed root with the family's
+    hashes as stored now, and every event the checkpoint signed for the family must still
+    be there. A change to another family is `reunite verify`'s to find.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[int, bytes] | None = None
+        self._latest: SignedTree | ProofError | None = None
+        self._lock = asyncio.Lock()
+
+    async def of(self, pool: asyncpg.Pool, checkpoint: Checkpoint) -> SignedTree:
+        """The checkpoint's tree, read from the log only when it is not the one kept; a log
+        that no longer has the checkpoint's root is remembered too (ProofError), so callers
+        are not each made to read the whole log again."""
+        async with self._lock:
+            key = (checkpoint.id, checkpoint.root)
+            if self._key != key:
+                try:
+                    self._latest = await signed_tree(pool, checkpoint)
+                except ProofError as e:
+                    self._latest = e
+                self._key = key
+            if isinstance(self._latest, ProofError):
+                raise ProofError(str(self._latest))
+            assert self._latest is not None
+            return self._latest
+
+
+async def prove_events(
+    pool: asyncpg.Pool,
+    family_id: UUID,
+    events: Sequence[RecordedEvent],
+    checkpoint: Checkpoint,
+    trees: SignedTrees | None = None,
+) -> list[ProvenEvent]:
+    """Inclusion proofs of the family's events the checkpoint signed; ProofError unless the
+    family still holds exactly the events it signed, each at its signed place."""
+    signed = await (trees.of(pool, checkpoint) if trees else signed_tree(pool, checkpoint))
+    expected = signed.signed_of.get(family_id, [])
+    covered = [e for e in events if e.position in signed.leaf_of]
+    if len(covered) != len(expected) or {e.position for e in covered} != set(expected):
+        missing = sorted(set(expected) - {e.position for e in covered})
+        raise ProofError(
+            f"it signed {len(expected)} events of the family at positions the log no longer "
+            f"holds for it: {missing[:10]}"
+            if missing
+            else "the family has events at places it signed for other events"
+        )
+    if late := [
+        e for e in events if e.position not in signed.leaf_of and checkpoint.covers(place(e))
+    ]:
+        raise ProofError(
+            f"version {late[0].version} stands inside its signed range but was not signed"
+        )
+    return [
+        ProvenEvent(
+            e, signed.leaf_of[e.position], tuple(signed.tree.proof(signed.leaf_of[e.position]))
+        )
+        for e in covered
+    ]
+
+
+async def verify_family(
+    pool: asyncpg.Pool,
+    family_id: UUID,
+    trusted: frozenset[bytes] | None = None,
+    trees: SignedTrees | None = None,
+) -> VerifyReport:
+    """Check one family: its chain, and that the latest checkpoint signed exactly its events.
+
+    An unknown family (no events, none signed) reports no events; the caller decides
+    whether that is an error.
+    """
+    started = time.perf_counter()
+    events = await read_family(pool, family_id)
+    broken = verify_stream(events) if events else None
+    checkpoint = await latest_checkpoint(pool)
+    failed, proven = None, 0
+    if checkpoint is not None:
+        failed, proven = await _prove_family(pool, family_id, events, checkpoint, trusted, trees)
+    verified = int(checkpoint is not None and failed is None and bool(events))
+    elapsed = time.perf_counter() - started
+    unproven = 0 if failed else len(events) - proven
+    return VerifyReport(
+        len(events), int(bool(events)), verified, elapsed, broken, failed, unproven, checkpoint
+    )
+
+
+async def _prove_family(
+    pool: asyncpg.Pool,
+    family_id: UUID,
+    events: list[RecordedEvent],
+    checkpoint: Checkpoint,
+    trusted: frozenset[bytes] | None,
+    trees: SignedTrees | None,
+) -> tuple[CheckpointFailure | None, int]:
+    if (fault := checkpoint.seal_fault(trusted)) is not None:
+        return CheckpointFailure(checkpoint, fault), 0
+    try:
+        proven = await prove_events(pool, family_id, events, checkpoint, trees)
+    except ProofError as e:
+        return CheckpointFailure(checkpoint, str(e)), 0
+    for p in proven:
+        # The same check an offline auditor runs on an exported bundle.
+        size, root = checkpoint.event_count, checkpoint.root
+        if not verify_inclusion(event_leaf(p.event), p.leaf_index, size, p.proof, root):
+            what = f"event version {p.event.version} is not included in its root"
+            return CheckpointFailure(checkpoint, what), 0
+    return None, len(proven)
+
+
+def place(event: RecordedEvent) -> LogPosition:
+    """Where an event stands in the log's order."""
+    return LogPosition(event.transaction_id, event.position)
