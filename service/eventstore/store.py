@@ -26,30 +26,61 @@ from service.eventstore.records import (
 # conflict and the unique key on a command's first event a repeated command; the first new
 # event must chain from the hash at the expected version, so an expected version past the
 # stream's head, or a head that is not the one the writer read, inserts nothing.
+# The append's parameters by name, in their $n order: the statement and its arguments are
+# both built from this tuple, so neither is matched to the other by eye.
+APPEND_PARAMETERS = (
+    "stream_id",
+    "expected_version",
+    "topics",
+    "payloads",
+    "occurred",
+    "actor",
+    "role",
+    "source",
+    "reason",
+    "correlation_id",
+    "causation_id",
+    "idempotency_key",
+    "request_digest",
+    "command_events",
+    "prev_hashes",
+    "hashes",
+)
+_P = {name: f"${n}" for n, name in enumerate(APPEND_PARAMETERS, start=1)}
+
+# One statement per command. The unique (stream_id, version) key turns a stale writer into a
+# conflict and the unique key on a command's first event a repeated command; the first new
+# event must chain from the hash at the expected version, so an expected version past the
+# stream's head, or a head that is not the one the writer read, inserts nothing.
 _APPEND = """
 WITH inserted AS (
     INSERT INTO events (stream_id, version, topic, payload, occurred_at, actor, role, source,
                         reason, correlation_id, causation_id, idempotency_key,
                         request_digest, command_events, prev_hash, hash)
-    SELECT $1, $2 + u.n::integer, u.topic, u.payload, u.occurred, $6, $7, $8, $9, $10, $11,
-           $12, CASE WHEN u.n = 1 THEN $13::bytea END, CASE WHEN u.n = 1 THEN $14::integer END,
-           u.prev_hash, u.hash
-      FROM unnest($3::text[], $4::bytea[], $5::timestamptz[], $15::bytea[], $16::bytea[])
+    SELECT {stream_id}, {expected_version} + u.n::integer, u.topic, u.payload, u.occurred,
+           {actor}, {role}, {source}, {reason}, {correlation_id}, {causation_id},
+           {idempotency_key}, CASE WHEN u.n = 1 THEN {request_digest}::bytea END,
+           CASE WHEN u.n = 1 THEN {command_events}::integer END, u.prev_hash, u.hash
+      FROM unnest({topics}::text[], {payloads}::bytea[], {occurred}::timestamptz[],
+                  {prev_hashes}::bytea[], {hashes}::bytea[])
            WITH ORDINALITY AS u(topic, payload, occurred, prev_hash, hash, n)
-     WHERE CASE WHEN $2 = 0 THEN ($15::bytea[])[1] IS NULL
-                ELSE (SELECT e.hash FROM events e WHERE e.stream_id = $1 AND e.version = $2)
-                     = ($15::bytea[])[1] END
+     WHERE CASE WHEN {expected_version} = 0 THEN ({prev_hashes}::bytea[])[1] IS NULL
+                ELSE (SELECT e.hash FROM events e
+                       WHERE e.stream_id = {stream_id} AND e.version = {expected_version})
+                     = ({prev_hashes}::bytea[])[1] END
        {old_keys}
      ORDER BY u.n
     RETURNING position
 )
 SELECT min(position) AS first_position, max(position) AS last_position FROM inserted
 """
-APPEND = _APPEND.format(old_keys="")
+APPEND = _APPEND.format(old_keys="", **_P)
 # Where commands were recorded before migration 0007, in the commands table, which no
 # unique index covers and nothing writes any more: their keys are looked up too.
 APPEND_CHECKING_OLD_KEYS = _APPEND.format(
-    old_keys="AND NOT EXISTS (SELECT FROM commands c WHERE c.idempotency_key = $12)"
+    old_keys="AND NOT EXISTS (SELECT FROM commands c WHERE c.idempotency_key = "
+    f"{_P['idempotency_key']})",
+    **_P,
 )
 HAS_OLD_KEYS = "SELECT EXISTS (SELECT FROM commands)"
 
@@ -155,24 +186,25 @@ class EventStore:
             stream_id, expected_version, events, provenance, idempotency_key, head
         )
         keyed = idempotency_key is not None
-        args = (
-            stream_id,
-            expected_version,
-            [e.topic for e in events],
-            [e.payload for e in events],
-            [e.occurred_at for e in events],
-            provenance.actor,
-            provenance.role,
-            provenance.source,
-            provenance.reason,
-            provenance.correlation_id,
-            provenance.causation_id,
-            idempotency_key,
-            digest if keyed else None,
-            len(events) if keyed else None,
-            [head, *hashes[:-1]],
-            hashes,
-        )
+        named = {
+            "stream_id": stream_id,
+            "expected_version": expected_version,
+            "topics": [e.topic for e in events],
+            "payloads": [e.payload for e in events],
+            "occurred": [e.occurred_at for e in events],
+            "actor": provenance.actor,
+            "role": provenance.role,
+            "source": provenance.source,
+            "reason": provenance.reason,
+            "correlation_id": provenance.correlation_id,
+            "causation_id": provenance.causation_id,
+            "idempotency_key": idempotency_key,
+            "request_digest": digest if keyed else None,
+            "command_events": len(events) if keyed else None,
+            "prev_hashes": [head, *hashes[:-1]],
+            "hashes": hashes,
+        }
+        args = [named[name] for name in APPEND_PARAMETERS]
         if self._old_keys is None:
             self._old_keys = bool(await (conn or self.pool).fetchval(HAS_OLD_KEYS))
         statement = APPEND_CHECKING_OLD_KEYS if self._old_keys else APPEND
