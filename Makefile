@@ -21,16 +21,19 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/reunite serve --dev --demo
 
+# Branch coverage and its floor are tool.coverage in pyproject.toml.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest --cov
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# What CI runs: style, import contracts (tool.importlinter), types, then the tests.
 check: lint typecheck test
 
 schema: $(STAMP)
@@ -45,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.verify
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage

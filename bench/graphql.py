@@ -104,12 +104,14 @@ async def thirty_event_family(container: Container) -> UUID:
     return family.id
 
 
-def start_server(url: str, port: int, cache_size: int | None) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, cache_size: int | None, projections: bool = False
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "REUNITE_JWT_SECRET": SECRET,
-        "REUNITE_RUN_PROJECTIONS": "0",
+        "REUNITE_RUN_PROJECTIONS": "1" if projections else "0",
     }
     if cache_size is not None:
         env["REUNITE_RESPONSE_CACHE_SIZE"] = str(cache_size)

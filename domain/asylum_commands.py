@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from domain import events
-from domain.rules import CaseRules, check_text
+from domain import events, text
+from domain.rules import CaseRules
 from domain.values import CredibleFearOutcome, SettlementElection
 
 
@@ -27,7 +27,7 @@ class AsylumCommands(CaseRules):
         breach = self.check_occurred_at(occurred_at, historical, person_id)
         self.check_member(person_id)
         self.check_no_fear_decision(person_id)
-        check_text(language, "the language of the interview")
+        language = text.required(language, "language")
         self._record(
             events.CredibleFearDecided,
             breach,
@@ -83,7 +83,7 @@ class AsylumCommands(CaseRules):
         """Record that a person's asylum case was reopened, and in which proceeding."""
         breach = self.check_occurred_at(occurred_at, historical, person_id)
         self.check_member(person_id)
-        check_text(proceeding, "the proceeding")
+        proceeding = text.required(proceeding, "proceeding")
         self._record(
             events.AsylumCaseReopened,
             breach,

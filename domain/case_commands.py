@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from domain import events
+from domain import corrections, events, text
 from domain.errors import InvalidValue
 from domain.paths import Member
-from domain.rules import CaseRules, check_text
+from domain.rules import CaseRules
 from domain.values import Agency, Evidence, FieldChange, MemberRole, Place, RelationshipKind
 
 
@@ -97,7 +97,8 @@ class CaseCommands(CaseRules):
     ) -> None:
         """Replace named fields of the entry at a stream version; the original stays."""
         self.check_occurred_at(occurred_at, historical)
-        check_text(reason, "the reason for a correction")
+        reason = text.required(reason, "reason")
+        changes = corrections.cleaned(self.check_entry(version), changes)
         self.check_correction(version, changes)
         self._record(
             events.EntryCorrected,
@@ -113,7 +114,7 @@ class CaseCommands(CaseRules):
     ) -> None:
         """Make the entry at a stream version no longer count; the original stays."""
         self.check_occurred_at(occurred_at, historical)
-        check_text(reason, "the reason for a retraction")
+        reason = text.required(reason, "reason")
         self.check_retraction(version)
         self._record(
             events.EntryRetracted, None, occurred_at=occurred_at, version=version, reason=reason
@@ -130,8 +131,7 @@ class CaseCommands(CaseRules):
     ) -> None:
         """Flag an entry that broke a data-quality rule (an age over 17, dates out of order)."""
         self.check_occurred_at(occurred_at, historical)
-        check_text(rule, "the rule")
-        check_text(detail, "the detail")
+        rule, detail = text.required(rule, "rule"), text.required(detail, "detail")
         self.check_version(about_version)
         self._record(
             events.DataQualityFlagged,
@@ -145,5 +145,5 @@ class CaseCommands(CaseRules):
     def close_case(self, reason: str, occurred_at: datetime, *, historical: bool = False) -> None:
         """Close the case; nothing, not even a correction, is recorded on it after."""
         self.check_occurred_at(occurred_at, historical)
-        check_text(reason, "the reason for closing")
+        reason = text.required(reason, "reason")
         self._record(events.CaseClosed, None, occurred_at=occurred_at, reason=reason)

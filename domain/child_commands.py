@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from domain import events
+from domain import events, text
 from domain.errors import InvalidValue
 from domain.rules import CaseRules
 from domain.values import (
@@ -40,6 +40,7 @@ class ChildCommands(CaseRules):
         breach = self.check_occurred_at(occurred_at, historical, parent_id, child_id)
         self.check_linked(parent_id, child_id)
         self.check_child_not_done(child_id)
+        note, reason_text = text.optional(note, "note"), text.optional(reason_text, "reason_text")
         self._record(
             events.Separated,
             breach,
@@ -155,6 +156,7 @@ class ChildCommands(CaseRules):
         breach = self.check_occurred_at(occurred_at, historical, parent_id, child_id)
         self.check_linked(parent_id, child_id)
         self.check_child_not_done(child_id)
+        red_flag = text.optional(red_flag, "red_flag")
         self._record(
             events.EligibilityDetermined,
             breach,
@@ -202,6 +204,7 @@ class ChildCommands(CaseRules):
         """
         breach = self.check_maybe_undated(occurred_at, historical, child_id)
         self.check_child(child_id)
+        note = text.optional(note, "note")
         self._record(
             events.ChildDischarged,
             breach,

@@ -12,6 +12,7 @@ from types import NoneType, UnionType
 from typing import Any, TypeVar
 from uuid import UUID
 
+from domain import text
 from domain.errors import InvalidAmendment, InvalidValue
 from domain.events import (
     CaseOpened,
@@ -147,9 +148,27 @@ def check_changes(event: Happened, changes: Sequence[FieldChange]) -> None:
         check_plausible(name, change, required=types[change.field] is str)
 
 
+def cleaned(event: Happened, changes: Iterable[FieldChange]) -> tuple[FieldChange, ...]:
+    """Each corrected text as the command that first recorded its field would hold it: under
+    the same rules (domain.text), NFC and trimmed, blank meaning None where None is taken."""
+    types = field_types(type(event))
+    return tuple(_cleaned(change, types.get(change.field)) for change in changes)
+
+
+def _cleaned(change: FieldChange, hint: Any) -> FieldChange:
+    if not isinstance(change.value, str) or hint is None or not accepts(hint, change.value):
+        return change  # check_changes says what is wrong with it
+    if accepts(hint, None):
+        return FieldChange(change.field, text.optional(change.value, change.field))
+    return FieldChange(change.field, text.required(change.value, change.field))
+
+
 def check_plausible(name: str, change: FieldChange, required: bool) -> None:
-    """What commands refuse, a correction may not bring in: blank text, negative counts."""
+    """What commands refuse, a correction may not bring in: text an event cannot hold, blank
+    text, negative counts."""
     value = change.value
+    if isinstance(value, str):
+        text.clean(value, change.field)
     if required and isinstance(value, str) and not value.strip():
         raise InvalidValue(f"{name}.{change.field} must not be empty")
     # Every number an event holds is an age, a count of hours or a stream version.

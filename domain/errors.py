@@ -14,6 +14,19 @@ class InvalidValue(DomainError):
 
     code = "INVALID_VALUE"
 
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field  # the field at fault, when one is named
+
+
+class InvalidText(InvalidValue):
+    """A text an event cannot hold: a control character, a lone surrogate, blank or too long."""
+
+    code = "INVALID_TEXT"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field)
+
 
 class TimeWithoutZone(InvalidValue):
     """A moment was given without a time zone, so it cannot be placed in order."""

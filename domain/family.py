@@ -8,12 +8,11 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain import events
+from domain import events, text
 from domain.asylum_commands import AsylumCommands
 from domain.case_commands import CaseCommands
 from domain.child_commands import ChildCommands
 from domain.corrections import Amendments
-from domain.errors import InvalidValue
 from domain.parent_commands import ParentCommands
 from domain.paths import (
     AsylumPath,
@@ -97,8 +96,8 @@ class Family(CaseCommands, ChildCommands, ParentCommands, AsylumCommands, Aggreg
     def open(cls, id: UUID, occurred_at: datetime, case_number: str, source: str) -> Family:
         """Open a case, checking what the constructor (also run on replay) cannot."""
         check_when(occurred_at)
-        if not case_number.strip() or not source.strip():
-            raise InvalidValue("a case needs a case number and a source")
+        case_number = text.required(case_number, "case_number")
+        source = text.required(source, "source")
         return cls(id=id, occurred_at=occurred_at, case_number=case_number, source=source)
 
     @classmethod

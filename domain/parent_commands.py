@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from domain import events
+from domain import events, text
 from domain.errors import InvalidValue
-from domain.rules import CaseRules, check_text
+from domain.rules import CaseRules
 from domain.values import (
     Country,
     CustodyKind,
@@ -74,7 +74,7 @@ class ParentCommands(CaseRules):
         breach = self.check_occurred_at(occurred_at, historical, parent_id)
         self.check_adult(parent_id)
         self.check_not_abroad(parent_id)
-        check_text(destination, "the destination")
+        destination = text.required(destination, "destination")
         self._record(
             events.ParentReleased,
             breach,
@@ -108,8 +108,8 @@ class ParentCommands(CaseRules):
         breach = self.check_occurred_at(occurred_at, historical, parent_id)
         self.check_adult(parent_id)
         self.check_removal_ordered(parent_id)
-        check_text(language, "the language of the form")
-        check_text(how_read, "how the form was read")
+        language = text.required(language, "language")
+        how_read = text.required(how_read, "how_read")
         self._record(
             events.RemovalElectionSigned,
             breach,
@@ -171,8 +171,8 @@ class ParentCommands(CaseRules):
         """Record an attempt to locate a parent, how, by whom, and what it found."""
         breach = self.check_occurred_at(occurred_at, historical, parent_id)
         self.check_adult(parent_id)
-        check_text(method, "the method")
-        check_text(by_whom, "who attempted")
+        method = text.required(method, "method")
+        by_whom = text.required(by_whom, "by_whom")
         self._record(
             events.LocationAttempted,
             breach,

@@ -61,11 +61,6 @@ def check_when(moment: datetime) -> None:
         raise InTheFuture(f"{moment.isoformat()} is in the future")
 
 
-def check_text(value: str, what: str) -> None:
-    if not value.strip():
-        raise InvalidValue(f"{what} must not be empty")
-
-
 class CaseRules:
     """The state a case folds from its events, and the checks its commands run on it."""
 

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from domain import text
 from domain.errors import InvalidValue
 
 _A_NUMBER = re.compile(r"A[0-9]{8,9}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-_MAX_NAME = 200
 
 
 class MemberRole(Enum):
@@ -209,10 +209,7 @@ class PersonName:
     value: str
 
     def __post_init__(self) -> None:
-        if not self.value.strip():
-            raise InvalidValue("name must not be empty")
-        if len(self.value) > _MAX_NAME:
-            raise InvalidValue(f"name must be at most {_MAX_NAME} characters")
+        _keep(self, "value", text.required(self.value, "name", text.NAME))
 
 
 @dataclass(frozen=True)
@@ -224,8 +221,9 @@ class Facility:
     state: str | None = None
 
     def __post_init__(self) -> None:
-        if not self.id.strip() or not self.name.strip():
-            raise InvalidValue("facility needs an id and a name")
+        _keep(self, "id", text.required(self.id, "facility.id"))
+        _keep(self, "name", text.required(self.name, "facility.name"))
+        _keep(self, "state", text.optional(self.state, "facility.state"))
 
 
 @dataclass(frozen=True)
@@ -236,8 +234,7 @@ class Place:
     name: str
 
     def __post_init__(self) -> None:
-        if not self.name.strip():
-            raise InvalidValue("place needs a name")
+        _keep(self, "name", text.required(self.name, "place.name"))
 
 
 @dataclass(frozen=True)
@@ -248,8 +245,8 @@ class Office:
     name: str
 
     def __post_init__(self) -> None:
-        if not self.id.strip() or not self.name.strip():
-            raise InvalidValue("office needs an id and a name")
+        _keep(self, "id", text.required(self.id, "office.id"))
+        _keep(self, "name", text.required(self.name, "office.name"))
 
 
 @dataclass(frozen=True)
@@ -262,3 +259,8 @@ class FieldChange:
     def __post_init__(self) -> None:
         if not self.field.strip():
             raise InvalidValue("a field change must name the field")
+
+
+def _keep(value: object, field: str, cleaned: object) -> None:
+    """Store the cleaned text in a frozen value object (only ever from __post_init__)."""
+    object.__setattr__(value, field, cleaned)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
-from uuid import UUID
 
+from domain import events
+from domain.paths import CaseStatus, ChildStatus
+from domain.values import MemberRole
 from projections.case_rows import (
     OPEN_STATUSES,
     CaseRows,
@@ -14,13 +15,16 @@ from projections.case_rows import (
     MemberRow,
     ParentRow,
     StatusChange,
-    Stay,
     SummaryRow,
     day,
 )
-from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, Handler, track_situations
+from projections.child_fold import CHILD_HANDLERS
+from projections.dispatch import Handlers, declared
+from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, track_situations
 from projections.projection import Envelope
 from service.eventstore.records import RecordedEvent
+
+REUNIFIED = ChildStatus.REUNIFIED.value
 
 
 def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) -> CaseRows:
@@ -29,31 +33,33 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
     `last` is the stream's newest row (an amendment, perhaps), which dates the summary.
     """
     rows = CaseRows()
-    children = rows.children
     for envelope in history:
-        event = envelope.event
-        named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
-        child_id = named.get("child_id") or named.get("person_id")
-        # The child the event names, looked up once: each handler is given it.
-        child = children.get(child_id.int) if child_id is not None else None
-        before = child.status if child is not None else None
-        kind = type(event).__name__  # Envelope.kind, without a call per event
-        handler = _HANDLERS.get(kind)
-        if handler is not None:
-            handler(rows, envelope, child)
-        elif child is not None and (moves := _CHILD_HANDLERS.get(kind)) is not None:
-            moves(rows, envelope, child)
-        if child is None and child_id is not None:  # MemberAdded adds the child
-            child = children.get(child_id.int)
-        if child is not None:
-            child.last_version = event.originator_version
-            if child.status != before:
-                _record_change(rows, envelope, child, before)
-        if kind in MOVES_SITUATION:
-            track_situations(rows, event)
+        _fold(rows, envelope)
     if history:
         _summarise(rows, last or history[-1].recorded)
     return rows
+
+
+def _fold(rows: CaseRows, envelope: Envelope) -> None:
+    """One event: its handler, then the status change and situations it caused."""
+    recorded, event = envelope
+    kind = declared(event)
+    child_id = getattr(event, "child_id", None) or getattr(event, "person_id", None)
+    # The child the event names, looked up once: each handler is given it.
+    child = rows.children.get(child_id.int) if child_id is not None else None
+    before = child.status if child is not None else None
+    if (handle := _HANDLERS.get(kind)) is not None:
+        handle(event, rows, recorded, child)
+    elif child is not None and (move := CHILD_HANDLERS.get(kind)) is not None:
+        move(event, rows, recorded, child)
+    if child is None and child_id is not None:  # MemberAdded adds the child
+        child = rows.children.get(child_id.int)
+    if child is not None:
+        child.last_version = event.originator_version
+        if child.status != before:
+            _record_change(rows, envelope, child, before)
+    if kind in MOVES_SITUATION:
+        track_situations(rows, event)
 
 
 Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
@@ -63,10 +69,14 @@ def case_rows(history: Sequence[Envelope], effective: Effective) -> CaseRows:
     """The rows of one family's whole stream: the effective fold, plus the status changes
     retractions cause (the fold cannot see them: what was retracted is simply absent)."""
     rows = fold_case(effective(history), history[-1].recorded if history else None)
-    kinds = {e.recorded.version: e.kind for e in history}
+    kinds = {e.recorded.version: declared(e.event) for e in history}
     for i, envelope in enumerate(history):
         # Two folds of the prefix per retraction: only for those that can move a status.
-        if envelope.kind == "EntryRetracted" and kinds.get(envelope.event.version) in MOVES_STATUS:
+        retraction = envelope.event
+        if (
+            isinstance(retraction, events.EntryRetracted)
+            and kinds.get(retraction.version) in MOVES_STATUS
+        ):
             rows.status_changes += _reverted(history[:i], envelope, effective)
     return rows
 
@@ -97,20 +107,20 @@ def _reverted(
 def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
     """The family view: the summary row and the members in the order they were added."""
     children = list(rows.children.values())
-    statuses = [c.status for c in children if c.status != "with_family"]
+    statuses = [c.status for c in children if c.status != ChildStatus.WITH_FAMILY.value]
     status = (
-        "closed"
+        CaseStatus.CLOSED
         if rows.closed
-        else "separated"
+        else CaseStatus.SEPARATED
         if any(s in OPEN_STATUSES for s in statuses)
-        else "reunified"
+        else CaseStatus.REUNIFIED
         if statuses
-        else "open"
+        else CaseStatus.OPEN
     )
     rows.summary = SummaryRow(
         last.stream_id,
         rows.case_number,
-        status,
+        status.value,
         rows.opened_at,
         len(rows.ordinals),
         len(children),
@@ -124,7 +134,7 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
             MemberRow(
                 child.family_id,
                 child.child_id,
-                "child",
+                MemberRole.CHILD.value,
                 child.name,
                 child.sex,
                 child.birth_date,
@@ -135,7 +145,7 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
                 child.facility_id,
                 child.facility_name,
                 child.separated_at,
-                child.discharged_at if child.discharge_kind == "reunified" else None,
+                child.discharged_at if child.discharge_kind == REUNIFIED else None,
                 child.reunified_with,
                 rows.ordinals[child.child_id.int],
             )
@@ -164,11 +174,18 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
     rows.members.sort(key=lambda m: m.ordinal)
 
 
-def _opened(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    rows.case_number, rows.opened_at = env.event.case_number, env.event.occurred_at
+# The events about the case and its members; the parent half is parent_fold's. Each handler
+# is given the event, the rows, the event's row, and the child the event names if known.
+CASE_HANDLERS: Handlers[[CaseRows, RecordedEvent, ChildRow | None], None] = Handlers()
 
 
-def _closed(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
+@CASE_HANDLERS.on(events.CaseOpened)
+def _opened(e: events.CaseOpened, rows: CaseRows, *_: object) -> None:
+    rows.case_number, rows.opened_at = e.case_number, e.occurred_at
+
+
+@CASE_HANDLERS.on(events.CaseClosed)
+def _closed(e: events.CaseClosed, rows: CaseRows, *_: object) -> None:
     rows.closed = True
 
 
@@ -188,20 +205,20 @@ def _record_change(rows: CaseRows, env: Envelope, child: ChildRow, before: str |
     )
 
 
-def _member_added(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    e, family_id = env.event, env.recorded.stream_id
+@CASE_HANDLERS.on(events.MemberAdded)
+def _member_added(e: events.MemberAdded, rows: CaseRows, r: RecordedEvent, *_: object) -> None:
     key = e.person_id.int
     rows.ordinals[key] = e.originator_version
     rows.recorded_on[key] = day(e.occurred_at)
     name = e.name.value if e.name else None
     country = e.country.code if e.country else None
-    if e.role.value == "child":
+    if e.role is MemberRole.CHILD:
         rows.children[key] = ChildRow(
-            family_id, e.person_id, name, e.age, e.birth_date, e.sex.value, country
+            r.stream_id, e.person_id, name, e.age, e.birth_date, e.sex.value, country
         )
     else:
         rows.parents[key] = ParentRow(
-            family_id,
+            r.stream_id,
             e.person_id,
             name,
             e.sex.value,
@@ -211,96 +228,19 @@ def _member_added(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
         )
 
 
-def _linked(rows: CaseRows, env: Envelope, child: ChildRow | None) -> None:
-    e = env.event
+@CASE_HANDLERS.on(events.RelationshipRecorded)
+def _linked(
+    e: events.RelationshipRecorded, rows: CaseRows, _: object, child: ChildRow | None
+) -> None:
     if child is not None and e.parent_id not in child.parent_ids:
         child.parent_ids.append(e.parent_id)
 
 
-def _separated(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
-    e = env.event
-    if child.separated_at is None and child.separated_from is None:
-        child.separated_at, child.separated_from = day(e.occurred_at), e.parent_id
-        rows.separated_by.setdefault(e.parent_id.int, []).append(child)
-        child.separation_reason = e.reason.value
-        child.separation_reason_text = getattr(e, "reason_text", None)
-    if child.status == "with_family":
-        child.status = "separated"
+@CASE_HANDLERS.on(events.DataQualityFlagged)
+def _flagged(e: events.DataQualityFlagged, rows: CaseRows, r: RecordedEvent, *_: object) -> None:
+    rows.flags.append(Flag(r.stream_id, e.about_version, e.rule, e.detail))
 
 
-def _referred(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
-    e = env.event
-    child.referred_at, child.referring_office = day(e.occurred_at), e.office.name
-    if child.status in ("with_family", "separated"):
-        child.status = "referred"
-
-
-def _placed(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
-    e = env.event
-    on = day(e.occurred_at)
-    # ._value_ is Enum.value without its Python property call: placements and transfers are
-    # a long history's most common events.
-    program = e.program_type._value_
-    stay = Stay(child.family_id, child.child_id, e.facility.id, e.facility.name, program, on)
-    rows.stays.append(stay)
-    _close_stays(rows, child.child_id, on).append(stay)
-    child.placed_at = child.placed_at or on
-    child.status = "in_care"
-    child.facility_id, child.facility_name = e.facility.id, e.facility.name
-    child.program_type = program
-
-
-def _close_stays(rows: CaseRows, child_id: UUID, on: date | None) -> list[Stay]:
-    """End the child's open stays on a day; the list of its open stays, to add to."""
-    # Only the child's open stays: scanning every stay made a long history quadratic.
-    open_stays = rows.open_stays.get(child_id.int)
-    if open_stays is None:
-        open_stays = rows.open_stays[child_id.int] = []
-    for stay in open_stays:
-        stay.end_date = on
-    if on is not None:  # closed on an unknown day, a stay is still open to the next close
-        open_stays.clear()
-    return open_stays
-
-
-def _leave_care(rows: CaseRows, env: Envelope, child: ChildRow, status: str, kind: str) -> None:
-    on = day(env.event.occurred_at)
-    _close_stays(rows, child.child_id, on)
-    child.status, child.discharged_at, child.discharge_kind = status, on, kind
-    child.facility_id = child.facility_name = child.program_type = None
-
-
-def _reunified(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
-    _leave_care(rows, env, child, "reunified", "reunified")
-    child.reunified_with = env.event.parent_id
-
-
-def _discharged(rows: CaseRows, env: Envelope, child: ChildRow) -> None:
-    _leave_care(rows, env, child, "discharged", env.event.reason.value)
-
-
-def _flagged(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    e = env.event
-    rows.flags.append(Flag(env.recorded.stream_id, e.about_version, e.rule, e.detail))
-
-
-_HANDLERS: dict[str, Handler] = {
-    "CaseOpened": _opened,
-    "CaseClosed": _closed,
-    "MemberAdded": _member_added,
-    "RelationshipRecorded": _linked,
-    "DataQualityFlagged": _flagged,
-    **PARENT_HANDLERS,
-}
-# The events that move a child the case knows (an event about one it does not know, which
-# the aggregate never records, changes nothing).
-_CHILD_HANDLERS: dict[str, Callable[[CaseRows, Envelope, ChildRow], None]] = {
-    "Separated": _separated,
-    "ChildReferred": _referred,
-    "ChildPlaced": _placed,
-    "ChildTransferred": _placed,
-    "Reunified": _reunified,
-    "ChildDischarged": _discharged,
-}
+_HANDLERS = {**CASE_HANDLERS, **PARENT_HANDLERS}
 # The events whose handlers set a child's status: those that move a child, and its arrival.
-MOVES_STATUS = frozenset({*_CHILD_HANDLERS, "MemberAdded"})
+MOVES_STATUS = frozenset({*CHILD_HANDLERS, events.MemberAdded})

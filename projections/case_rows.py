@@ -10,11 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from domain.paths import Eligibility
+from domain.paths import ChildStatus, Eligibility
 
 # Before anything is known about a parent, their situation interval starts at -infinity.
 DAWN = date.min
-OPEN_STATUSES = ("separated", "referred", "in_care")
+# The statuses of a child still apart from their family, as the status columns hold them.
+OPEN_STATUSES = tuple(
+    s.value for s in (ChildStatus.SEPARATED, ChildStatus.REFERRED, ChildStatus.IN_CARE)
+)
 
 
 def day(moment: datetime | None) -> date | None:
@@ -45,7 +48,7 @@ class ChildRow:
     birth_date: date | None
     sex: str
     country: str | None
-    status: str = "with_family"
+    status: str = ChildStatus.WITH_FAMILY.value
     separated_at: date | None = None
     separated_from: UUID | None = None
     separation_reason: str | None = None

@@ -4,10 +4,11 @@ intervals per parent and child."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from uuid import UUID
 
+from domain import events
 from domain.paths import Eligibility
+from domain.values import CustodyKind, EligibilityOutcome, Facility, LocationOutcome
 from projections.case_rows import (
     DAWN,
     CaseRows,
@@ -16,10 +17,8 @@ from projections.case_rows import (
     Situation,
     day,
 )
-from projections.projection import Envelope
-
-# A handler is given the rows, the event, and the child the event names if it is known.
-Handler = Callable[[CaseRows, Envelope, ChildRow | None], None]
+from projections.dispatch import Handlers
+from service.eventstore.records import RecordedEvent
 
 
 def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str | None]:
@@ -72,14 +71,12 @@ def child_situation(rows: CaseRows, child: ChildRow) -> tuple[str, str | None] |
 NAMED = ("parent_id", "person_id")
 
 
-def track_situations(rows: CaseRows, event: Any) -> None:
+def track_situations(rows: CaseRows, event: events.Happened) -> None:
     """After one event: the category of a parent it names, and the intervals of each child
     separated from that parent."""
-    named = vars(event)  # a dict lookup: getattr with a default raises inside when absent
     for attr in NAMED:
-        person = named.get(attr)
-        adult = rows.parents.get(person.int) if person is not None else None
-        if adult is None:
+        person: UUID | None = getattr(event, attr, None)
+        if person is None or (adult := rows.parents.get(person.int)) is None:
             continue
         own = situation_of(adult, adult.eligibility)
         adult.situation = own[0]
@@ -97,7 +94,7 @@ def _track(
     parent: ParentRow,
     child: ChildRow,
     found: tuple[str, str | None],
-    event: Any,
+    event: events.Happened,
 ) -> None:
     """Close the pair's open interval and open another, from the event's day, when the
     category changes."""
@@ -113,26 +110,38 @@ def _track(
     rows.open_situations[child.child_id.int] = opened
 
 
-def _parent(rows: CaseRows, env: Envelope, attr: str = "parent_id") -> ParentRow | None:
-    return rows.parents.get(getattr(env.event, attr).int)
+# The parent half of the case fold's table; case_fold adds the events about the case and
+# its members. Each handler is given the event, the rows, the event's row, and the child
+# the event names if the case knows it; `*_` leaves out what a handler does not use.
+PARENT_HANDLERS: Handlers[[CaseRows, RecordedEvent, ChildRow | None], None] = Handlers()
 
 
-def _detained(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env)) is not None:
-        # ._value_: Enum.value without its Python property call, for the commonest events.
-        p.custody, p.released_at = env.event.custody._value_, None
-        p.facility_id, p.facility_name = env.event.facility.id, env.event.facility.name
+def _detain(rows: CaseRows, parent_id: UUID, custody: CustodyKind, facility: Facility) -> None:
+    if (p := rows.parents.get(parent_id.int)) is not None:
+        p.custody, p.released_at = custody.value, None
+        p.facility_id, p.facility_name = facility.id, facility.name
 
 
-def _released(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env)) is not None:
+@PARENT_HANDLERS.on(events.ParentDetained)
+def _detained(e: events.ParentDetained, rows: CaseRows, *_: object) -> None:
+    _detain(rows, e.parent_id, e.custody, e.facility)
+
+
+@PARENT_HANDLERS.on(events.ParentTransferred)
+def _transferred(e: events.ParentTransferred, rows: CaseRows, *_: object) -> None:
+    _detain(rows, e.parent_id, e.custody, e.facility)
+
+
+@PARENT_HANDLERS.on(events.ParentReleased)
+def _released(e: events.ParentReleased, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
         p.custody = p.facility_id = p.facility_name = None
-        p.released_at, p.released_to = day(env.event.occurred_at) or DAWN, env.event.destination
+        p.released_at, p.released_to = day(e.occurred_at) or DAWN, e.destination
 
 
-def _removed(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env)) is not None:
-        e = env.event
+@PARENT_HANDLERS.on(events.ParentRemoved)
+def _removed(e: events.ParentRemoved, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
         p.custody = p.facility_id = p.facility_name = None
         p.removed_at, p.removed_to = day(e.occurred_at) or DAWN, e.country.code
         p.times_removed += 1
@@ -140,66 +149,76 @@ def _removed(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
         p.children_removed_with = list(e.children_removed_with)
 
 
-def _returned(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env)) is not None:
-        p.returned_at, p.return_route = day(env.event.occurred_at) or DAWN, env.event.how.value
+@PARENT_HANDLERS.on(events.ParentReturned)
+def _returned(e: events.ParentReturned, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
+        p.returned_at, p.return_route = day(e.occurred_at) or DAWN, e.how.value
 
 
-def _setter(attr: str, value_of: str, person: str = "parent_id") -> Handler:
-    def handle(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-        if (p := _parent(rows, env, person)) is not None:
-            setattr(p, attr, getattr(env.event, value_of).value)
-
-    return handle
-
-
-def _credible_fear(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env, "person_id")) is not None:
-        p.credible_fear = env.event.outcome.value
-        p.credible_fear_while_separated = env.event.while_separated
+@PARENT_HANDLERS.on(events.CredibleFearDecided)
+def _credible_fear(e: events.CredibleFearDecided, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.person_id.int)) is not None:
+        p.credible_fear = e.outcome.value
+        p.credible_fear_while_separated = e.while_separated
 
 
-def _location(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env)) is not None:
+@PARENT_HANDLERS.on(events.RemovalOrdered)
+def _removal_ordered(e: events.RemovalOrdered, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
+        p.removal_order = e.kind.value
+
+
+@PARENT_HANDLERS.on(events.RemovalElectionSigned)
+def _election(e: events.RemovalElectionSigned, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
+        p.removal_election = e.election.value
+
+
+@PARENT_HANDLERS.on(events.LocationAttempted)
+def _location(e: events.LocationAttempted, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
         p.location_attempts += 1
-        p.located = p.located or env.event.outcome._value_ == "found"
+        p.located = p.located or e.outcome is LocationOutcome.FOUND
 
 
-def _eligibility(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    e = env.event
-    if (p := _parent(rows, env)) is None:
+@PARENT_HANDLERS.on(events.PreferenceRecorded)
+def _preference(e: events.PreferenceRecorded, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is not None:
+        p.preference = e.preference.value
+
+
+@PARENT_HANDLERS.on(events.EligibilityDetermined)
+def _eligibility(e: events.EligibilityDetermined, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.parent_id.int)) is None:
         return
     key = (p.parent_id.int, e.child_id.int)
     rows.eligibility.pop(key, None)  # a new determination for the pair becomes the latest
     rows.eligibility[key] = Eligibility(e.outcome, e.red_flag)
     mine = [d for (parent, _), d in rows.eligibility.items() if parent == p.parent_id.int]
-    outcomes = {d.outcome.value for d in mine}
-    p.eligibility = "ineligible" if "ineligible" in outcomes else "eligible"
+    ineligible = any(d.outcome is EligibilityOutcome.INELIGIBLE for d in mine)
+    p.eligibility = "ineligible" if ineligible else "eligible"
     flags = [d.red_flag for d in mine if d.red_flag]
     p.red_flag = flags[-1] if flags else None
 
 
-def _reopened(rows: CaseRows, env: Envelope, _: ChildRow | None) -> None:
-    if (p := _parent(rows, env, "person_id")) is not None:
+@PARENT_HANDLERS.on(events.SettlementElected)
+def _settlement(e: events.SettlementElected, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.person_id.int)) is not None:
+        p.settlement_election = e.election.value
+
+
+@PARENT_HANDLERS.on(events.Reinterviewed)
+def _reinterviewed(e: events.Reinterviewed, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.person_id.int)) is not None:
+        p.reinterview_outcome = e.outcome.value
+
+
+@PARENT_HANDLERS.on(events.AsylumCaseReopened)
+def _reopened(e: events.AsylumCaseReopened, rows: CaseRows, *_: object) -> None:
+    if (p := rows.parents.get(e.person_id.int)) is not None:
         p.asylum_reopened = True
 
 
-PARENT_HANDLERS: dict[str, Handler] = {
-    "ParentDetained": _detained,
-    "ParentTransferred": _detained,
-    "ParentReleased": _released,
-    "ParentRemoved": _removed,
-    "ParentReturned": _returned,
-    "CredibleFearDecided": _credible_fear,
-    "RemovalOrdered": _setter("removal_order", "kind"),
-    "RemovalElectionSigned": _setter("removal_election", "election"),
-    "LocationAttempted": _location,
-    "PreferenceRecorded": _setter("preference", "preference"),
-    "EligibilityDetermined": _eligibility,
-    "SettlementElected": _setter("settlement_election", "election", "person_id"),
-    "Reinterviewed": _setter("reinterview_outcome", "outcome", "person_id"),
-    "AsylumCaseReopened": _reopened,
-}
 # The events that can change a category: the parent fold's (parent rows, eligibility), a
 # separation (whom from) and a parent's arrival; track_situations runs after these only.
-MOVES_SITUATION = frozenset({*PARENT_HANDLERS, "Separated", "MemberAdded"})
+MOVES_SITUATION = frozenset({*PARENT_HANDLERS, events.Separated, events.MemberAdded})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from projections.parking import ParkingInMemory
 from projections.runner import (
     LIVE_SCHEMA,
     LOCK_CHECKPOINT,
@@ -29,6 +30,8 @@ class Rebuilder:
         self.schema = f"rebuild_{name}"
         self.position = LogPosition()
         self.applied = 0
+        # What the fresh tables could not take: the live parked events once swapped in.
+        self.parked = ParkingInMemory()
 
     async def run(self) -> int:
         """Replay the whole log into fresh tables and switch the live ones over."""
@@ -62,12 +65,12 @@ class Rebuilder:
 
     async def _apply(self, conn: Connection) -> bool:
         await use_schema(conn, self.schema)
-        applied = await self.runner.apply_next(conn, self.projection, self.position)
+        batch = await self.runner.apply_next(conn, self.projection, self.position, self.parked)
         await use_schema(conn, LIVE_SCHEMA)
-        if applied is None:
+        if batch is None:
             return False
-        self.position, count = applied
-        self.applied += count
+        self.position = batch.last
+        self.applied += batch.applied
         return True
 
     async def _swap(self, conn: Connection) -> None:
@@ -84,6 +87,7 @@ class Rebuilder:
             self.applied,
             digest(self.projection),
         )
+        await self.parked.replace(conn, self.projection.name)
         # Every process's response cache forgets what it read from the old tables.
         await conn.execute(
             NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{self.projection.name}:{self.position.position}"

@@ -7,14 +7,18 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from projections.projection import Projection, decoded
+from projections import parking
+from projections.isolation import apply_isolating, is_outage
+from projections.parking import ParkedSummary, Parking, ParkingTable
+from projections.projection import Projection
 from service.eventstore.records import Connection, LogPosition
 from service.eventstore.store import EventStore
+from service.postgres.listener import Listener, ListenerState
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +27,11 @@ CHANNEL = "reunite_events"
 PROJECTED_CHANNEL = "reunite_projected"  # service.application.notifications listens to it
 
 WITHHELD_POLL = 0.05
-FAILURE_BACKOFF = 0.05  # doubled per consecutive failure of a projection, up to:
-MAX_BACKOFF = 30.0
+# Batches that fail for a reason not about one event (the database is down) are retried
+# after FAILURE_BACKOFF, doubled per consecutive failure, up to MAX_BACKOFF; listening
+# again after an outage retries at once.
+FAILURE_BACKOFF = 0.05
+MAX_BACKOFF = 2.0
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name, ddl_digest) VALUES ($1, $2)
@@ -56,6 +63,7 @@ UPDATE projection_checkpoints
        events_applied = events_applied + $4, updated_at = clock_timestamp()
  WHERE name = $1
 """
+
 NOTIFY_PROJECTED = "SELECT pg_notify($1, $2)"
 STATUS = """
 SELECT c.name, c.position, c.events_applied, c.updated_at,
@@ -82,12 +90,21 @@ SELECT NOT EXISTS (
 
 @dataclass
 class Trouble:
-    """A projection whose batches fail: why, how often, when to retry and how carefully."""
+    """A projection whose batches fail, not for one event (the database is down, say):
+    why, how often, and when to retry."""
 
     error: str
     failures: int = 0
     retry_at: float = 0.0
-    careful: int = 0  # one-event batches still to apply before whole ones again
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch read from the log: where it ends, how many events it held and applied."""
+
+    last: LogPosition
+    read: int
+    applied: int
 
 
 def digest(projection: Projection) -> str:
@@ -97,12 +114,13 @@ def digest(projection: Projection) -> str:
 
 @dataclass(frozen=True)
 class ProjectionStatus:
-    """Where one read model stands."""
+    """Where one read model stands, and what it has parked."""
 
     name: str
     position: int
     events_applied: int
     lag: int
+    parked: ParkedSummary = field(default_factory=ParkedSummary)
 
 
 class ProjectionRunner:
@@ -120,6 +138,14 @@ class ProjectionRunner:
         self.projections = {p.name: p for p in projections}
         self.batch_size = batch_size
         self.troubled: dict[str, Trouble] = {}  # projections whose batches fail
+        self._woken = {name: asyncio.Event() for name in self.projections}
+        self._heard = asyncio.Event()  # the listener's own loop: a loss wakes it too
+        self.listener = Listener(pool, CHANNEL, self._wake)
+
+    @property
+    def listening(self) -> ListenerState:
+        """Whether run() hears new events now (connected, since when, why not)."""
+        return self.listener.state
 
     async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
         """Create each projection's tables (if missing) and its checkpoint."""
@@ -154,6 +180,8 @@ class ProjectionRunner:
                     await conn.execute(f"DROP TABLE IF EXISTS {ident(table)} CASCADE")
                 await conn.execute(projection.ddl)
                 await conn.execute(RENEW_CHECKPOINT, projection.name, wanted)
+                # The replay meets the events this code could not apply again, and parks anew.
+                await conn.execute(parking.FORGET, projection.name)
                 await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{projection.name}:0")
                 renewed.append(projection.name)
         return renewed
@@ -165,31 +193,43 @@ class ProjectionRunner:
             row = await conn.fetchrow(LOCK_CHECKPOINT, name)
             assert row is not None, f"projection {name} has no checkpoint; run setup()"
             after = LogPosition(row["transaction_id"], row["position"])
-            applied = await self.apply_next(conn, projection, after, limit)
-            if applied is not None:
-                last, count = applied
-                await conn.execute(
-                    SAVE_CHECKPOINT, name, str(last.transaction_id), last.position, count
-                )
-                await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{name}:{last.position}")
-                return count
-        return 0
+            batch = await self.apply_next(conn, projection, after, ParkingTable(), limit)
+            if batch is None:
+                return 0
+            # Past parked events too: they wait in parked_events, not in front of the others.
+            last = batch.last
+            await conn.execute(
+                SAVE_CHECKPOINT, name, str(last.transaction_id), last.position, batch.applied
+            )
+            await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{name}:{last.position}")
+            return batch.read
 
     async def apply_next(
         self,
         conn: Connection,
         projection: Projection,
         after: LogPosition,
+        parked: Parking,
         limit: int | None = None,
-    ) -> tuple[LogPosition, int] | None:
-        """Fold the next batch after `after` into the tables on the search path."""
+    ) -> Batch | None:
+        """Fold the next batch after `after` into the tables on the search path; an event
+        the projection cannot decode or apply is parked, and its family behind it."""
         recorded = await self.store.read_log(after, limit or self.batch_size, conn)
         if not recorded:
             return None
-        batch = decoded(recorded, self.store.decode)
-        await projection.apply(conn, batch)
-        last = recorded[-1]
-        return LogPosition(last.transaction_id, last.position), len(batch)
+        families = list({r.stream_id for r in recorded})
+        waiting = await parked.families(conn, projection.name, families)
+        held = await apply_isolating(conn, projection, self.store.decode, recorded, waiting)
+        if held:
+            await parked.park(conn, held)
+            for p in held:
+                if p.error is not None:
+                    log.error(
+                        "projection %s parked family %s at version %d (position %d): %s",
+                        projection.name, p.stream_id, p.version, p.position, p.error,
+                    )  # fmt: skip
+        last = LogPosition(recorded[-1].transaction_id, recorded[-1].position)
+        return Batch(last, len(recorded), len(recorded) - len(held))
 
     async def catch_up(self, name: str | None = None, within: float = 60.0) -> int:
         """Apply batches until the projection (or all) include every event committed now.
@@ -221,9 +261,9 @@ class ProjectionRunner:
         """Apply whatever every projection can read now, without waiting; between batches,
         give way to `stop` (each batch is its own transaction, so stopping loses nothing).
 
-        A projection whose batch fails is logged, retried after a back-off one event per
-        batch (so everything before the event that fails is applied) and never skipped;
-        the others go on as usual.
+        An event a projection cannot apply is parked (step). A batch that fails otherwise
+        (the database is down, say) is logged and retried whole after a back-off; the
+        other projections go on as usual.
         """
         now = asyncio.get_running_loop().time()
         due = [
@@ -234,37 +274,27 @@ class ProjectionRunner:
         return sum(await _side_by_side(self._apply(name, stop) for name in due))
 
     async def _apply(self, name: str, stop: asyncio.Event | None) -> int:
+        total = 0
         try:
-            applied = await self._drain(name, stop, self.troubled.get(name))
+            while not (stop and stop.is_set()) and (applied := await self.step(name)):
+                total += applied
         except Exception as e:  # whatever it is, the batch stays unapplied
             self._failed(name, e)
-            return 0
+            return total
         if not (stop and stop.is_set()):  # drained to the end: healthy again
             self.troubled.pop(name, None)
-        return applied
-
-    async def _drain(self, name: str, stop: asyncio.Event | None, trouble: Trouble | None) -> int:
-        total = 0
-        while not (stop and stop.is_set()):
-            careful = trouble is not None and trouble.careful > 0
-            applied = await self.step(name, 1 if careful else None)
-            if not applied:
-                break
-            total += applied
-            if careful:
-                assert trouble is not None
-                trouble.careful -= 1
         return total
 
     def _failed(self, name: str, error: Exception) -> None:
-        trouble = self.troubled.setdefault(name, Trouble(f"{type(error).__name__}: {error}"))
+        trouble = self.troubled.setdefault(name, Trouble(""))
         trouble.failures += 1
         trouble.error = f"{type(error).__name__}: {error}"
-        # The failed batch is retried one event at a time, for as many events as it held.
-        trouble.careful = self.batch_size
         pause = min(MAX_BACKOFF, FAILURE_BACKOFF * 2 ** min(trouble.failures, 10))
         trouble.retry_at = asyncio.get_running_loop().time() + pause
-        log.exception("projection %s: batch failed; retrying in %.1f s", name, pause)
+        if is_outage(error):  # one line per retry while the database is away, not a trace
+            log.warning("projection %s: %s; retrying in %.1f s", name, trouble.error, pause)
+        else:
+            log.exception("projection %s: batch failed; retrying in %.1f s", name, pause)
 
     @property
     def failure(self) -> str | None:
@@ -279,49 +309,96 @@ class ProjectionRunner:
         return LogPosition(row["transaction_id"], row["position"]) if row else LogPosition()
 
     async def run(self, stop: asyncio.Event, idle_poll: float = 1.0) -> None:
-        """Catch up, then wait for NOTIFY (or a slow poll, in case one is missed)."""
-        woken = asyncio.Event()
+        """Listen for NOTIFY (again, with back-off, whenever the connection is lost) while
+        each projection follows the log on its own.
 
-        def wake(*_: object) -> None:
+        Each on its own, because a projection's open transaction holds back the gap-safe
+        horizon: one that found nothing readable behind another's transaction must look
+        again soon, not wait until every other projection has drained.
+        """
+        loops = [asyncio.create_task(self._listen(stop, idle_poll))]
+        loops += [asyncio.create_task(self._follow(n, stop, idle_poll)) for n in self.projections]
+        try:
+            done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
+            for loop in done:
+                loop.result()  # one loop failed or was cancelled: the run ends with it
+            await asyncio.gather(*loops)  # stop is set: the others finish their batch
+        finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await self.listener.close()
+
+    def _wake(self) -> None:
+        self._heard.set()
+        for woken in self._woken.values():
             woken.set()
 
-        listener = await self.pool.acquire()
-        try:
-            await listener.add_listener(CHANNEL, wake)
-            while not stop.is_set():
-                woken.clear()
-                await self.apply_available(stop)
-                pause = idle_poll
-                try:
-                    # Committed events withheld behind an older open transaction send no
-                    # second NOTIFY when it ends: poll briefly until they are readable.
-                    if await self._behind():
-                        pause = WITHHELD_POLL
-                except Exception:
-                    log.exception("could not tell whether events are withheld")
-                if self.troubled:
-                    now = asyncio.get_running_loop().time()
-                    soonest = min(t.retry_at for t in self.troubled.values())
-                    pause = max(0.0, min(pause, soonest - now))
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_first(woken, stop), pause)
-        finally:
-            with contextlib.suppress(asyncpg.PostgresError, OSError):
-                await listener.remove_listener(CHANNEL, wake)
-            await self.pool.release(listener)
+    async def _listen(self, stop: asyncio.Event, idle_poll: float) -> None:
+        """Keep the listener connected; when nothing was heard for a poll interval, check
+        the connection still answers."""
+        while not stop.is_set():
+            self._heard.clear()
+            if not self.listener.connected and await self.listener.ensure():
+                self._retry_now()  # the database is back: no need to sit out a back-off
+            pause = idle_poll if self.listener.connected else self.listener.retry_in()
+            try:
+                await asyncio.wait_for(_first(self._heard, stop), max(pause, FAILURE_BACKOFF))
+            except TimeoutError:
+                await self.listener.probe()
 
-    async def _behind(self) -> bool:
+    async def _follow(self, name: str, stop: asyncio.Event, idle_poll: float) -> None:
+        """Apply what one projection can read, then wait for a NOTIFY or a poll."""
+        woken = self._woken[name]
+        while not stop.is_set():
+            woken.clear()
+            trouble = self.troubled.get(name)
+            if trouble is None or trouble.retry_at <= asyncio.get_running_loop().time():
+                await self._apply(name, stop)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(woken, stop), await self._pause(name, idle_poll))
+
+    async def _pause(self, name: str, idle_poll: float) -> float:
+        """How long one projection waits for a NOTIFY before looking again anyway."""
+        pause = idle_poll
+        try:
+            # Committed events withheld behind an older open transaction send no
+            # second NOTIFY when it ends: poll briefly until they are readable.
+            if await self._behind([name]):
+                pause = WITHHELD_POLL
+        except Exception as e:
+            log.warning("could not tell whether events are withheld: %s", e)
+        if not self.listener.connected:
+            pause = min(pause, max(self.listener.retry_in(), WITHHELD_POLL))
+        if (trouble := self.troubled.get(name)) is not None:
+            pause = min(pause, trouble.retry_at - asyncio.get_running_loop().time())
+        return max(0.0, pause)
+
+    def _retry_now(self) -> None:
+        for trouble in self.troubled.values():
+            trouble.retry_at = 0.0
+
+    async def _behind(self, names: Sequence[str]) -> bool:
         head = await self.store.committed_head()
         behind = await self.pool.fetchval(
-            BEHIND, list(self.projections), str(head.transaction_id), head.position
+            BEHIND, list(names), str(head.transaction_id), head.position
         )
         return bool(behind)
 
     async def status(self) -> list[ProjectionStatus]:
-        """Each projection's checkpoint and how many events it has still to apply."""
+        """Each projection's checkpoint, how many events it has still to apply, and what
+        it has parked."""
         rows = await self.pool.fetch(STATUS)
+        parked = await parking.summaries(self.pool)
         return [
-            ProjectionStatus(r["name"], r["position"], r["events_applied"], r["lag"]) for r in rows
+            ProjectionStatus(
+                r["name"],
+                r["position"],
+                r["events_applied"],
+                r["lag"],
+                parked.get(r["name"], ParkedSummary()),
+            )
+            for r in rows
         ]
 
     async def caught_up_to(self, position: int, names: Sequence[str] | None = None) -> bool:

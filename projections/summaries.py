@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
-from typing import Any
 from uuid import UUID
 
 from domain import events as e
 from domain.family import Family
 from domain.values import FieldChange, Place
+from projections.dispatch import Handlers, declared
 
 Labels = Mapping[UUID, str]
+# One line per event class, each given the event and the labels of the members it names.
+DESCRIBE: Handlers[[Labels], str] = Handlers()
 
 # A correction may amend a confidential entry: its values stay out of the timeline.
 _CONFIDENTIAL_FIELDS = frozenset(
@@ -44,14 +46,17 @@ def _place(place: Place | None) -> str:
     return f"{place.name} ({_words(place.kind)})"
 
 
+@DESCRIBE.on(e.CaseOpened)
 def _case_opened(ev: e.CaseOpened, who: Labels) -> str:
     return f"Case {ev.case_number} opened (source: {ev.source})"
 
 
+@DESCRIBE.on(e.MemberAdded)
 def _member_added(ev: e.MemberAdded, who: Labels) -> str:
     return f"{_who(who, ev.person_id)} added as {_words(ev.role)}"
 
 
+@DESCRIBE.on(e.RelationshipRecorded)
 def _relationship(ev: e.RelationshipRecorded, who: Labels) -> str:
     return (
         f"{_who(who, ev.parent_id)} recorded as {_words(ev.kind)} of "
@@ -59,10 +64,12 @@ def _relationship(ev: e.RelationshipRecorded, who: Labels) -> str:
     )
 
 
+@DESCRIBE.on(e.Apprehended)
 def _apprehended(ev: e.Apprehended, who: Labels) -> str:
     return f"{_all(who, ev.person_ids)} apprehended at {_place(ev.place)} by {_words(ev.agency)}"
 
 
+@DESCRIBE.on(e.Separated)
 def _separated(ev: e.Separated, who: Labels) -> str:
     reason = _words(ev.reason) + (f": {ev.note}" if ev.note else "")
     source = f' (source: "{ev.reason_text}")' if ev.reason_text else ""
@@ -72,46 +79,56 @@ def _separated(ev: e.Separated, who: Labels) -> str:
     )
 
 
+@DESCRIBE.on(e.ChildReferred)
 def _referred(ev: e.ChildReferred, who: Labels) -> str:
     hours = ev.hours_in_cbp_custody
     after = f" after {hours} hours in CBP custody" if hours is not None else ""
     return f"{_who(who, ev.child_id)} referred to ORR by {ev.office.name}{after}"
 
 
+@DESCRIBE.on(e.ChildPlaced)
 def _placed(ev: e.ChildPlaced, who: Labels) -> str:
     return f"{_who(who, ev.child_id)} placed at {ev.facility.name} ({_words(ev.program_type)})"
 
 
+@DESCRIBE.on(e.ChildTransferred)
 def _child_transferred(ev: e.ChildTransferred, who: Labels) -> str:
     return f"{_who(who, ev.child_id)} transferred to {ev.facility.name} ({_words(ev.program_type)})"
 
 
+@DESCRIBE.on(e.ParentDetained)
 def _detained(ev: e.ParentDetained, who: Labels) -> str:
     return f"{_who(who, ev.parent_id)} detained at {ev.facility.name} ({_words(ev.custody)})"
 
 
+@DESCRIBE.on(e.ParentTransferred)
 def _parent_transferred(ev: e.ParentTransferred, who: Labels) -> str:
     return f"{_who(who, ev.parent_id)} transferred to {ev.facility.name} ({_words(ev.custody)})"
 
 
+@DESCRIBE.on(e.ParentReleased)
 def _released(ev: e.ParentReleased, who: Labels) -> str:
     return f"{_who(who, ev.parent_id)} released to {ev.destination}"
 
 
+@DESCRIBE.on(e.ContactEstablished)
 def _contact(ev: e.ContactEstablished, who: Labels) -> str:
     return (
         f"{_who(who, ev.parent_id)} and {_who(who, ev.child_id)} in contact by {_words(ev.channel)}"
     )
 
 
+@DESCRIBE.on(e.CredibleFearDecided)
 def _credible_fear(ev: e.CredibleFearDecided, who: Labels) -> str:
     return "Credible-fear decision recorded (confidential)"
 
 
+@DESCRIBE.on(e.RemovalOrdered)
 def _removal_ordered(ev: e.RemovalOrdered, who: Labels) -> str:
     return f"{_who(who, ev.parent_id)} ordered removed ({_words(ev.kind)})"
 
 
+@DESCRIBE.on(e.RemovalElectionSigned)
 def _election(ev: e.RemovalElectionSigned, who: Labels) -> str:
     counsel = "with counsel" if ev.counsel_present else "without counsel"
     return (
@@ -120,12 +137,14 @@ def _election(ev: e.RemovalElectionSigned, who: Labels) -> str:
     )
 
 
+@DESCRIBE.on(e.ParentRemoved)
 def _removed(ev: e.ParentRemoved, who: Labels) -> str:
     children = ev.children_removed_with
     along = f" with {_all(who, children)}" if children else " without a child"
     return f"{_who(who, ev.parent_id)} removed to {ev.country.code}{along}"
 
 
+@DESCRIBE.on(e.LocationAttempted)
 def _location(ev: e.LocationAttempted, who: Labels) -> str:
     return (
         f"Attempt to locate {_who(who, ev.parent_id)} by {ev.by_whom} ({ev.method}): "
@@ -133,10 +152,12 @@ def _location(ev: e.LocationAttempted, who: Labels) -> str:
     )
 
 
+@DESCRIBE.on(e.PreferenceRecorded)
 def _preference(ev: e.PreferenceRecorded, who: Labels) -> str:
     return f"{_who(who, ev.parent_id)}'s preference recorded: {_words(ev.preference)}"
 
 
+@DESCRIBE.on(e.EligibilityDetermined)
 def _eligibility(ev: e.EligibilityDetermined, who: Labels) -> str:
     flag = f" (red flag: {ev.red_flag})" if ev.red_flag else ""
     return (
@@ -145,27 +166,33 @@ def _eligibility(ev: e.EligibilityDetermined, who: Labels) -> str:
     )
 
 
+@DESCRIBE.on(e.SettlementElected)
 def _settlement(ev: e.SettlementElected, who: Labels) -> str:
     return f"{_who(who, ev.person_id)} made a settlement election: {_words(ev.election)}"
 
 
+@DESCRIBE.on(e.Reinterviewed)
 def _reinterviewed(ev: e.Reinterviewed, who: Labels) -> str:
     return "Re-interview recorded (confidential)"
 
 
+@DESCRIBE.on(e.AsylumCaseReopened)
 def _reopened(ev: e.AsylumCaseReopened, who: Labels) -> str:
     return f"{_who(who, ev.person_id)}'s asylum case reopened ({ev.proceeding})"
 
 
+@DESCRIBE.on(e.ParentReturned)
 def _returned(ev: e.ParentReturned, who: Labels) -> str:
     return f"{_who(who, ev.parent_id)} returned to the United States ({_words(ev.how)})"
 
 
+@DESCRIBE.on(e.Reunified)
 def _reunified(ev: e.Reunified, who: Labels) -> str:
     where = f" at {_place(ev.place)}" if ev.place else ""
     return f"{_who(who, ev.child_id)} reunified with {_who(who, ev.parent_id)}{where}"
 
 
+@DESCRIBE.on(e.ChildDischarged)
 def _discharged(ev: e.ChildDischarged, who: Labels) -> str:
     note = f": {ev.note}" if ev.note else ""
     return f"{_who(who, ev.child_id)} discharged from care ({_words(ev.reason)}{note})"
@@ -188,60 +215,35 @@ def _change(change: FieldChange) -> str:
     return f"{change.field} -> {_shown(change.value)}"
 
 
+@DESCRIBE.on(e.EntryCorrected)
 def _corrected(ev: e.EntryCorrected, who: Labels) -> str:
     changes = "; ".join(_change(c) for c in ev.changes)
     return f"Entry {ev.version} corrected ({changes}); reason: {ev.reason}"
 
 
+@DESCRIBE.on(e.EntryRetracted)
 def _retracted(ev: e.EntryRetracted, who: Labels) -> str:
     return f"Entry {ev.version} retracted; reason: {ev.reason}"
 
 
+@DESCRIBE.on(e.CaseClosed)
 def _closed(ev: e.CaseClosed, who: Labels) -> str:
     return f"Case closed; reason: {ev.reason}"
 
 
+@DESCRIBE.on(e.DataQualityFlagged)
 def _flagged(ev: e.DataQualityFlagged, who: Labels) -> str:
     return f"Entry {ev.about_version} flagged: {ev.rule.replace('_', ' ')} ({ev.detail})"
 
 
-SUMMARIES: dict[str, Callable[[Any, Labels], str]] = {
-    "CaseOpened": _case_opened,
-    "MemberAdded": _member_added,
-    "RelationshipRecorded": _relationship,
-    "Apprehended": _apprehended,
-    "Separated": _separated,
-    "ChildReferred": _referred,
-    "ChildPlaced": _placed,
-    "ChildTransferred": _child_transferred,
-    "ParentDetained": _detained,
-    "ParentTransferred": _parent_transferred,
-    "ParentReleased": _released,
-    "ContactEstablished": _contact,
-    "CredibleFearDecided": _credible_fear,
-    "RemovalOrdered": _removal_ordered,
-    "RemovalElectionSigned": _election,
-    "ParentRemoved": _removed,
-    "LocationAttempted": _location,
-    "PreferenceRecorded": _preference,
-    "EligibilityDetermined": _eligibility,
-    "SettlementElected": _settlement,
-    "Reinterviewed": _reinterviewed,
-    "AsylumCaseReopened": _reopened,
-    "ParentReturned": _returned,
-    "Reunified": _reunified,
-    "ChildDischarged": _discharged,
-    "EntryCorrected": _corrected,
-    "EntryRetracted": _retracted,
-    "CaseClosed": _closed,
-    "DataQualityFlagged": _flagged,
-}
+# By the name the timeline's event_type column holds: the event types a filter may name.
+SUMMARIES = {cls.__name__: describe for cls, describe in DESCRIBE.items()}
 
 
-def summarize(kind: str, event: Any, labels: Labels) -> str:
+def summarize(event: object, labels: Labels) -> str:
     """The one-line summary of an event; unknown kinds still get a line."""
-    describe = SUMMARIES.get(kind)
-    return describe(event, labels) if describe else kind
+    describe = DESCRIBE.get(declared(event))
+    return describe(event, labels) if describe else type(event).__name__
 
 
 def label(event: e.MemberAdded) -> str:

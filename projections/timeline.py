@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from domain import events
 from domain.corrections import PEOPLE
 from projections.projection import Envelope
 from projections.summaries import label, summarize
@@ -59,7 +60,9 @@ UPDATE timeline SET people = coalesce(
   (SELECT people FROM timeline WHERE family_id = $1 AND version = $2), '{}')
  WHERE family_id = $1 AND version = $3
 """
-AMENDMENTS = ("EntryCorrected", "EntryRetracted")
+
+# The amendments by the name event_type holds (service.history.replay matches on names).
+AMENDMENTS = tuple(cls.__name__ for cls in events.AMENDMENTS)
 
 
 def people_named(event: Any) -> list[UUID]:
@@ -82,7 +85,7 @@ def timeline_row(envelope: Envelope, labels: dict[UUID, str]) -> dict[str, Any]:
         "family_id": r.stream_id,
         "version": r.version,
         "event_type": envelope.kind,
-        "summary": summarize(envelope.kind, event, labels),
+        "summary": summarize(event, labels),
         "occurred_at": r.occurred_at,
         "recorded_at": r.recorded_at,
         "actor": p.actor,
@@ -91,7 +94,7 @@ def timeline_row(envelope: Envelope, labels: dict[UUID, str]) -> dict[str, Any]:
         "reason": p.reason,
         "correlation_id": p.correlation_id,
         "causation_id": p.causation_id,
-        "amends": event.version if envelope.kind in AMENDMENTS else None,
+        "amends": event.version if event.amends else None,
         "people": people_named(event),
     }
 
@@ -110,13 +113,13 @@ class TimelineProjection:
         new_labels, rows, marks, flags = [], [], [], []
         for envelope in batch:
             r, event = envelope.recorded, envelope.event
-            if envelope.kind == "MemberAdded":
+            if isinstance(event, events.MemberAdded):
                 labels[event.person_id] = label(event)
                 new_labels.append((event.person_id, r.stream_id, labels[event.person_id]))
             row = timeline_row(envelope, labels)
             if row["amends"] is not None:
                 marks.append((r.stream_id, row["amends"], r.version))
-            if envelope.kind == "DataQualityFlagged":
+            if isinstance(event, events.DataQualityFlagged):
                 flags.append((r.stream_id, event.about_version, r.version))
             rows.append(tuple(row.values()))
         # COPY, not INSERTs, into the tables on search_path (shadow ones while rebuilding).

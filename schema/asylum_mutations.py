@@ -9,7 +9,8 @@ import strawberry
 
 from domain.values import CredibleFearOutcome, SettlementElection
 from schema import inputs as i
-from schema.mutations import Decide, command
+from schema.context import Info
+from schema.mutations import Call, CommandResult, Decide, execute, mutation
 
 
 @strawberry.input
@@ -80,18 +81,50 @@ def reopen(input: ReopenAsylumCaseInput) -> Decide:
 class AsylumMutations:
     """Record asylum steps; their contents are confidential to readers without the right."""
 
-    decide_credible_fear = command(
-        "decideCredibleFear",
-        DecideCredibleFearInput,
-        fear,
-        "A credible-fear decision (confidential).",
-    )
-    elect_settlement = command(
-        "electSettlement", ElectSettlementInput, settle, "An election under the settlement."
-    )
-    reinterview = command(
-        "reinterview", ReinterviewInput, interview, "A re-interview outcome (confidential)."
-    )
-    reopen_asylum_case = command(
-        "reopenAsylumCase", ReopenAsylumCaseInput, reopen, "An asylum case was reopened."
-    )
+    @mutation("A credible-fear decision (confidential).")
+    async def decide_credible_fear(
+        self,
+        info: Info,
+        input: DecideCredibleFearInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("decideCredibleFear", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, fear)
+
+    @mutation("An election under the settlement.")
+    async def elect_settlement(
+        self,
+        info: Info,
+        input: ElectSettlementInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("electSettlement", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, settle)
+
+    @mutation("A re-interview outcome (confidential).")
+    async def reinterview(
+        self,
+        info: Info,
+        input: ReinterviewInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("reinterview", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, interview)
+
+    @mutation("An asylum case was reopened.")
+    async def reopen_asylum_case(
+        self,
+        info: Info,
+        input: ReopenAsylumCaseInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("reopenAsylumCase", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, reopen)

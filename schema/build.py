@@ -23,9 +23,10 @@ from schema.audit_trail import AuditTrailQueries
 from schema.case_mutations import CaseMutations
 from schema.case_queries import CaseQueries
 from schema.child_mutations import ChildMutations
+from schema.correction_mutations import CorrectionMutations
 from schema.errors import PublicError
 from schema.limits import RoleLimits
-from schema.mutations import FamilyMutations
+from schema.outage import OperatorSchema, OutageErrors
 from schema.parent_mutations import ParentMutations
 from schema.queries import FamilyQueries
 from schema.response_cache import ResponseCaching
@@ -43,7 +44,9 @@ class Query(FamilyQueries, CaseQueries, AuditQueries, AuditTrailQueries):
 
 
 @strawberry.type
-class Mutation(FamilyMutations, CaseMutations, ChildMutations, ParentMutations, AsylumMutations):
+class Mutation(
+    CaseMutations, CorrectionMutations, ChildMutations, ParentMutations, AsylumMutations
+):
     """Every command, each answering with a success or a typed error."""
 
 
@@ -72,6 +75,9 @@ def create_schema(dev: bool = False) -> Schema:
         lambda: ValidationCache(maxsize=CACHE_SIZE),
         ResponseCaching,  # before ReadAudit, so kept answers are audited too
         ReadAudit,
+        OutageErrors,  # before MaskErrors: an outage is answered retryable, not masked
         lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
     ]
-    return Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
+    return OperatorSchema(
+        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+    )

@@ -63,12 +63,22 @@ class PublicError(GraphQLError):
         super().__init__(message, extensions={"code": code})
 
 
+def unencodable(exc: UnicodeEncodeError) -> str:
+    """Why a text was refused, naming the code point without echoing it."""
+    found = exc.object[exc.start : exc.start + 1]
+    where = f"U+{ord(found):04X}" if found else "a code point"
+    return f"a text holds {where}, a lone surrogate, which no text may hold"
+
+
 def to_error(exc: Exception, family_id: str, expected: int | None) -> CommandError:
     """Map a known failure to its schema member; anything else propagates (and is masked)."""
     if isinstance(exc, InputInvalid):
         return ValidationError(message=str(exc), field=exc.field)
     if isinstance(exc, InvalidValue):
-        return ValidationError(message=str(exc), field=None)
+        return ValidationError(message=str(exc), field=exc.field)
+    if isinstance(exc, UnicodeEncodeError):
+        # A lone surrogate met UTF-8 before its field was checked (the command digest).
+        return ValidationError(message=unencodable(exc), field=None)
     if isinstance(exc, DomainError):
         return InvariantViolation(message=str(exc), code=exc.code)
     if isinstance(exc, DuplicateCase):

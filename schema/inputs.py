@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
 from typing import TypeVar
@@ -9,8 +10,9 @@ from uuid import UUID
 
 import strawberry
 
+from domain import text as rules
 from domain import values
-from domain.errors import InvalidValue
+from domain.errors import InvalidText, InvalidValue
 from domain.values import (
     ANumber,
     Country,
@@ -25,6 +27,7 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
+from schema.corrections import snake_case
 from schema.errors import InputInvalid
 
 # The domain's enumerations are the schema's: one definition, exhaustive on both sides.
@@ -38,7 +41,6 @@ for _enum in [
 T = TypeVar("T")
 CLOCK_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-MAX_TEXT = 500
 
 
 def when(value: datetime, field: str = "occurredAt") -> datetime:
@@ -53,7 +55,7 @@ def when(value: datetime, field: str = "occurredAt") -> datetime:
 
 
 def text(value: str | None, field: str) -> str:
-    """Trimmed, bounded, required free text."""
+    """Required text under the domain's rules for its field (domain.text), NFC and trimmed."""
     found = maybe_text(value, field)
     if found is None:
         raise InputInvalid(field, f"{field} must not be empty")
@@ -61,20 +63,58 @@ def text(value: str | None, field: str) -> str:
 
 
 def maybe_text(value: str | None, field: str) -> str | None:
-    """Trimmed, bounded free text; blank means not given."""
-    if value is None or not value.strip():
-        return None
-    if len(value) > MAX_TEXT:
-        raise InputInvalid(field, f"{field} must be at most {MAX_TEXT} characters")
-    return value.strip()
+    """Text under the domain's rules for its field, NFC and trimmed; blank means not given.
+
+    Provenance (``provenance.source``, ``provenance.reason``) and ``idempotencyKey`` come
+    through here too, so they are refused before anything is appended.
+    """
+    try:
+        return rules.optional(value, field, kind_of(field))
+    except InvalidText as e:
+        raise InputInvalid(e.field or field, str(e)) from None
+
+
+def check_texts(data: object, path: str = "") -> None:
+    """Refuse a lone surrogate anywhere in an input, naming its field, before anything (the
+    command digest) encodes it as UTF-8; every other rule is its field's own, checked after."""
+    if isinstance(data, str):
+        try:
+            rules.check_encodable(data, path or "input")
+        except InvalidText as e:
+            raise InputInvalid(e.field or path, str(e)) from None
+    elif dataclasses.is_dataclass(data) and not isinstance(data, type):
+        for f in dataclasses.fields(data):
+            check_texts(getattr(data, f.name), _join(path, _camel(f.name)))
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            check_texts(key, path)
+            check_texts(value, _join(path, str(key)))
+    elif isinstance(data, list | tuple):
+        for item in data:
+            check_texts(item, path)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def kind_of(field: str) -> rules.TextKind:
+    """The domain's kind of text for an input field: redFlag is red_flag's, a NOTE."""
+    return rules.kind_of(snake_case(field.rpartition(".")[2]))
 
 
 def value_of(build: type[T], field: str, *args: object) -> T:
     """Construct a value object, naming the input field when it is refused."""
     try:
         return build(*args)
-    except InvalidValue as e:
-        raise InputInvalid(field, str(e)) from None
+    except InvalidValue as e:  # facility.name of the FacilityInput "place" is "place.name"
+        part = e.field.rpartition(".")[2] if e.field and "." in e.field else None
+        raise InputInvalid(f"{field}.{part}" if part else field, str(e)) from None
 
 
 @strawberry.input

@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 from strawberry.dataloader import DataLoader
 
-from projections import case_queries, family_queries
+from projections import case_queries, family_queries, parking
 
 Row = asyncpg.Record
 K = TypeVar("K", bound=Hashable)
@@ -37,6 +37,8 @@ class Loaders:
     members: DataLoader[UUID, list[Row]]
     parents: DataLoader[UUID, list[Row]]
     flags: DataLoader[UUID, list[Row]]
+    # A family's parked events, at most one row: since when, and for which read models.
+    parked: DataLoader[UUID, list[Row]]
 
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> Loaders:
@@ -49,8 +51,12 @@ class Loaders:
         async def flags(ids: list[UUID]) -> list[Row]:
             return await pool.fetch(case_queries.FLAGS_OF_FAMILIES, ids)
 
+        async def parked(ids: list[UUID]) -> list[Row]:
+            return await pool.fetch(parking.STALE_FAMILIES, ids)
+
         return cls(
             flags=DataLoader(grouped(flags, "family_id")),
+            parked=DataLoader(grouped(parked, "family_id")),
             members=DataLoader(grouped(members, "family_id")),
             parents=DataLoader(grouped(parents, "family_id")),
         )

@@ -1,20 +1,22 @@
-"""Mutations are commands: validated input in, a success or a typed error out."""
+"""What every mutation shares: the call, the result union, and the one way a command runs."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import strawberry
+from strawberry.types.field import StrawberryField
 
-from domain.family import Family, Member
+from domain.family import Family
 from schema import inputs as i
 from schema.context import Info
 from schema.errors import CommandError, to_error
 from schema.permissions import RECORDERS
-from service.application.commands import CommandContext, command_digest, new_id
+from service.application.commands import CommandContext, command_digest
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import AppendResult
 
@@ -36,57 +38,77 @@ class CommandSuccess:
 CommandResult = Annotated[CommandSuccess | CommandError, strawberry.union("CommandResult")]
 
 Decide = Callable[[Family], None]
+Append = Callable[[CommandContext], Awaitable[AppendResult]]
+Resolver = Callable[..., Awaitable[CommandResult]]
 
 
-def _actor(info: Info) -> str:
+class OnFamily(Protocol):
+    """An input naming the family its command is recorded on."""
+
+    @property
+    def family_id(self) -> UUID: ...
+
+
+In = TypeVar("In")
+FamilyIn = TypeVar("FamilyIn", bound=OnFamily)
+
+
+@dataclass(frozen=True)
+class Call(Generic[In]):
+    """One mutation call: the command's name, its input, and the arguments all commands share."""
+
+    name: str
+    input: In
+    idempotency_key: str | None = None
+    expected_version: int | None = None
+    provenance: i.ProvenanceInput | None = None
+
+
+def mutation(description: str | None = None) -> Callable[[Resolver], StrawberryField]:
+    """A command's field, open to recorders only."""
+    field: Callable[[Resolver], StrawberryField] = strawberry.mutation(
+        permission_classes=[RECORDERS], description=description
+    )
+    return field
+
+
+def actor(info: Info) -> str:
+    """The verified caller's subject."""
     identity = info.context.identity
     assert identity is not None, "permission classes admit only authenticated callers"
     return identity.subject
 
 
-def _context(
-    info: Info,
-    name: str,
-    data: Any,
-    key: str | None,
-    expected: int | None,
-    provenance: i.ProvenanceInput | None,
-) -> CommandContext:
+def _context(info: Info, call: Call[Any]) -> CommandContext:
     """Provenance from the verified identity; the input can only add source and reason."""
     identity = info.context.identity
     assert identity is not None, "permission classes admit only authenticated callers"
-    given = provenance or i.ProvenanceInput()
+    given = call.provenance or i.ProvenanceInput()
+    i.check_texts(call.input)  # before the digest encodes the input as UTF-8
     encode = info.context.container.store.mapper.transcoder.encode
     return CommandContext(
         Provenance(
             actor=identity.subject,
             role=identity.role.value,
-            source=i.maybe_text(given.source, "provenance.source") or f"graphql:{name}",
+            source=i.maybe_text(given.source, "provenance.source") or f"graphql:{call.name}",
             reason=i.maybe_text(given.reason, "provenance.reason"),
             correlation_id=given.correlation_id,
             causation_id=given.causation_id,
         ),
-        idempotency_key=i.maybe_text(key, "idempotencyKey"),
-        expected_version=expected,
-        digest=command_digest(name, identity.subject, dataclasses.asdict(data), encode),
+        idempotency_key=i.maybe_text(call.idempotency_key, "idempotencyKey"),
+        expected_version=call.expected_version,
+        digest=command_digest(call.name, identity.subject, dataclasses.asdict(call.input), encode),
     )
 
 
-async def _run(
-    info: Info,
-    name: str,
-    data: Any,
-    family_id: UUID,
-    key: str | None,
-    expected: int | None,
-    provenance: i.ProvenanceInput | None,
-    command: Callable[[CommandContext], Awaitable[AppendResult]],
-    created: UUID | None = None,
+async def run(
+    info: Info, call: Call[Any], family_id: UUID, append: Append, created: UUID | None = None
 ) -> CommandResult:
+    """Append under the call's context; a known failure becomes its error member."""
     try:
-        result = await command(_context(info, name, data, key, expected, provenance))
+        result = await append(_context(info, call))
     except Exception as e:
-        return to_error(e, str(family_id), expected)
+        return to_error(e, str(family_id), call.expected_version)
     return CommandSuccess(
         family_id=result.stream_id,
         version=result.version,
@@ -96,177 +118,17 @@ async def _run(
     )
 
 
-def command(
-    name: str, input_type: type[Any], build: Callable[[Any], Decide], description: str
-) -> Any:
-    """A mutation field: validate the input by building the decision, then run it.
-
-    Every command shares the arguments input, idempotencyKey, expectedVersion and
-    provenance, and the CommandResult union.
-    """
-
-    async def resolve(
-        self: Any,
-        info: Info,
-        input: Any,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        return await execute(
-            info,
-            name,
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            lambda: build(input),
-        )
-
-    resolve.__annotations__["input"] = input_type
-    return strawberry.mutation(
-        resolver=resolve, permission_classes=[RECORDERS], description=description
-    )
-
-
 async def execute(
     info: Info,
-    name: str,
-    data: Any,
-    family_id: UUID,
-    key: str | None,
-    expected: int | None,
-    provenance: i.ProvenanceInput | None,
-    build: Callable[[], Decide],
+    call: Call[FamilyIn],
+    build: Callable[[FamilyIn], Decide],
     created: UUID | None = None,
 ) -> CommandResult:
-    """Validate by building the decision first, then load -> decide -> append."""
+    """Validate the input by building the decision, then load -> decide -> append."""
+    family_id = call.input.family_id
     commands = info.context.container.commands
 
-    async def command(ctx: CommandContext) -> AppendResult:
-        return await commands.execute(family_id, build(), ctx)
+    async def append(ctx: CommandContext) -> AppendResult:
+        return await commands.execute(family_id, build(call.input), ctx)
 
-    return await _run(info, name, data, family_id, key, expected, provenance, command, created)
-
-
-def relate(input: i.RecordRelationshipInput) -> Decide:
-    occurred = i.when(input.occurred_at)
-    return lambda f: f.record_relationship(
-        input.parent_id, input.child_id, input.kind, input.evidence, occurred
-    )
-
-
-def separate(input: i.RecordSeparationInput) -> Decide:
-    place, occurred = input.place.to_place("place"), i.when(input.occurred_at)
-    note = i.maybe_text(input.note, "note")
-    return lambda f: f.separate(
-        input.parent_id,
-        input.child_id,
-        place,
-        input.reason,
-        note,
-        input.parent_notified,
-        occurred,
-    )
-
-
-def place(input: i.RecordPlacementInput) -> Decide:
-    facility, occurred = input.facility.to_facility(), i.when(input.occurred_at)
-    return lambda f: f.place_child(input.child_id, facility, input.program_type, occurred)
-
-
-def reunify(input: i.RecordReunificationInput) -> Decide:
-    place = input.place.to_place("place") if input.place else None
-    occurred = i.when(input.occurred_at)
-    return lambda f: f.reunify(input.child_id, input.parent_id, place, occurred)
-
-
-@strawberry.type
-class FamilyMutations:
-    """Open a case, add its members, link them, separate, place and reunify."""
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def open_case(
-        self,
-        info: Info,
-        input: i.OpenCaseInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        family_id = input.family_id or new_id("openCase", _actor(info), idempotency_key)
-        commands = info.context.container.commands
-
-        async def command(ctx: CommandContext) -> AppendResult:
-            fields = {
-                "occurred_at": i.when(input.occurred_at),
-                "case_number": i.text(input.case_number, "caseNumber"),
-                "source": i.text(input.source, "source"),
-            }
-            return await commands.open_case(family_id, ctx, **fields)
-
-        return await _run(
-            info,
-            "openCase",
-            input,
-            family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            command,
-            family_id,
-        )
-
-    @strawberry.mutation(permission_classes=[RECORDERS])
-    async def add_member(
-        self,
-        info: Info,
-        input: i.AddMemberInput,
-        idempotency_key: str | None = None,
-        expected_version: int | None = None,
-        provenance: i.ProvenanceInput | None = None,
-    ) -> CommandResult:
-        person_id = input.person_id or new_id("addMember", _actor(info), idempotency_key)
-
-        def build() -> Decide:
-            member = Member(
-                person_id,
-                input.role,
-                i.person_name(input.name),
-                input.sex,
-                input.birth_date,
-                input.check_age(),
-                i.country(input.country),
-                i.a_number(input.a_number),
-            )
-            occurred = i.when(input.occurred_at)
-            return lambda f: f.add_member(member, occurred)
-
-        return await execute(
-            info,
-            "addMember",
-            input,
-            input.family_id,
-            idempotency_key,
-            expected_version,
-            provenance,
-            build,
-            person_id,
-        )
-
-    record_relationship = command(
-        "recordRelationship", i.RecordRelationshipInput, relate, "Link an adult to a child."
-    )
-    record_separation = command(
-        "recordSeparation", i.RecordSeparationInput, separate, "A child was taken from a parent."
-    )
-    record_placement = command(
-        "recordPlacement", i.RecordPlacementInput, place, "A child was placed in ORR care."
-    )
-    record_reunification = command(
-        "recordReunification",
-        i.RecordReunificationInput,
-        reunify,
-        "A child was reunified with a linked parent.",
-    )
+    return await run(info, call, family_id, append, created)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import strawberry
@@ -24,7 +25,14 @@ async def fresh(info: Info, min_position: int | None) -> None:
     if min_position is None:
         return
     container = info.context.container
-    if not await container.runner.wait_for(min_position, container.settings.freshness_timeout):
+    within = container.settings.freshness_timeout
+    try:
+        # Bounded whatever the database does: a frozen server must not hold the reader.
+        async with asyncio.timeout(within):
+            reached = await container.runner.wait_for(min_position, within)
+    except TimeoutError:
+        reached = False
+    if not reached:
         raise PublicError(
             f"read models have not reached position {min_position} yet; retry shortly",
             "NOT_FRESH",

@@ -17,7 +17,8 @@ from domain.values import (
     ReunificationPreference,
 )
 from schema import inputs as i
-from schema.mutations import Decide, command
+from schema.context import Info
+from schema.mutations import Call, CommandResult, Decide, execute, mutation
 
 
 @strawberry.input
@@ -167,33 +168,110 @@ def preference(input: RecordPreferenceInput) -> Decide:
 class ParentMutations:
     """Record the steps of a parent's path."""
 
-    detain_parent = command(
-        "detainParent", CustodyInput, detain, "A parent was taken into custody."
-    )
-    transfer_parent = command(
-        "transferParent", CustodyInput, move, "A parent moved to another facility."
-    )
-    release_parent = command(
-        "releaseParent", ReleaseParentInput, release, "A parent was released from custody."
-    )
-    order_removal = command(
-        "orderRemoval", OrderRemovalInput, order, "A removal order was entered."
-    )
-    sign_removal_election = command(
-        "signRemovalElection",
-        SignRemovalElectionInput,
-        election,
-        "A parent signed a removal election form.",
-    )
-    remove_parent = command(
-        "removeParent", RemoveParentInput, removal, "A parent was removed from the US."
-    )
-    return_parent = command(
-        "returnParent", ReturnParentInput, comeback, "A removed parent came back."
-    )
-    attempt_location = command(
-        "attemptLocation", AttemptLocationInput, search, "Someone tried to locate a parent."
-    )
-    record_preference = command(
-        "recordPreference", RecordPreferenceInput, preference, "What a parent wants for the child."
-    )
+    @mutation("A parent was taken into custody.")
+    async def detain_parent(
+        self,
+        info: Info,
+        input: CustodyInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("detainParent", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, detain)
+
+    @mutation("A parent moved to another facility.")
+    async def transfer_parent(
+        self,
+        info: Info,
+        input: CustodyInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("transferParent", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, move)
+
+    @mutation("A parent was released from custody.")
+    async def release_parent(
+        self,
+        info: Info,
+        input: ReleaseParentInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("releaseParent", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, release)
+
+    @mutation("A removal order was entered.")
+    async def order_removal(
+        self,
+        info: Info,
+        input: OrderRemovalInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("orderRemoval", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, order)
+
+    @mutation("A parent signed a removal election form.")
+    async def sign_removal_election(
+        self,
+        info: Info,
+        input: SignRemovalElectionInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("signRemovalElection", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, election)
+
+    @mutation("A parent was removed from the US.")
+    async def remove_parent(
+        self,
+        info: Info,
+        input: RemoveParentInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("removeParent", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, removal)
+
+    @mutation("A removed parent came back.")
+    async def return_parent(
+        self,
+        info: Info,
+        input: ReturnParentInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("returnParent", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, comeback)
+
+    @mutation("Someone tried to locate a parent.")
+    async def attempt_location(
+        self,
+        info: Info,
+        input: AttemptLocationInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("attemptLocation", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, search)
+
+    @mutation("What a parent wants for the child.")
+    async def record_preference(
+        self,
+        info: Info,
+        input: RecordPreferenceInput,
+        idempotency_key: str | None = None,
+        expected_version: int | None = None,
+        provenance: i.ProvenanceInput | None = None,
+    ) -> CommandResult:
+        call = Call("recordPreference", input, idempotency_key, expected_version, provenance)
+        return await execute(info, call, preference)

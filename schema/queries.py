@@ -94,10 +94,19 @@ class FamilyQueries:
 
     @strawberry.field(permission_classes=[OPERATORS])
     async def projection_status(self, info: Info) -> list[ProjectionState]:
-        states = await info.context.container.runner.status()
+        runner = info.context.container.runner
+        troubled = runner.troubled
         return [
             ProjectionState(
-                name=s.name, position=s.position, events_applied=s.events_applied, lag=s.lag
+                name=s.name,
+                position=s.position,
+                events_applied=s.events_applied,
+                lag=s.lag,
+                parked_events=s.parked.events,
+                parked_streams=s.parked.streams,
+                last_failure=s.parked.last_error,
+                last_failure_at=s.parked.last_error_at,
+                failing=t.error if (t := troubled.get(s.name)) else None,
             )
-            for s in states
+            for s in await runner.status()
         ]

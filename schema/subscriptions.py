@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Collection
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Collection
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -14,13 +18,18 @@ from projections import timeline
 from schema.case_queries import ChildFilter
 from schema.context import Info
 from schema.loaders import Loaders
+from schema.outage import DatabaseUnavailable
 from schema.permissions import CASE_READERS
 from schema.read_types import Child, ChildStatus, children_from_rows
 from schema.types import TimelineEntry
+from service.postgres.database import unavailable
 
 LAST_VERSION = "SELECT coalesce(max(version), 0) FROM timeline WHERE family_id = $1"
 BATCH = 100
 LAST_CHILD = UUID(int=(1 << 128) - 1)
+OUTAGE_GRACE = 60.0  # seconds a subscription waits for the database before it closes
+RETRY_PAUSE = 0.25  # between reads while the database is out of reach
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -36,7 +45,11 @@ class CaseStatusChange:
 
 @strawberry.type
 class Subscription:
-    """Events and status changes as the read models apply them, from any server process."""
+    """Events and status changes as the read models apply them, from any server process.
+
+    Each resumes after the last item it delivered, so an outage of the database neither
+    skips nor repeats one; one that outlasts OUTAGE_GRACE closes it with a retryable error.
+    """
 
     @strawberry.subscription(permission_classes=[CASE_READERS])
     async def family_events(
@@ -51,14 +64,19 @@ class Subscription:
             if last is None:
                 last = int(await pool.fetchval(LAST_VERSION, family_id))
             while True:
-                rows = await timeline.page(pool, family_id, last, BATCH)
-                if rows:
-                    await _record(info, "subscription familyEvents", [family_id])
+                rows = await _outliving_outages(
+                    info,
+                    woken,
+                    f"subscribe again with afterVersion: {last}",
+                    partial(timeline.page, pool, family_id, last, BATCH),
+                    "subscription familyEvents",
+                    lambda rows: [family_id] if rows else [],
+                )
                 for row in rows:
                     last = row["version"]
                     yield TimelineEntry.from_row(row)
                 if len(rows) < BATCH:
-                    await woken.get()
+                    await container.notifications.woken(woken)
 
     @strawberry.subscription(permission_classes=[CASE_READERS])
     async def case_status_changed(
@@ -73,22 +91,63 @@ class Subscription:
             # Past every change the read models held when the subscription began.
             cursor = (start.transaction_id, start.position, LAST_CHILD)
             while True:
-                rows = await pool.fetch(query, *cursor, *args)
+                rows, children = await _outliving_outages(
+                    info,
+                    woken,
+                    "subscribe again; the children query has their statuses as they stand",
+                    partial(_status_changes, pool, query, (*cursor, *args)),
+                    "subscription caseStatusChanged",
+                    lambda read: {child.family_id for child in read[1]},
+                )
                 if rows:
                     last = rows[-1]
                     cursor = (last["transaction_id"], last["position"], last["child_id"])
-                passing = [r for r in rows if r["passes"]]
-                if passing:
-                    await _record(
-                        info, "subscription caseStatusChanged", {r["family_id"] for r in passing}
-                    )
-                    # A connection lives long: parents are loaded afresh for each batch,
-                    # never from a DataLoader cache filled when the subscription started.
-                    children = await children_from_rows(Loaders.create(pool), passing)
-                    for row, child in zip(passing, children, strict=True):
-                        yield _change(row, child)
+                for row, child in zip([r for r in rows if r["passes"]], children, strict=True):
+                    yield _change(row, child)
                 if len(rows) < sql.STATUS_CHANGE_BATCH:
-                    await woken.get()
+                    await container.notifications.woken(woken)
+
+
+async def _status_changes(
+    pool: asyncpg.Pool, query: str, args: tuple[object, ...]
+) -> tuple[list[asyncpg.Record], list[Child]]:
+    """The next status changes, and the children that pass the filter as they stand."""
+    rows = await pool.fetch(query, *args)
+    passing = [r for r in rows if r["passes"]]
+    # A connection lives long: parents are loaded afresh for each batch, never from a
+    # DataLoader cache filled when the subscription started.
+    children = await children_from_rows(Loaders.create(pool), passing) if passing else []
+    return rows, children
+
+
+async def _outliving_outages(
+    info: Info,
+    woken: asyncio.Queue[str],
+    resume: str,
+    read: Callable[[], Awaitable[T]],
+    operation: str,
+    families: Callable[[T], Collection[UUID]],
+) -> T:
+    """The next rows, and their reads audited; while the database is out of reach, wait
+    and read again (nothing was delivered from a failed read), up to OUTAGE_GRACE."""
+    loop = asyncio.get_running_loop()
+    down_since: float | None = None
+    while True:
+        try:
+            result = await read()
+            await _record(info, operation, families(result))
+            return result
+        except Exception as e:
+            if not unavailable(e):
+                raise
+            now = loop.time()
+            down_since = now if down_since is None else down_since
+            if now - down_since > OUTAGE_GRACE:
+                raise DatabaseUnavailable(
+                    f"the database has been unreachable for {OUTAGE_GRACE:.0f} s; {resume}"
+                ) from None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(woken.get(), RETRY_PAUSE)
 
 
 async def _record(info: Info, operation: str, family_ids: Collection[UUID]) -> None:

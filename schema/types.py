@@ -136,6 +136,23 @@ class Family:
             DataQualityFlag(version=r["version"], rule=r["rule"], detail=r["detail"]) for r in rows
         ]
 
+    @strawberry.field(
+        description="Whether some of the case's events wait, parked, for a fix (see "
+        "projectionStatus): its read models stop before the first of them."
+    )
+    async def stale(self, info: Info) -> bool:
+        return bool(await info.context.loaders.parked.load(self.family_id))
+
+    @strawberry.field(description="When the case's read models first stopped at an event.")
+    async def parked_since(self, info: Info) -> datetime | None:
+        rows = await info.context.loaders.parked.load(self.family_id)
+        return rows[0]["since"] if rows else None
+
+    @strawberry.field(description="The read models that stopped at an event of the case.")
+    async def stale_read_models(self, info: Info) -> list[str]:
+        rows = await info.context.loaders.parked.load(self.family_id)
+        return sorted(rows[0]["models"]) if rows else []
+
     @classmethod
     def from_row(cls, row: Any) -> Family:
         return cls(
@@ -184,9 +201,20 @@ TIMELINE_FIELDS = tuple(TimelineEntry.__annotations__)
 
 @strawberry.type
 class ProjectionState:
-    """A read model's checkpoint and how far it is behind the log."""
+    """A read model's checkpoint, how far it is behind the log, and what it parked."""
 
     name: str
     position: int
     events_applied: int
     lag: int
+    parked_events: int = strawberry.field(
+        description="Events set aside: each one it could not apply, and its family's after it."
+    )
+    parked_streams: int = strawberry.field(description="Families it stopped at.")
+    last_failure: str | None = strawberry.field(
+        description="Why it last parked an event (`reunite projections parked` lists all)."
+    )
+    last_failure_at: datetime | None
+    failing: str | None = strawberry.field(
+        description="Why its batches fail now in this process (the database is down, say)."
+    )

@@ -23,6 +23,10 @@ class Settings:
     max_page_size: int = 500
     response_cache_size: int = 256
     checkpoint_interval: float = 300.0
+    # Every wait on the database is bounded (seconds; 0 turns a limit off).
+    statement_timeout: float = 30.0
+    acquire_timeout: float = 10.0
+    database_wait: float = 60.0  # how long `reunite serve` waits for the database to come up
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
     jwks_url: str | None = None
@@ -51,6 +55,11 @@ class Settings:
             checkpoint_interval=float(
                 env.get("REUNITE_CHECKPOINT_INTERVAL", defaults.checkpoint_interval)
             ),
+            statement_timeout=float(
+                env.get("REUNITE_STATEMENT_TIMEOUT", defaults.statement_timeout)
+            ),
+            acquire_timeout=float(env.get("REUNITE_ACQUIRE_TIMEOUT", defaults.acquire_timeout)),
+            database_wait=float(env.get("REUNITE_DATABASE_WAIT", defaults.database_wait)),
             jwt_secret=env.get("REUNITE_JWT_SECRET") or None,
             jwt_public_key_file=_path(env.get("REUNITE_JWT_PUBLIC_KEY_FILE")),
             jwks_url=env.get("REUNITE_JWKS_URL") or None,

@@ -6,7 +6,6 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -15,12 +14,7 @@ from service.application.container import Container
 from service.postgres.database import Database, open_database
 from service.postgres.embedded import EmbeddedPostgres
 from service.settings import Settings
-
-
-def with_database(url: str, name: str) -> str:
-    """The same server URL pointing at another database."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+from tests.scenarios.database import reset, with_database
 
 
 @pytest.fixture(scope="session")
@@ -66,16 +60,3 @@ async def container(settings: Settings, database: Database) -> AsyncIterator[Con
     built = await Container.build(settings, database)
     yield built
     await built.store.announcements.drain()
-
-
-async def reset(pool: asyncpg.Pool) -> None:
-    """Empty the log and every read model."""
-    async with pool.acquire() as conn:
-        tables = await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-            " AND tablename NOT IN ('schema_migrations')"
-        )
-        await conn.execute("SET session_replication_role = replica")
-        names = ", ".join(f'"{t["tablename"]}"' for t in tables)
-        await conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-        await conn.execute("SET session_replication_role = origin")

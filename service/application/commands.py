@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +13,7 @@ from uuid import UUID, uuid4, uuid5
 
 from domain.errors import DomainError
 from domain.family import Family
+from service.application.family_cache import FamilyCache, Loaded
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import AppendResult
 from service.eventstore.store import EventStore, VersionConflict
@@ -51,14 +55,23 @@ def new_id(command: str, actor: str, idempotency_key: str | None) -> UUID:
     key = (idempotency_key or "").strip()
     if not key:
         return uuid4()
-    return uuid5(CREATED_IDS, f"{command}\0{actor}\0{key}")
+    try:
+        return uuid5(CREATED_IDS, f"{command}\0{actor}\0{key}")
+    except UnicodeEncodeError:  # a lone surrogate: the key is refused before any append
+        return uuid4()
+
+
+# How often a command without expectedVersion is decided again before a conflict is answered:
+# each round at least one of the racing writers wins, so a burst of this many all succeed.
+UNCHECKED_ATTEMPTS = 32
 
 
 class FamilyCommands:
     """Runs each command through load -> decide -> append."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, cache: FamilyCache | None = None) -> None:
         self.store = store
+        self.cache = cache if cache is not None else FamilyCache()
 
     async def load(self, family_id: UUID, up_to_version: int = 2**31 - 1) -> Family:
         """Rebuild a family from its stream."""
@@ -74,6 +87,20 @@ class FamilyCommands:
         if family is None:
             raise FamilyNotFound(f"no family case with id {family_id}")
         return family, head
+
+    async def _load_latest(self, family_id: UUID) -> tuple[Family, bytes]:
+        """The family now: a kept one brought up to date by its new events, else loaded
+        whole. A kept family whose last event's stored hash differs is not trusted."""
+        kept = self.cache.take(family_id)
+        if kept is not None:
+            rows = await self.store.read_stream_from(family_id, kept.family.version)
+            if rows and rows[0].version == kept.family.version and rows[0].hash == kept.head:
+                family, head = kept.family, kept.head
+                for recorded in rows[1:]:
+                    family = self.store.decode(recorded).mutate(family)
+                    head = recorded.hash
+                return family, head
+        return await self._load(family_id)
 
     async def open_case(self, family_id: UUID, ctx: CommandContext, **fields: Any) -> AppendResult:
         """Start a new family stream."""
@@ -96,17 +123,31 @@ class FamilyCommands:
         """Load the family, apply one command method, append the events it triggered."""
 
         async def attempt() -> AppendResult:
-            family, head = await self._load(family_id)
+            family, head = await self._load_latest(family_id)
             if ctx.expected_version is not None and ctx.expected_version != family.version:
                 raise VersionConflict(
                     f"family {family_id} is at version {family.version}, "
                     f"not the expected {ctx.expected_version}; reload and retry"
                 )
             loaded_version = family.version
-            decide(family)
-            return await self._append(family, loaded_version, head, ctx)
+            decide(family)  # a refusal leaves this copy unkept: it may be half-changed
+            result = await self._append(family, loaded_version, head, ctx)
+            if not result.duplicate and result.head is not None:
+                self.cache.keep(family_id, Loaded(family, result.head))
+            return result
 
-        return await self._once(ctx, attempt)
+        async def attempts() -> AppendResult:
+            # Asked for no version check, a command that loses a race to another writer is
+            # decided again on the state that writer made.
+            tries = 1 if ctx.expected_version is not None else UNCHECKED_ATTEMPTS
+            for _ in range(tries - 1):
+                with contextlib.suppress(VersionConflict):
+                    return await attempt()
+                # A random pause of a few milliseconds, so the losers do not collide again.
+                await asyncio.sleep(random.random() * 0.005)
+            return await attempt()
+
+        return await self._once(ctx, attempts)
 
     async def _once(
         self, ctx: CommandContext, attempt: Callable[[], Awaitable[AppendResult]]

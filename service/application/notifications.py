@@ -1,4 +1,4 @@
-"""One LISTEN connection per process, fanned out to in-process subscribers."""
+"""One LISTEN connection per process, fanned out to in-process subscribers, kept alive."""
 
 from __future__ import annotations
 
@@ -7,9 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import asyncpg
-from asyncpg.pool import PoolConnectionProxy
+
+from service.postgres.listener import Listener, ListenerState
 
 PROJECTED = "reunite_projected"
+# A connection to a frozen server or across a dropped network is never reported lost:
+# it must answer a probe this often.
+PROBE_EVERY = 5.0
+POLL_WHILE_DEAF = 0.5  # how often subscribers look for themselves while nothing is heard
 
 
 class Notifications:
@@ -17,47 +22,72 @@ class Notifications:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self._listener: PoolConnectionProxy[asyncpg.Record] | None = None
+        self.listener = Listener(pool, PROJECTED, self._heard)
         self._queues: set[asyncio.Queue[str]] = set()
-        # Batches heard so far, and whether every later one will be heard: what lets the
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        # Batches heard so far (and losses and returns of hearing, after which anything
+        # may have changed), and whether every later one will be heard: what lets the
         # response cache know when to forget.
         self.generation = 0
-        self.listening = False
+
+    @property
+    def listening(self) -> bool:
+        return self.listener.connected
+
+    @property
+    def state(self) -> ListenerState:
+        """Whether NOTIFY is heard now, since when, and why not."""
+        return self.listener.state
 
     async def start(self) -> None:
-        """Take a connection and LISTEN; NOTIFY from any process then reaches us."""
-        self._listener = await self.pool.acquire()
-        await self._listener.add_listener(PROJECTED, self._dispatch)
-        self._listener.add_termination_listener(self._lost)
-        self.listening = True
+        """LISTEN now, then keep listening: reconnect with back-off after any loss."""
+        await self.listener.ensure()
+        self._task = asyncio.create_task(self._keep_listening())
 
     async def stop(self) -> None:
         """Stop listening and give the connection back."""
-        self.listening = False
-        if self._listener is not None:
-            # A lost connection is already back in the pool: nothing left to remove.
-            with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                self._listener.remove_termination_listener(self._lost)
-                await self._listener.remove_listener(PROJECTED, self._dispatch)
-            await self.pool.release(self._listener)
-            self._listener = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.listener.close()
 
-    def _lost(self, _conn: object) -> None:
-        self.listening = False
+    async def _keep_listening(self) -> None:
+        while True:
+            self._kick.clear()
+            if not await self.listener.ensure():
+                await asyncio.sleep(max(self.listener.retry_in(), 0.05))
+                continue
+            try:
+                await asyncio.wait_for(self._kick.wait(), PROBE_EVERY)
+            except TimeoutError:
+                await self.listener.probe()
 
-    def _dispatch(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+    def _heard(self) -> None:
+        """A batch was announced, or hearing was lost or came back: everyone looks again."""
         self.generation += 1
+        self._kick.set()
         for queue in self._queues:
             # A slow subscriber only needs to know 'something changed'; one pending is enough.
             if queue.empty():
-                queue.put_nowait(str(payload))
+                queue.put_nowait("changed")
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[asyncio.Queue[str]]:
-        """A queue that receives 'projection:position' after each applied batch."""
+        """A queue that receives a wake-up after each applied batch."""
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
         self._queues.add(queue)
         try:
             yield queue
         finally:
             self._queues.discard(queue)
+
+    async def woken(self, queue: asyncio.Queue[str]) -> None:
+        """Wait for the next batch; while nothing can be heard, poll instead."""
+        if self.listening:
+            await queue.get()
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(queue.get(), POLL_WHILE_DEAF)

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (HTTP and websockets), /health, and its lifespan."""
+"""The Starlette application: /graphql (HTTP and websockets), health, and its lifespan."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from schema.loaders import Loaders
 from schema.response_cache import ResponseCache
 from service.access.auth import AuthenticationFailed, Authenticator
 from service.application.container import Container
+from service.entrypoints.health import livez, readyz
 from service.ledger.checkpoints import checkpoint_periodically
 from service.postgres.database import open_database
 from service.settings import Settings
@@ -98,14 +99,11 @@ class GraphQLApp(GraphQL[Context, None]):
         return bool(self.graphql_ide) and scope["method"] == "GET"
 
 
-async def health(request: Request) -> JSONResponse:
-    """Liveness, the database round trip and whether projections apply, without GraphQL."""
-    container: Container = request.app.state.container
-    body: dict[str, object] = {"status": "ok", "head": await container.store.head()}
-    if container.runner.failure is not None:
-        # Details go to the log: this endpoint answers anyone.
-        body.update(status="degraded", projections="failing")
-    return JSONResponse(body)
+def configure_logging() -> None:
+    """Root at INFO, one line a record; uvicorn's own loggers keep their handlers."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -116,7 +114,8 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Each resource is released even when a later one fails to start or stop.
         async with contextlib.AsyncExitStack() as resources:
-            database = await open_database(settings)
+            # A database still starting (or restarting) is waited for, for a bounded time.
+            database = await open_database(settings, bounded=True, wait=settings.database_wait)
             resources.push_async_callback(database.close)
             container = await Container.build(settings, database)
             app.state.container = container
@@ -148,7 +147,9 @@ def create_app(settings: Settings) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/health", health),
+            Route("/livez", livez),
+            Route("/readyz", readyz),
+            Route("/health", readyz),  # the older name
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
         ],
@@ -158,4 +159,5 @@ def create_app(settings: Settings) -> Starlette:
 
 def app_from_env() -> Starlette:
     """For `uvicorn --factory service.entrypoints.app:app_from_env` (workers, server flags)."""
+    configure_logging()
     return create_app(Settings.from_env())

@@ -7,15 +7,18 @@ import asyncio
 import dataclasses
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from uuid import UUID
 
 import asyncpg
 import uvicorn
 
+from projections import parking
 from projections.rebuild import Rebuilder
+from projections.retry import retry as retry_parked
 from service.access.auth import Authenticator, Role
 from service.application.container import Container
 from service.entrypoints import audit_cli
-from service.entrypoints.app import create_app
+from service.entrypoints.app import configure_logging, create_app
 from service.orr_import import command as orr_command
 from service.postgres.database import open_database, resolve_url
 from service.postgres.migrate import migrate
@@ -42,7 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("migrate", help="apply pending database migrations")
     projections = commands.add_parser("projections", help="inspect and rebuild read models")
     sub = projections.add_subparsers(dest="action", required=True)
-    sub.add_parser("status", help="each read model's checkpoint and lag")
+    sub.add_parser("status", help="each read model's checkpoint, lag and parked events")
+    sub.add_parser("parked", help="the families each read model parked, and why")
+    retry = sub.add_parser("retry", help="apply parked events again (after a fix); unpark")
+    retry.add_argument("family", nargs="?", type=UUID, help="one family (default: every one)")
     rebuild = sub.add_parser("rebuild", help="rebuild a read model from the log")
     rebuild.add_argument("name")
     token = commands.add_parser("token", help="mint a development token (HS256)")
@@ -57,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
+    configure_logging()  # every command's background work (checkpoints, runner) logs
     settings = Settings.from_env()
     if args.command in audit_cli.COMMANDS:
         return audit_cli.run(args, settings)
@@ -71,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run_migrate(settings))
     if args.action == "status":
         return asyncio.run(with_container(settings, print_status))
+    if args.action == "parked":
+        return asyncio.run(with_container(settings, print_parked))
+    if args.action == "retry":
+        return asyncio.run(with_container(settings, lambda c: retry(c, args.family)))
     return asyncio.run(with_container(settings, lambda c: rebuild(c, args.name)))
 
 
@@ -129,10 +140,39 @@ async def with_container(settings: Settings, action: Callable[[Container], Await
 
 
 async def print_status(container: Container) -> int:
-    print(f"{'projection':<20} {'position':>10} {'applied':>10} {'lag':>8}")
+    heading = ("projection", "position", "applied", "lag", "parked")
+    print("{:<20} {:>10} {:>10} {:>8} {:>8}  last failure".format(*heading))
     for s in await container.runner.status():
-        print(f"{s.name:<20} {s.position:>10} {s.events_applied:>10} {s.lag:>8}")
+        p = s.parked
+        failure = f"{p.last_error_at:%Y-%m-%d %H:%M:%S%z} {p.last_error}" if p.last_error_at else ""
+        print(
+            f"{s.name:<20} {s.position:>10} {s.events_applied:>10} {s.lag:>8} {p.events:>8}"
+            f"  {failure}"
+        )
     return 0
+
+
+async def print_parked(container: Container) -> int:
+    parked = await parking.parked_streams(container.database.pool)
+    if not parked:
+        print("nothing parked")
+    for p in parked:
+        print(
+            f"{p.projection} family {p.family_id}: parked since {p.since:%Y-%m-%d %H:%M:%S%z}"
+            f" at version {p.version} (position {p.position}, {p.topic}),"
+            f" {p.events} event(s) waiting\n  {p.error}"
+        )
+    return 0
+
+
+async def retry(container: Container, family: UUID | None) -> int:
+    retried = await retry_parked(container.runner, family)
+    if not retried:
+        print("nothing parked" + (f" for family {family}" if family else ""))
+    for r in retried:
+        outcome = "unparked" if not r.still_parked else f"{r.still_parked} still parked: {r.error}"
+        print(f"{r.projection} family {r.family_id}: {r.applied} applied, {outcome}")
+    return 1 if any(r.still_parked for r in retried) else 0
 
 
 async def rebuild(container: Container, name: str) -> int:

@@ -90,6 +90,12 @@ SELECT {COLUMNS} FROM events
  ORDER BY version
 """
 
+READ_STREAM_FROM = f"""
+SELECT {COLUMNS} FROM events
+ WHERE stream_id = $1 AND version >= $2
+ ORDER BY version
+"""
+
 # ORDER BY names the table's columns: the output alias (cast to bigint) has no index.
 # Only transactions older than the oldest one still running are read: every one of them
 # has committed or rolled back, so nothing can later appear behind the reader's checkpoint.
@@ -258,6 +264,11 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Every event of one stream in version order, optionally up to a version."""
         rows = await self.pool.fetch(READ_STREAM, stream_id, up_to_version)
+        return [recorded_event(r) for r in rows]
+
+    async def read_stream_from(self, stream_id: UUID, version: int) -> list[RecordedEvent]:
+        """One stream's events from a version on, that version's own event included."""
+        rows = await self.pool.fetch(READ_STREAM_FROM, stream_id, version)
         return [recorded_event(r) for r in rows]
 
     async def read_log(

@@ -3,9 +3,11 @@
 A checkpoint covers the log's first event_count events in its gap-safe order
 (transaction_id, position), ending at (head_transaction_id, head_position). Only events of
 transactions older than pg_snapshot_xmin are taken, so the covered prefix is final: no event
-can later commit inside it. Its root is the RFC 6962 Merkle root (service.ledger.merkle) of the
-events' stored ``hash`` column in that order; each of those hashes already chains its stream
-and covers the event's transaction_id and position.
+can later commit inside it. Its root is the RFC 6962 Merkle root (service.ledger.merkle) of one
+leaf per event in that order (service.eventstore.chain.leaf_data): the stored ``hash``, which
+chains the event's stream, followed for hash format 2 by its position, transaction_id and
+recorded_at, which the database assigns and that hash does not cover (a format 1 hash covers
+them itself, so its leaf is the hash alone).
 
 The signed message (message_format 2) is exactly, with integers unsigned 64-bit big-endian
 and created_at signed 64-bit microseconds since the Unix epoch::

@@ -4,9 +4,10 @@ Each accepted row is decided by the domain (service.orr_import.events), then app
 stream under an idempotency key from the file's name and the row's number, with a digest
 of the row's cells. A batch first asks the store which of its keys are taken: a key taken
 with the same digest is a row imported before (skipped), with another digest a conflict
-(reported, never overwritten). The rest go in one transaction, one `reunite_append` per
-stream. Should a concurrent writer take a key or stream meanwhile, the batch is rolled
-back and redone row by row, each in its own savepoint, so one row fails alone.
+(reported, never overwritten). The rest go in one transaction, one EventStore.append (a
+single INSERT) per stream, and are announced once it has committed. Should the store refuse
+one of them (a concurrent writer took its key or stream), the batch is rolled back and redone
+row by row, each in its own savepoint, so one row fails alone.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import date
 from typing import TypeVar
 
+from domain import text
+from domain.errors import InvalidText
 from domain.values import Sex
 from service.orr_import.places import country_code, facility, referring_office
 from service.orr_import.quality import quality_flags
@@ -97,6 +99,15 @@ def country_name(text: str) -> str | None:
     return text.strip() or None
 
 
+def check_text(column: str, value: str) -> None:
+    """A cell's text under the rules for text an event holds (domain.text): the reason is
+    free text (the file breaks its lines), every other cell one line."""
+    try:
+        text.clean(value, column, text.NOTE if column == REASON else text.LABEL)
+    except InvalidText as error:
+        raise Unreadable(str(error)) from None
+
+
 def _cell(cells: Mapping[str, str], column: str, read: Callable[[str], T]) -> T:
     try:
         return read(cells[column])
@@ -108,6 +119,8 @@ def normalise(
     cells: Mapping[str, str], *, row_number: int, line_number: int, raw: tuple[str, ...]
 ) -> OrrRow:
     """The typed, flagged row for a data record's cells (keyed by COLUMNS); Unreadable if not."""
+    for column in COLUMNS:
+        check_text(column, cells[column])
     name = country_name(cells[COO])
     uac = cells[UAC_STATUS].strip() or None
     if uac is not None:

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import socket
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
 import uvicorn
 
-from service.access.auth import Authenticator, Role
+from service.access.auth import Role
 from service.entrypoints.app import create_app
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.conftest import reset
-
-SECRET = "test-secret-that-is-long-enough-for-hs256"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.scenarios.database import reset
+from tests.scenarios.graphql import SECRET, Client, free_port, token
 
 
 @pytest.fixture(scope="module")
@@ -55,32 +46,6 @@ async def server(server_settings: Settings, database: Database) -> AsyncIterator
     yield f"http://127.0.0.1:{server_settings.port}"
     uv.should_exit = True
     await task
-
-
-def token(settings: Settings, role: Role, subject: str = "maria.lopez") -> str:
-    return Authenticator(settings).mint(subject, role)
-
-
-class Client:
-    """A GraphQL-over-HTTP client holding one caller's token."""
-
-    def __init__(self, http: httpx.AsyncClient, bearer: str | None) -> None:
-        self.http = http
-        self.headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-
-    async def post(self, query: str, **variables: Any) -> httpx.Response:
-        return await self.http.post(
-            "/graphql", json={"query": query, "variables": variables}, headers=self.headers
-        )
-
-    async def run(self, query: str, **variables: Any) -> dict[str, Any]:
-        """Execute and return data, failing the test on any GraphQL error."""
-        response = await self.post(query, **variables)
-        body: dict[str, Any] = response.json()
-        assert response.status_code == 200, body
-        assert "errors" not in body, body["errors"]
-        data: dict[str, Any] = body["data"]
-        return data
 
 
 @pytest.fixture

@@ -10,8 +10,7 @@ import pytest
 from service.access.auth import Authenticator, Role
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.e2e.conftest import Client, token
-from tests.e2e.test_http_family import OPEN, WHEN, ok, open_family
+from tests.scenarios.graphql import OPEN, WHEN, Client, ok, open_family, token
 
 pytestmark = pytest.mark.e2e
 

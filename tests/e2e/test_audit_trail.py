@@ -15,17 +15,18 @@ from service.ledger.checkpoints import CheckpointTaker
 from service.ledger.keys import Signer
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.e2e.conftest import Client, token
-from tests.e2e.test_http_family import (
+from tests.scenarios.graphql import (
     PLACE,
     RESULT,
     REUNIFY,
     SEPARATE,
     WHEN,
+    Client,
     ok,
     open_family,
+    token,
 )
-from tests.integration.test_checkpoints import settled
+from tests.scenarios.ledger import settled
 
 pytestmark = pytest.mark.e2e
 

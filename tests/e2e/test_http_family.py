@@ -2,101 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
 from service.access.auth import Role
 from service.settings import Settings
-from tests.e2e.conftest import Client, token
+from tests.scenarios.graphql import (
+    ADD,
+    ADD_KEYED,
+    FAMILY,
+    OPEN,
+    OPEN_AT,
+    PLACE,
+    REUNIFY,
+    SEPARATE,
+    TIMELINE,
+    WHEN,
+    Client,
+    ok,
+    open_family,
+    token,
+)
 
 pytestmark = pytest.mark.e2e
-
-RESULT = """
-  __typename
-  ... on CommandSuccess { familyId version position duplicate createdId }
-  ... on Error { message }
-  ... on ValidationError { field }
-  ... on InvariantViolation { code }
-"""
-OPEN = f"""mutation($input: OpenCaseInput!, $key: String) {{
-  openCase(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
-OPEN_AT = f"""mutation($input: OpenCaseInput!, $v: Int) {{
-  openCase(input: $input, expectedVersion: $v) {{ {RESULT} }} }}"""
-ADD = f"""mutation($input: AddMemberInput!) {{ addMember(input: $input) {{ {RESULT} }} }}"""
-ADD_KEYED = f"""mutation($input: AddMemberInput!, $key: String) {{
-  addMember(input: $input, idempotencyKey: $key) {{ {RESULT} }} }}"""
-LINK = f"""mutation($input: RecordRelationshipInput!) {{
-  recordRelationship(input: $input) {{ {RESULT} }} }}"""
-SEPARATE = f"""mutation($input: RecordSeparationInput!, $v: Int) {{
-  recordSeparation(input: $input, expectedVersion: $v) {{ {RESULT} }} }}"""
-PLACE = f"""mutation($input: RecordPlacementInput!) {{
-  recordPlacement(input: $input) {{ {RESULT} }} }}"""
-REUNIFY = f"""mutation($input: RecordReunificationInput!) {{
-  recordReunification(input: $input) {{ {RESULT} }} }}"""
-FAMILY = """query($id: UUID!, $pos: Int) { family(id: $id, minPosition: $pos) {
-  caseNumber status version members { personId role name status facilityName } } }"""
-TIMELINE = """query($id: UUID!, $pos: Int, $after: String) {
-  timeline(familyId: $id, minPosition: $pos, first: 3, after: $after) {
-    edges { cursor node { version eventType summary actor role source } }
-    pageInfo { hasNextPage endCursor } } }"""
-
-WHEN = "2018-05-20T09:00:00+00:00"
-
-
-async def ok(client: Client, mutation: str, **variables: Any) -> dict[str, Any]:
-    data = await client.run(mutation, **variables)
-    result: dict[str, Any] = next(iter(data.values()))
-    assert result["__typename"] == "CommandSuccess", result
-    return result
-
-
-async def open_family(c: Client) -> tuple[str, str, str, int]:
-    opened = await ok(
-        c, OPEN, input={"caseNumber": "C-100", "occurredAt": WHEN, "source": "intake form"}
-    )
-    fid = opened["familyId"]
-    mother = (
-        await ok(
-            c,
-            ADD,
-            input={
-                "familyId": fid,
-                "role": "PARENT",
-                "sex": "FEMALE",
-                "name": "Ana",
-                "occurredAt": WHEN,
-            },
-        )
-    )["createdId"]
-    son = (
-        await ok(
-            c,
-            ADD,
-            input={
-                "familyId": fid,
-                "role": "CHILD",
-                "sex": "MALE",
-                "name": "Beto",
-                "age": 4,
-                "occurredAt": WHEN,
-            },
-        )
-    )["createdId"]
-    linked = await ok(
-        c,
-        LINK,
-        input={
-            "familyId": fid,
-            "parentId": mother,
-            "childId": son,
-            "kind": "MOTHER",
-            "evidence": "CLAIMED",
-            "occurredAt": WHEN,
-        },
-    )
-    return fid, mother, son, linked["position"]
 
 
 async def test_separation_to_reunification_reads_back_fresh(caseworker: Client) -> None:

@@ -26,7 +26,7 @@ from service.orr_import.importer import OrrImporter
 from service.orr_import.report import Outcome
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.e2e.conftest import Client, token
+from tests.scenarios.graphql import Client, token
 
 pytestmark = pytest.mark.e2e
 

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Client
-from tests.e2e.test_http_family import RESULT
+from tests.scenarios.graphql import RESULT, Client
 
 pytestmark = pytest.mark.e2e
 

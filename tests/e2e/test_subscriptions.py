@@ -19,16 +19,18 @@ import websockets
 from service.access.auth import Authenticator, Role
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.conftest import reset
-from tests.e2e.conftest import SECRET, Client, free_port
-from tests.e2e.test_http_family import (
+from tests.scenarios.database import reset
+from tests.scenarios.graphql import (
     ADD,
     FAMILY,
     OPEN,
     PLACE,
     RESULT,
+    SECRET,
     SEPARATE,
     WHEN,
+    Client,
+    free_port,
     open_family,
 )
 

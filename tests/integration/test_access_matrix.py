@@ -24,7 +24,7 @@ from schema.context import Context
 from schema.loaders import Loaders
 from service.access.auth import Identity, Role
 from service.application.container import Container
-from tests.builders import at, ctx, open_separated_family
+from tests.scenarios.family import at, ctx, open_separated_family
 
 pytestmark = pytest.mark.integration
 

@@ -10,37 +10,18 @@ import sys
 from pathlib import Path
 from uuid import uuid4
 
-import asyncpg
 import pytest
 
 from service.application.container import Container
 from service.entrypoints import audit_cli
 from service.postgres.database import Database
-from tests.builders import open_separated_family
-from tests.conftest import with_database
-from tests.integration.test_checkpoints import settled
-from tests.integration.test_hash_chain import bypassing_the_guard
-from tests.integration.test_tampering import rewrite_with_recomputed_hashes
+from tests.scenarios.database import with_database
+from tests.scenarios.family import open_separated_family
+from tests.scenarios.ledger import Cli, bypassing_the_guard, rewrite_with_recomputed_hashes
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class Cli:
-    """Runs `reunite` audit commands in-process, on their own event loop as from a shell."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str], pool: asyncpg.Pool) -> None:
-        self.capsys = capsys
-        self.pool = pool
-
-    async def __call__(self, *args: str) -> tuple[int, str, str]:
-        """The exit status, standard output and standard error of one command."""
-        await settled(self.pool)
-        loop = asyncio.get_running_loop()
-        code = await loop.run_in_executor(None, audit_cli.main, list(args))
-        out, err = self.capsys.readouterr()
-        return code, out, err
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from service.ledger.verify import verify_log
 from service.postgres.database import open_database
 from service.postgres.migrate import load_migrations, migrate
 from service.settings import Settings
-from tests.builders import CASEWORKER, opened_family
-from tests.conftest import with_database
-from tests.integration.test_hash_chain import read_log
+from tests.scenarios.database import with_database
+from tests.scenarios.family import CASEWORKER, opened_family
+from tests.scenarios.ledger import read_log
 
 pytestmark = pytest.mark.integration
 

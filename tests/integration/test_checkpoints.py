@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.application.container import Container
 from service.eventstore.chain import event_leaf
-from service.eventstore.provenance import Provenance
-from service.eventstore.records import LogPosition, NewEvent, RecordedEvent
+from service.eventstore.records import LogPosition, RecordedEvent
 from service.ledger.checkpoints import (
     ALGORITHM,
     CheckpointTaker,
@@ -24,31 +23,13 @@ from service.ledger.checkpoints import (
 from service.ledger.keys import Signer
 from service.ledger.merkle import merkle_root
 from service.ledger.verify import verify_family, verify_log
-from tests.builders import open_separated_family
+from tests.scenarios.family import open_separated_family
+from tests.scenarios.ledger import WRITER, settled, tick
 
 pytestmark = pytest.mark.integration
 
 SIGNER = Signer.from_private_key(Ed25519PrivateKey.generate())
 TRUSTED = frozenset({SIGNER.public_key})
-WRITER = Provenance(actor="importer", role="importer", source="test")
-EVERY_EVENT_FINAL = """
-SELECT NOT EXISTS (
-    SELECT FROM events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
-)
-"""
-
-
-async def settled(pool: asyncpg.Pool) -> None:
-    """Wait until every event is final: other sessions on a shared server hold the horizon too."""
-    for _ in range(1000):
-        if await pool.fetchval(EVERY_EVENT_FINAL):
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("a transaction elsewhere on the server held the log back for 10 s")
-
-
-def tick(label: str) -> list[NewEvent]:
-    return [NewEvent("tests:Tick", label.encode(), None)]
 
 
 async def whole_log(container: Container) -> list[RecordedEvent]:

@@ -11,7 +11,7 @@ from service.application.commands import CommandContext, FamilyCommands
 from service.application.container import Container
 from service.eventstore.records import AppendResult
 from service.eventstore.store import VersionConflict
-from tests.builders import CASA_PADRE, SAN_YSIDRO, at, ctx, open_separated_family
+from tests.scenarios.family import CASA_PADRE, SAN_YSIDRO, at, ctx, open_separated_family
 
 pytestmark = pytest.mark.integration
 

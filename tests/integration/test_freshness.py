@@ -11,8 +11,8 @@ from schema.build import create_schema
 from service.application.container import Container
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import NewEvent
-from tests.builders import open_separated_family
-from tests.integration.test_production_settings import context
+from tests.scenarios.family import open_separated_family
+from tests.scenarios.graphql import context
 
 pytestmark = pytest.mark.integration
 

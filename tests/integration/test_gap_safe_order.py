@@ -24,7 +24,7 @@ from service.application.container import Container
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import COLUMNS, LogPosition, NewEvent, RecordedEvent, recorded_event
 from service.eventstore.store import EventStore
-from tests.builders import T0
+from tests.scenarios.family import T0
 
 pytestmark = pytest.mark.integration
 

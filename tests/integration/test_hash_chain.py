@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from typing import Any
 from uuid import UUID, uuid4
 
-import asyncpg
 import pytest
 
 from service.application.container import Container
 from service.eventstore.chain import event_hash, verify_stream
 from service.eventstore.provenance import Provenance
-from service.eventstore.records import Connection, LogPosition, RecordedEvent
-from tests.builders import CASEWORKER, open_separated_family, opened_family
+from service.eventstore.records import RecordedEvent
+from tests.scenarios.family import CASEWORKER, open_separated_family, opened_family
+from tests.scenarios.ledger import bypassing_the_guard, read_log
 
 pytestmark = pytest.mark.integration
 
@@ -44,42 +40,6 @@ async def record_families(container: Container) -> list[UUID]:
 
     third, _, _, _ = await open_separated_family(container.commands)
     return [first.id, second.id, third]
-
-
-async def read_log(container: Container) -> list[RecordedEvent]:
-    """The whole log, once every event committed so far is past the readers' watermark."""
-    head = await container.store.committed_head()
-    for _ in range(600):  # another session's open transaction only delays the watermark
-        log = await container.store.read_log(LogPosition(), limit=10_000)
-        if log and LogPosition(log[-1].transaction_id, log[-1].position) >= head:
-            return log
-        await asyncio.sleep(0.05)
-    raise TimeoutError("the log did not settle")
-
-
-GUARD = "events_recorded_by_inserting_transaction"
-
-
-@contextlib.asynccontextmanager
-async def unguarded(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
-    """A transaction in which the log's guards are off, as a superuser could arrange."""
-    async with pool.acquire() as conn, conn.transaction():
-        # Replica mode skips ordinary triggers; SET LOCAL ends with the transaction, so the
-        # pooled connection goes back guarded. The constraint on who inserted a row is
-        # dropped and put back, as it was, in the same transaction.
-        await conn.execute("SET LOCAL session_replication_role = replica")
-        definition = await conn.fetchval(
-            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1", GUARD
-        )
-        await conn.execute(f"ALTER TABLE events DROP CONSTRAINT {GUARD}")
-        yield conn
-        await conn.execute(f"ALTER TABLE events ADD CONSTRAINT {GUARD} {definition}")
-
-
-async def bypassing_the_guard(pool: asyncpg.Pool, sql: str, *args: Any) -> None:
-    """Run a statement the append-only guards would refuse, as a superuser could."""
-    async with unguarded(pool) as conn:
-        await conn.execute(sql, *args)
 
 
 async def test_python_recomputes_every_hash_the_database_chained(container: Container) -> None:

@@ -9,7 +9,7 @@ import pytest
 from service.application.container import Container
 from service.entrypoints import cli
 from service.postgres.migrate import Migration, MigrationError, load_migrations, migrate
-from tests.builders import open_separated_family
+from tests.scenarios.family import open_separated_family
 
 pytestmark = pytest.mark.integration
 

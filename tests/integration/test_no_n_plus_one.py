@@ -16,7 +16,7 @@ from service.access.auth import Identity, Role
 from service.application.container import Container
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.builders import open_separated_family
+from tests.scenarios.family import open_separated_family
 
 pytestmark = pytest.mark.integration
 

@@ -8,18 +8,11 @@ import pytest
 
 from projections import family_queries
 from schema.build import create_schema
-from schema.context import Context
-from schema.loaders import Loaders
-from service.access.auth import Identity, Role
+from service.access.auth import Role
 from service.application.container import Container
+from tests.scenarios.graphql import context
 
 pytestmark = pytest.mark.integration
-
-
-def context(container: Container, role: Role = Role.CASEWORKER) -> Context:
-    return Context(
-        container, None, None, Identity("jo", role), Loaders.create(container.database.pool)
-    )
 
 
 async def test_introspection_is_off_unless_development(container: Container) -> None:

@@ -11,7 +11,7 @@ from projections.rebuild import Rebuilder
 from projections.runner import ProjectionRunner
 from service.application.container import Container
 from service.eventstore.records import Connection
-from tests.builders import open_separated_family
+from tests.scenarios.family import open_separated_family
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from domain.family import Family
 from domain.paths import ParentPath
 from domain.values import EligibilityOutcome
 from service.application.container import Container
-from tests.builders import CASEWORKER
-from tests.conftest import reset
-from tests.unit.test_family_properties import family_histories
+from tests.scenarios.database import reset
+from tests.scenarios.family import CASEWORKER
+from tests.scenarios.histories import family_histories
 
 pytestmark = pytest.mark.integration
 

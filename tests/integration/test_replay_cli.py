@@ -13,8 +13,8 @@ from service.application.container import Container
 from service.entrypoints.cli import main as reunite
 from service.eventstore.provenance import Provenance
 from service.postgres.database import Database
-from tests.builders import at, ctx, open_separated_family
-from tests.integration.test_audit_cli import Cli
+from tests.scenarios.family import at, ctx, open_separated_family
+from tests.scenarios.ledger import Cli
 
 pytestmark = pytest.mark.integration
 

@@ -32,15 +32,8 @@ from schema.context import Context
 from schema.loaders import Loaders
 from service.access.auth import Identity, Role
 from service.application.container import Container
-from tests.integration.test_court_report import (
-    CASA_PADRE,
-    CAYUGA,
-    ICE_PORT_ISABEL,
-    MARSHALS,
-    Case,
-    on,
-    separated,
-)
+from tests.scenarios.court import CAYUGA, ICE_PORT_ISABEL, MARSHALS, Case, on, separated
+from tests.scenarios.family import CASA_PADRE
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from service.eventstore.store import (
     IdempotencyKeyReused,
     VersionConflict,
 )
-from tests.builders import CASEWORKER, T0, opened_family
+from tests.scenarios.family import CASEWORKER, T0, opened_family
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from service.application.container import Container
-from service.eventstore.chain import event_hash, event_leaf
+from service.eventstore.chain import event_leaf
 from service.eventstore.records import LogPosition, RecordedEvent
 from service.ledger import verify as verify_module
 from service.ledger.checkpoints import (
@@ -27,9 +27,15 @@ from service.ledger.checkpoints import (
 from service.ledger.keys import Signer
 from service.ledger.merkle import merkle_root
 from service.ledger.verify import SignedTrees, VerifyReport, verify_family, verify_log
-from tests.builders import open_separated_family
-from tests.integration.test_checkpoints import WRITER, settled, tick
-from tests.integration.test_hash_chain import bypassing_the_guard, unguarded
+from tests.scenarios.family import open_separated_family
+from tests.scenarios.ledger import (
+    WRITER,
+    bypassing_the_guard,
+    rewrite_with_recomputed_hashes,
+    settled,
+    tick,
+    unguarded,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -204,25 +210,6 @@ async def test_a_rewritten_place_or_time_in_the_log_fails_the_checkpoint(
 
     assert report.broken is None and report.failed is not None
     assert report.failed.what.startswith("the root of its events differs")
-
-
-async def rewrite_with_recomputed_hashes(container: Container, family: UUID) -> None:
-    """Rename the family's child from version 3 on, as a forger who re-chains the stream."""
-    stream = await container.store.read_stream(family)
-    # The forger recomputes every later hash, so the stream's own chain holds again.
-    previous = stream[1].hash
-    for old in stream[2:]:
-        forged = old._replace(payload=old.payload.replace(b"Beto", b"Bert"), prev_hash=previous)
-        forged = forged._replace(hash=event_hash(forged, previous))
-        await bypassing_the_guard(
-            container.database.pool,
-            "UPDATE events SET payload = $1, prev_hash = $2, hash = $3 WHERE position = $4",
-            forged.payload,
-            forged.prev_hash,
-            forged.hash,
-            forged.position,
-        )
-        previous = forged.hash
 
 
 async def test_a_stream_rewritten_with_recomputed_hashes_fails_the_checkpoint(

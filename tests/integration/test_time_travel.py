@@ -21,9 +21,9 @@ from service.eventstore.store import EventStore
 from service.eventstore.typed_payloads import TYPED
 from service.history.replay import CaseState, Point
 from service.history.time_travel import TimeTravel
-from tests.builders import CASEWORKER, SAN_YSIDRO, at, ctx, open_separated_family
-from tests.conftest import reset
-from tests.unit.test_family_properties import family_histories
+from tests.scenarios.database import reset
+from tests.scenarios.family import CASEWORKER, SAN_YSIDRO, at, ctx, open_separated_family
+from tests.scenarios.histories import family_histories
 
 pytestmark = pytest.mark.integration
 

@@ -7,14 +7,14 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.eventstore.chain import event_hash, event_leaf
+from service.eventstore.chain import event_leaf
 from service.eventstore.records import RecordedEvent
 from service.ledger.bundle import (
     Bundle,
@@ -27,38 +27,14 @@ from service.ledger.bundle import (
 from service.ledger.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
 from service.ledger.keys import Signer
 from service.ledger.merkle import MerkleTree
+from tests.scenarios.family import T0
+from tests.scenarios.ledger import NEIGHBOURS, recorded
 
 FAMILY = UUID("6f1c2a34-5b6d-4e7f-8a9b-0c1d2e3f4a5b")
-NEIGHBOURS = (UUID("11111111-2222-4333-8444-555555555555"), UUID(int=7))
-T0 = datetime(2018, 5, 20, 9, 0, tzinfo=UTC)
 SIGNER = Signer.from_private_key(Ed25519PrivateKey.generate())
 MALLORY = Signer.from_private_key(Ed25519PrivateKey.generate())
 
 Json = dict[str, Any]
-
-
-def recorded(stream: UUID, version: int, position: int, prev: bytes | None) -> RecordedEvent:
-    """An event chained as the database chains it; some fields unknown, some not ASCII."""
-    event = RecordedEvent(
-        position=position,
-        transaction_id=900 + position,
-        stream_id=stream,
-        version=version,
-        topic="domain.family:Family.Separated",
-        payload=f'{{"step": {version}}}'.encode() + b"\x00\xff",
-        occurred_at=None if version == 2 else T0 + timedelta(days=version),
-        recorded_at=T0 + timedelta(days=400, microseconds=position),
-        actor="maría.lópez",
-        role="caseworker",
-        source="import:orr.csv row 58",
-        reason="Niño",
-        correlation_id=None,
-        causation_id=None,
-        idempotency_key=f"cmd-{position}" if version % 2 else None,
-        prev_hash=prev,
-        hash=b"",
-    )
-    return event._replace(hash=event_hash(event, prev))
 
 
 def interleaved_log(rounds: int = 5) -> list[RecordedEvent]:

@@ -31,10 +31,9 @@ from projections.case_rows import CaseRows, ChildRow, day
 from projections.cases import CHILD_EXTRA, child_record
 from projections.parent_fold import pair_situation, situation_of
 from projections.projection import effective_envelopes
-from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at
-from tests.unit.test_family import separated_family
-from tests.unit.test_family_properties import PROPERTY, family_histories
-from tests.unit.test_time_travel import stream
+from tests.scenarios.events import stream
+from tests.scenarios.family import CASA_PADRE, SAN_YSIDRO, T0, at, separated_family
+from tests.scenarios.histories import PROPERTY, family_histories
 
 CHILD_COLUMNS = (*(f.name for f in fields(ChildRow)), *CHILD_EXTRA)
 GEO = Facility("geo-adelanto", "Adelanto", "CA")

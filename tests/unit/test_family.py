@@ -1,22 +1,13 @@
-"""The Family aggregate: members, links and each child's path, in the caseworker's words.
-
-The helpers here (scenarios, ``assert_refused``) are shared by the other test_family_* files.
-"""
+"""The Family aggregate: members, links and each child's path, in the caseworker's words."""
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from datetime import date
-from typing import Any, NamedTuple
-from uuid import UUID, uuid4
-
-import pytest
+from uuid import uuid4
 
 from domain.errors import (
     AlreadyRecorded,
     ChildPathEnded,
-    DomainError,
     NotLinked,
     UnknownMember,
     WrongRole,
@@ -35,65 +26,21 @@ from domain.values import (
     SeparationReason,
     Sex,
 )
-from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
-
-Command = Callable[[Family], None]
-
-
-def adult(person_id: UUID, role: MemberRole = MemberRole.PARENT) -> Member:
-    return Member(person_id, role, PersonName("Carlos"), Sex.MALE)
-
-
-def child(person_id: UUID) -> Member:
-    return Member(person_id, MemberRole.CHILD, PersonName("Dani"), Sex.FEMALE, age=7)
-
-
-def apprehended_family() -> tuple[Family, UUID, UUID]:
-    """Ana and her son Beto, apprehended together at San Ysidro the day they crossed."""
-    family, mother, son = opened_family()
-    family.apprehend((mother, son), SAN_YSIDRO, Agency.OFFICE_OF_FIELD_OPERATIONS, T0)
-    return family, mother, son
-
-
-def separated_family() -> tuple[Family, UUID, UUID]:
-    """Ana and her son Beto, separated at San Ysidro and Beto placed at Casa Padre."""
-    family, mother, son = opened_family()
-    family.separate(mother, son, SAN_YSIDRO, SeparationReason.ZERO_TOLERANCE, None, False, at(1))
-    family.place_child(son, CASA_PADRE, ProgramType.SHELTER, at(3))
-    return family, mother, son
-
-
-def reunified_family() -> tuple[Family, UUID, UUID]:
-    family, mother, son = separated_family()
-    family.reunify(son, mother, SAN_YSIDRO, at(40))
-    return family, mother, son
-
-
-class Trace(NamedTuple):
-    """Everything a refused command must leave as it was."""
-
-    version: int
-    pending: list[object]
-    state: dict[str, Any]
-
-
-def trace(family: Family) -> Trace:
-    state = {k: v for k, v in vars(family).items() if k != "_pending_events"}
-    return Trace(family.version, list(family.pending_events), copy.deepcopy(state))
-
-
-def assert_refused(family: Family, error: type[DomainError], command: Command) -> None:
-    """The command raises exactly this domain error and records nothing."""
-    before = trace(family)
-    with pytest.raises(error) as caught:
-        command(family)
-    assert type(caught.value) is error
-    assert trace(family) == before
-
-
-def last_event(family: Family) -> object:
-    return family.pending_events[-1]
-
+from tests.scenarios.family import (
+    CASA_PADRE,
+    SAN_YSIDRO,
+    T0,
+    Command,
+    adult,
+    apprehended_family,
+    assert_refused,
+    at,
+    child,
+    last_event,
+    opened_family,
+    reunified_family,
+    separated_family,
+)
 
 # Recording a family's story.
 

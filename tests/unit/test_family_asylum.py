@@ -7,8 +7,13 @@ from uuid import uuid4
 from domain.errors import AlreadyRecorded, InvalidValue, NoNegativeFearDecision, UnknownMember
 from domain.family import CONFIDENTIAL_EVENTS, Family
 from domain.values import CredibleFearOutcome, SettlementElection
-from tests.builders import at
-from tests.unit.test_family import assert_refused, last_event, reunified_family, separated_family
+from tests.scenarios.family import (
+    assert_refused,
+    at,
+    last_event,
+    reunified_family,
+    separated_family,
+)
 
 NEGATIVE, POSITIVE = CredibleFearOutcome.NEGATIVE, CredibleFearOutcome.POSITIVE
 

@@ -26,11 +26,14 @@ from domain.values import (
     ProgramType,
     SeparationReason,
 )
-from tests.builders import CASA_PADRE, SAN_YSIDRO, at, opened_family
-from tests.unit.test_family import (
+from tests.scenarios.family import (
+    CASA_PADRE,
+    SAN_YSIDRO,
     adult,
     assert_refused,
+    at,
     last_event,
+    opened_family,
     reunified_family,
     separated_family,
 )

@@ -29,11 +29,15 @@ from domain.values import (
     SeparationReason,
 )
 from service.eventstore.codec import family_events
-from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
-from tests.unit.test_family import (
+from tests.scenarios.family import (
+    CASA_PADRE,
+    SAN_YSIDRO,
+    T0,
     adult,
     assert_refused,
+    at,
     last_event,
+    opened_family,
     reunified_family,
     separated_family,
 )

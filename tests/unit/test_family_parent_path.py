@@ -28,11 +28,12 @@ from domain.values import (
     ReturnRoute,
     ReunificationPreference,
 )
-from tests.builders import at, opened_family
-from tests.unit.test_family import (
+from tests.scenarios.family import (
     adult,
     assert_refused,
+    at,
     last_event,
+    opened_family,
     reunified_family,
     separated_family,
 )

@@ -26,8 +26,8 @@ from domain.values import (
     SettlementElection,
 )
 from projections.summaries import SUMMARIES, summarize
-from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
-from tests.unit.test_codec import family_event_classes, story
+from tests.scenarios.events import family_event_classes, story
+from tests.scenarios.family import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
 
 CAYUGA_MISSPELT = Facility("cayuga", "Cayuga Centres", "NY")
 CAYUGA = Facility("cayuga", "Cayuga Centers", "NY")
@@ -65,7 +65,7 @@ def seed_story() -> tuple[Family, UUID, UUID, int]:
 
 
 def lines(family: Family, labels: dict[UUID, str]) -> list[str]:
-    return [summarize(type(e).__name__, e, labels) for e in family.collect_events()]
+    return [summarize(e, labels) for e in family.collect_events()]
 
 
 def test_the_seed_story_ends_with_mother_and_son_reunified_and_the_original_kept() -> None:
@@ -101,7 +101,7 @@ def test_every_step_of_the_seed_story_has_its_own_line() -> None:
 def test_every_event_type_has_a_summary() -> None:
     assert set(SUMMARIES) == {cls.__name__ for cls in family_event_classes()}
     for event in story():
-        line = summarize(type(event).__name__, event, {})
+        line = summarize(event, {})
         assert line and line != type(event).__name__
 
 
@@ -109,7 +109,7 @@ def test_a_confidential_event_says_only_that_it_was_recorded() -> None:
     confidential = [e for e in story() if type(e).__name__ in CONFIDENTIAL_EVENTS]
     assert {type(e).__name__ for e in confidential} == CONFIDENTIAL_EVENTS
     for event in confidential:
-        line = summarize(type(event).__name__, event, {})
+        line = summarize(event, {})
         assert line.endswith("recorded (confidential)")
         assert "negative" not in line.lower() and "positive" not in line.lower()
         assert "Q'anjob'al" not in line

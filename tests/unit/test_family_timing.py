@@ -50,8 +50,16 @@ from domain.values import (
     SeparationReason,
     SettlementElection,
 )
-from tests.builders import CASA_PADRE, SAN_YSIDRO, T0, at, opened_family
-from tests.unit.test_family import adult, assert_refused, child
+from tests.scenarios.family import (
+    CASA_PADRE,
+    SAN_YSIDRO,
+    T0,
+    adult,
+    assert_refused,
+    at,
+    child,
+    opened_family,
+)
 
 OFFICE = Office("ero-sd", "ERO San Diego")
 PORT_ISABEL = Facility("port-isabel", "Port Isabel Detention Center", "TX")

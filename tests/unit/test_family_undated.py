@@ -12,8 +12,7 @@ from domain.corrections import effective_history
 from domain.errors import InvalidValue
 from domain.family import ChildStatus, Family
 from domain.values import DischargeReason, FieldChange, ProgramType, SeparationReason
-from tests.builders import CASA_PADRE, SAN_YSIDRO, at
-from tests.unit.test_family import apprehended_family, assert_refused
+from tests.scenarios.family import CASA_PADRE, SAN_YSIDRO, apprehended_family, assert_refused, at
 
 Leave = Callable[[Family, UUID, UUID, datetime | None, bool], None]
 

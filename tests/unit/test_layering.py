@@ -1,4 +1,5 @@
-"""Dependencies point one way: schema -> service, projections -> domain; domain imports no I/O."""
+"""The domain imports no I/O and no outer layer; no test module imports another, or a
+conftest. The layers and cycles are import-linter contracts, run by `make check`."""
 
 from __future__ import annotations
 
@@ -70,6 +71,12 @@ def is_within(module: str, packages: Iterable[str]) -> bool:
     return any(module == p or module.startswith(f"{p}.") for p in packages)
 
 
+def is_test_module(module: str) -> bool:
+    """A module pytest loads itself: a test_* module or a conftest."""
+    name = module.rpartition(".")[2]
+    return is_within(module, ["tests"]) and (name.startswith("test_") or name == "conftest")
+
+
 def domain_may_import(module: str) -> bool:
     top = module.partition(".")[0]
     return top in DOMAIN_STDLIB or is_within(module, DOMAIN_MAY_IMPORT)
@@ -103,27 +110,19 @@ def test_the_domain_never_imports_io_or_an_outer_layer(path: Path) -> None:
     assert [m for m in imports_of(path) if is_within(m, NEVER_IN_DOMAIN)] == []
 
 
-# The composition root mounts the schema on the Starlette app (DESIGN puts the app in
-# service/); it is the one module of service/ allowed to import schema.
-COMPOSITION_ROOT = "service/entrypoints/app.py"
-
-
-@pytest.mark.parametrize(
-    "path",
-    [p for p in sources("projections") + sources("service") if label(p) != COMPOSITION_ROOT],
-    ids=label,
-)
-def test_projections_and_service_never_import_the_graphql_schema(path: Path) -> None:
-    assert [m for m in imports_of(path) if is_within(m, ["schema"])] == []
-
-
-def test_only_the_composition_root_imports_the_schema() -> None:
-    assert any(is_within(m, ["schema"]) for m in imports_of(ROOT / COMPOSITION_ROOT))
+# What tests share lives in tests.scenarios: a test module then changes without breaking
+# another, and a conftest holds only fixtures, which pytest injects.
+@pytest.mark.parametrize("path", sources("tests") + sources("bench"), ids=label)
+def test_no_test_code_imports_a_test_module_or_a_conftest(path: Path) -> None:
+    assert [m for m in imports_of(path) if is_test_module(m)] == []
 
 
 def test_the_layers_checked_are_there_and_their_imports_are_seen() -> None:
     assert sources("domain") and sources("service") and sources("projections")
-    assert {"eventsourcing.domain", "domain.errors"} <= set(imports_of(ROOT / "domain/family.py"))
+    assert sources("tests/scenarios") and sources("bench")
+    assert {"eventsourcing.domain", "domain.corrections"} <= set(
+        imports_of(ROOT / "domain/family.py")
+    )
 
 
 # The checker itself, so the rules above can fail.
@@ -185,3 +184,22 @@ def test_a_relative_import_resolves_against_its_package() -> None:
 )
 def test_only_the_schema_package_counts_as_the_schema(module: str, is_schema: bool) -> None:
     assert is_within(module, ["schema"]) is is_schema
+
+
+@pytest.mark.parametrize(
+    ("source", "allowed"),
+    [
+        ("from tests.scenarios.family import at", True),
+        ("from tests.scenarios import family", True),
+        ("from tests.faults.postgres import OwnPostgres", True),
+        ("import pytest\nfrom service.settings import Settings", True),
+        ("from tests.unit.test_family import separated_family", False),
+        ("from .test_family import adult", False),
+        ("import tests.integration.test_checkpoints", False),
+        ("from tests.conftest import reset", False),
+        ("from ..e2e.conftest import Client", False),
+    ],
+)
+def test_a_test_module_or_conftest_imported_is_caught(source: str, allowed: bool) -> None:
+    found = [m for m in imported_modules(source, "tests.unit") if is_test_module(m)]
+    assert (found == []) is allowed

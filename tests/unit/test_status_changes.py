@@ -5,9 +5,8 @@ from __future__ import annotations
 from domain.values import LocationOutcome
 from projections.case_fold import case_rows
 from projections.projection import effective_envelopes
-from tests.builders import at
-from tests.unit.test_family import reunified_family, separated_family
-from tests.unit.test_time_travel import stream
+from tests.scenarios.events import stream
+from tests.scenarios.family import at, reunified_family, separated_family
 
 # In reunified_family: 5 separated, 6 placed, 7 reunified.
 REUNIFIED = 7

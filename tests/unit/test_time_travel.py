@@ -14,46 +14,16 @@ from domain.family import Family
 from domain.values import CustodyKind, Facility, FieldChange, ProgramType
 from projections.case_rows import day
 from projections.projection import Envelope, effective_envelopes
-from service.eventstore.records import RecordedEvent
 from service.history.replay import Point, diff, happened_by, known_by, replay, steps
-from tests.builders import CASEWORKER, at
-from tests.unit.test_family import separated_family
-from tests.unit.test_family_properties import PROPERTY, family_histories
+from tests.scenarios.events import recorded, stream
+from tests.scenarios.family import at, separated_family
+from tests.scenarios.histories import PROPERTY, family_histories
 
 # In separated_family: 1 opened, 2 Ana, 3 Beto, 4 linked, 5 separated at(1), 6 placed at(3).
 PLACED = 6
 TORNILLO = Facility("tornillo", "Tornillo", "TX")
 PORT_ISABEL = Facility("port-isabel", "Port Isabel Detention Center", "TX")
-RECORDED = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 EAST = timezone(timedelta(hours=13, minutes=45))
-
-
-def stream(family: Family) -> list[Envelope]:
-    """The family's events as the store hands them back, version n recorded n minutes in."""
-    return [
-        Envelope(
-            RecordedEvent(
-                position=e.originator_version,
-                transaction_id=e.originator_version,
-                stream_id=family.id,
-                version=e.originator_version,
-                topic=type(e).__name__,
-                payload=b"",
-                occurred_at=e.occurred_at,
-                recorded_at=recorded(e.originator_version),
-                **vars(CASEWORKER),
-                idempotency_key=None,
-                prev_hash=None,
-                hash=b"",
-            ),
-            e,
-        )
-        for e in family.history
-    ]
-
-
-def recorded(version: int) -> datetime:
-    return RECORDED + timedelta(minutes=version)
 
 
 def child_status(family: Family, point: Point) -> tuple[str, str | None]:

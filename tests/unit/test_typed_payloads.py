@@ -18,13 +18,7 @@ from domain.family import Family
 from domain.values import Facility
 from service.eventstore.codec import create_mapper
 from service.eventstore.typed_payloads import TYPED
-from tests.unit.test_codec import (
-    ENUM_VALUES,
-    WRITERS,
-    carrying,
-    family_event_classes,
-    samples_of,
-)
+from tests.scenarios.events import ENUM_VALUES, WRITERS, carrying, family_event_classes, samples_of
 
 MAPPER = create_mapper()
 

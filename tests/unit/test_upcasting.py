@@ -13,8 +13,8 @@ from domain import events
 from domain.family import Family
 from domain.values import SeparationReason
 from service.eventstore.codec import create_mapper
-from tests.builders import SAN_YSIDRO, at, opened_family
-from tests.unit.test_codec import WRITERS
+from tests.scenarios.events import WRITERS
+from tests.scenarios.family import SAN_YSIDRO, at, opened_family
 
 formats = pytest.mark.parametrize("written", list(WRITERS))
 

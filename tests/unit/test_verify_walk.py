@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from service.ledger.verify import StreamChains
-from tests.unit.test_bundle import NEIGHBOURS, recorded
+from tests.scenarios.ledger import NEIGHBOURS, recorded
 
 S, T = NEIGHBOURS
 

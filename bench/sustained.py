@@ -1,0 +1,298 @@
+"""Sustained load: does the read side keep up with the write side, and memory stay flat?
+
+One server process (projections inside, as `make run` runs it) over generated families.
+Writers send `addMember` without a version check as fast as they can; read-your-write
+clients write, then read the family with `minPosition`; subscribers follow the written
+families with `familyEvents`. Every second the projections' lag (events still to apply)
+and the server's RSS are sampled. Before the load, one command on a family of 2,000
+events is timed against one on a family of 10, interleaved (medians of `--runs` x 10).
+
+    .venv/bin/python -m bench.sustained [--seconds 60] [--writers 8] [--scale 1.0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import httpx
+import websockets
+
+from bench.common import _family_events, bench_database, median, print_table
+from bench.graphql import SECRET, append_all, start_server, wait_ready
+from bench.long_family import long_history
+from service.access.auth import Authenticator, Role
+from service.application.container import Container
+from service.postgres.database import Database
+from service.settings import Settings
+
+ADD = """mutation($input: AddMemberInput!) { addMember(input: $input) {
+  __typename ... on CommandSuccess { version position } ... on Error { message } } }"""
+READ = "query($id: UUID!, $at: Int!) { family(id: $id, minPosition: $at) { version } }"
+FOLLOW = """subscription($id: UUID!, $after: Int!) {
+  familyEvents(familyId: $id, afterVersion: $after) { version recordedAt } }"""
+LAG = """
+SELECT c.name, (SELECT count(*) FROM events e
+                 WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)) AS lag
+  FROM projection_checkpoints c ORDER BY c.name
+"""
+
+
+@dataclass
+class Tally:
+    """What the clients saw, and what the sampler read, during the load."""
+
+    commands: int = 0
+    conflicts: int = 0
+    own_reads: list[float] = field(default_factory=list)
+    deliveries: list[float] = field(default_factory=list)
+    lags: list[tuple[float, dict[str, int]]] = field(default_factory=list)
+    rss: list[tuple[float, int]] = field(default_factory=list)
+
+
+def member(family: UUID) -> dict[str, Any]:
+    return {
+        "familyId": str(family),
+        "role": "OTHER_ADULT",
+        "sex": "FEMALE",
+        "occurredAt": "2018-06-01T12:00:00Z",
+        "personId": str(uuid4()),
+        "name": "Tía Carmen",
+    }
+
+
+async def add(client: httpx.AsyncClient, family: UUID) -> dict[str, Any]:
+    answer = await client.post(
+        "/graphql", json={"query": ADD, "variables": {"input": member(family)}}
+    )
+    result: dict[str, Any] = answer.json()["data"]["addMember"]
+    return result
+
+
+async def writer(
+    client: httpx.AsyncClient, families: Sequence[UUID], until: float, t: Tally
+) -> None:
+    rng = random.Random()
+    while time.monotonic() < until:
+        result = await add(client, rng.choice(families))
+        if result["__typename"] == "CommandSuccess":
+            t.commands += 1
+        else:
+            t.conflicts += 1
+
+
+async def own_reader(
+    client: httpx.AsyncClient, families: Sequence[UUID], until: float, t: Tally
+) -> None:
+    """Write, then read the write back with minPosition: the seconds the read took."""
+    rng = random.Random()
+    while time.monotonic() < until:
+        family = rng.choice(families)
+        written = await add(client, family)
+        if written["__typename"] != "CommandSuccess":
+            continue
+        t.commands += 1
+        started = time.monotonic()
+        answer = await client.post(
+            "/graphql",
+            json={"query": READ, "variables": {"id": str(family), "at": written["position"]}},
+        )
+        if "errors" in answer.json():
+            t.own_reads.append(float("inf"))  # NOT_FRESH: counted as past every percentile
+        else:
+            t.own_reads.append(time.monotonic() - started)
+
+
+async def subscriber(
+    url: str, token: str, family: UUID, since: datetime, until: float, t: Tally
+) -> None:
+    """Follow one family; each new event's delay from being recorded to arriving here."""
+    async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        )
+        await ws.recv()
+        variables = {"id": str(family), "after": 0}
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": FOLLOW, "variables": variables},
+                }
+            )
+        )
+        while time.monotonic() < until:
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), until - time.monotonic()))
+            except TimeoutError:
+                return
+            if message.get("type") == "next":
+                recorded = datetime.fromisoformat(
+                    message["payload"]["data"]["familyEvents"]["recordedAt"]
+                )
+                if recorded >= since:  # the family's history before the load is not timed
+                    t.deliveries.append((datetime.now(UTC) - recorded).total_seconds())
+
+
+async def sampler(db: Database, pid: int, started: float, until: float, t: Tally) -> None:
+    while time.monotonic() < until:
+        now = time.monotonic() - started
+        t.lags.append((now, {r["name"]: r["lag"] for r in await db.pool.fetch(LAG)}))
+        t.rss.append((now, rss_kib(pid)))
+        await asyncio.sleep(1.0)
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+async def prepare(db: Database, families: int) -> tuple[list[UUID], UUID, UUID]:
+    """Generated families, one of 2,000 events and one of 10."""
+    rng, made = random.Random(20180520), []
+    batch: list[list[Any]] = []
+    for number in range(families):
+        events = _family_events(rng, UUID(int=rng.getrandbits(128), version=4), number)
+        made.append(events[0].originator_id)
+        batch.append(events)
+    long, short = long_history(2000), long_history(10)
+    batch += [list(long.collect_events()), list(short.collect_events())]
+    container = await _container(db)
+    for start in range(0, len(batch), 200):
+        await append_all(container, batch[start : start + 200])
+    return made, long.id, short.id
+
+
+async def _container(db: Database) -> Container:
+    return await Container.build(Settings(database_url=db.url), db)
+
+
+async def command_cost(
+    client: httpx.AsyncClient, long: UUID, short: UUID, runs: int
+) -> tuple[float, float, float]:
+    """Seconds for one command on each family (medians, interleaved), and the cold first."""
+    started = time.monotonic()
+    await add(client, long)  # the first command on a family in this process loads it whole
+    cold = time.monotonic() - started
+    times: dict[UUID, list[float]] = {long: [], short: []}
+    for _ in range(runs * 10):
+        for family in (long, short):
+            started = time.monotonic()
+            await add(client, family)
+            times[family].append(time.monotonic() - started)
+    return median(times[long]), median(times[short]), cold
+
+
+def percentile(values: Sequence[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else float("nan")
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def ms(seconds: float) -> str:
+    return "timeout" if seconds == float("inf") else f"{seconds * 1000:.0f} ms"
+
+
+def report(t: Tally, seconds: float, cost: tuple[float, float, float]) -> None:
+    rate = t.commands / seconds
+    print(f"\ncommands: {t.commands} in {seconds:.0f} s = {rate:.0f}/s; conflicts: {t.conflicts}")
+    names = sorted({n for _, lags in t.lags for n in lags})
+    step = max(1, len(t.lags) // 12)
+    rows = [
+        [f"{at:.0f} s", *(str(lags.get(n, "")) for n in names), f"{kib // 1024} MiB"]
+        for (at, lags), (_, kib) in list(zip(t.lags, t.rss, strict=True))[::step]
+    ]
+    print_table(["after", *(f"{n} lag" for n in names), "server RSS"], rows)
+    print_table(
+        ["measure", "p50", "p99", "count"],
+        [
+            [
+                "read-your-write",
+                ms(percentile(t.own_reads, 50)),
+                ms(percentile(t.own_reads, 99)),
+                str(len(t.own_reads)),
+            ],
+            [
+                "subscription delay",
+                ms(percentile(t.deliveries, 50)),
+                ms(percentile(t.deliveries, 99)),
+                str(len(t.deliveries)),
+            ],
+        ],
+    )
+    max_lag = {n: max(lags.get(n, 0) for _, lags in t.lags) for n in names}
+    print(f"largest lag per projection: {max_lag} (at {rate:.0f} events/s)")
+    warm = [kib for at, kib in t.rss if at >= seconds * 0.2]
+    if warm:
+        growth = (warm[-1] / warm[0] - 1) * 100
+        print(f"RSS after warm-up: {warm[0] // 1024} -> {warm[-1] // 1024} MiB ({growth:+.1f} %)")
+    long, short, cold = cost
+    print(
+        f"command on a 2,000-event family: {ms(long)}, on a 10-event one: {ms(short)}: "
+        f"{long / short:.2f}x (the first, loading it whole: {ms(cold)})"
+    )
+
+
+async def main(args: argparse.Namespace) -> None:
+    token = Authenticator(Settings(jwt_secret=SECRET)).mint("bench", Role.CASEWORKER)
+    async with bench_database(wipe=args.wipe) as db:
+        families, long, short = await prepare(db, max(20, int(400 * args.scale)))
+        port = 18000 + random.randint(1000, 1999)
+        server = start_server(db.url, port, None, projections=True)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await wait_ready(base)
+            limits = httpx.Limits(max_connections=64)
+            async with httpx.AsyncClient(
+                base_url=base,
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+                limits=limits,
+            ) as client:
+                cost = await command_cost(client, long, short, args.runs)
+                tally = Tally()
+                since, started = datetime.now(UTC), time.monotonic()
+                until = started + args.seconds
+                followed = families[: args.subscribers // 2 or 1]
+                work = [
+                    writer(client, families if i % 2 else followed, until, tally)
+                    for i in range(args.writers)
+                ]
+                work += [own_reader(client, families, until, tally) for _ in range(args.readers)]
+                url = base.replace("http", "ws") + "/graphql"
+                work += [
+                    subscriber(url, token, followed[i % len(followed)], since, until, tally)
+                    for i in range(args.subscribers)
+                ]
+                work.append(sampler(db, server.pid, started, until, tally))
+                await asyncio.gather(*work)
+                report(tally, args.seconds, cost)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--readers", type=int, default=2)
+    parser.add_argument("--subscribers", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=3, help="x10 commands per family for the cost")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--wipe", action="store_true")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse()))

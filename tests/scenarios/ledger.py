@@ -1,0 +1,139 @@
+"""The hash-chained log: events chained by hand, the log read once settled, tampering as a
+superuser could do it, and the auditor's command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import pytest
+
+from service.application.container import Container
+from service.entrypoints import audit_cli
+from service.eventstore.chain import event_hash
+from service.eventstore.provenance import Provenance
+from service.eventstore.records import Connection, LogPosition, NewEvent, RecordedEvent
+from tests.scenarios.family import T0
+
+NEIGHBOURS = (UUID("11111111-2222-4333-8444-555555555555"), UUID(int=7))
+
+
+def recorded(stream: UUID, version: int, position: int, prev: bytes | None) -> RecordedEvent:
+    """An event chained as the database chains it; some fields unknown, some not ASCII."""
+    event = RecordedEvent(
+        position=position,
+        transaction_id=900 + position,
+        stream_id=stream,
+        version=version,
+        topic="domain.family:Family.Separated",
+        payload=f'{{"step": {version}}}'.encode() + b"\x00\xff",
+        occurred_at=None if version == 2 else T0 + timedelta(days=version),
+        recorded_at=T0 + timedelta(days=400, microseconds=position),
+        actor="maría.lópez",
+        role="caseworker",
+        source="import:orr.csv row 58",
+        reason="Niño",
+        correlation_id=None,
+        causation_id=None,
+        idempotency_key=f"cmd-{position}" if version % 2 else None,
+        prev_hash=prev,
+        hash=b"",
+    )
+    return event._replace(hash=event_hash(event, prev))
+
+
+WRITER = Provenance(actor="importer", role="importer", source="test")
+EVERY_EVENT_FINAL = """
+SELECT NOT EXISTS (
+    SELECT FROM events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())
+)
+"""
+
+
+async def settled(pool: asyncpg.Pool) -> None:
+    """Wait until every event is final: other sessions on a shared server hold the horizon too."""
+    for _ in range(1000):
+        if await pool.fetchval(EVERY_EVENT_FINAL):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("a transaction elsewhere on the server held the log back for 10 s")
+
+
+def tick(label: str) -> list[NewEvent]:
+    return [NewEvent("tests:Tick", label.encode(), None)]
+
+
+async def read_log(container: Container) -> list[RecordedEvent]:
+    """The whole log, once every event committed so far is past the readers' watermark."""
+    head = await container.store.committed_head()
+    for _ in range(600):  # another session's open transaction only delays the watermark
+        log = await container.store.read_log(LogPosition(), limit=10_000)
+        if log and LogPosition(log[-1].transaction_id, log[-1].position) >= head:
+            return log
+        await asyncio.sleep(0.05)
+    raise TimeoutError("the log did not settle")
+
+
+GUARD = "events_recorded_by_inserting_transaction"
+
+
+@contextlib.asynccontextmanager
+async def unguarded(pool: asyncpg.Pool) -> AsyncIterator[Connection]:
+    """A transaction in which the log's guards are off, as a superuser could arrange."""
+    async with pool.acquire() as conn, conn.transaction():
+        # Replica mode skips ordinary triggers; SET LOCAL ends with the transaction, so the
+        # pooled connection goes back guarded. The constraint on who inserted a row is
+        # dropped and put back, as it was, in the same transaction.
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        definition = await conn.fetchval(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = $1", GUARD
+        )
+        await conn.execute(f"ALTER TABLE events DROP CONSTRAINT {GUARD}")
+        yield conn
+        await conn.execute(f"ALTER TABLE events ADD CONSTRAINT {GUARD} {definition}")
+
+
+async def bypassing_the_guard(pool: asyncpg.Pool, sql: str, *args: Any) -> None:
+    """Run a statement the append-only guards would refuse, as a superuser could."""
+    async with unguarded(pool) as conn:
+        await conn.execute(sql, *args)
+
+
+async def rewrite_with_recomputed_hashes(container: Container, family: UUID) -> None:
+    """Rename the family's child from version 3 on, as a forger who re-chains the stream."""
+    stream = await container.store.read_stream(family)
+    # The forger recomputes every later hash, so the stream's own chain holds again.
+    previous = stream[1].hash
+    for old in stream[2:]:
+        forged = old._replace(payload=old.payload.replace(b"Beto", b"Bert"), prev_hash=previous)
+        forged = forged._replace(hash=event_hash(forged, previous))
+        await bypassing_the_guard(
+            container.database.pool,
+            "UPDATE events SET payload = $1, prev_hash = $2, hash = $3 WHERE position = $4",
+            forged.payload,
+            forged.prev_hash,
+            forged.hash,
+            forged.position,
+        )
+        previous = forged.hash
+
+
+class Cli:
+    """Runs `reunite` audit commands in-process, on their own event loop as from a shell."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], pool: asyncpg.Pool) -> None:
+        self.capsys = capsys
+        self.pool = pool
+
+    async def __call__(self, *args: str) -> tuple[int, str, str]:
+        """The exit status, standard output and standard error of one command."""
+        await settled(self.pool)
+        loop = asyncio.get_running_loop()
+        code = await loop.run_in_executor(None, audit_cli.main, list(args))
+        out, err = self.capsys.readouterr()
+        return code, out, err
