@@ -7,13 +7,13 @@ import asyncio
 from projections.parking import ParkingInMemory
 from projections.runner import (
     LIVE_SCHEMA,
-    LOCK_CHECKPOINT,
     NOTIFY_PROJECTED,
     PROJECTED_CHANNEL,
     WITHHELD_POLL,
     ProjectionRunner,
     digest,
     ident,
+    lock_checkpoint,
     use_schema,
 )
 from service.eventstore.records import Connection, LogPosition
@@ -42,7 +42,7 @@ class Rebuilder:
         await self._replay_up_to(await self.runner.store.committed_head())
         async with pool.acquire() as conn, conn.transaction():
             # Holding the checkpoint row pauses the live runner for the final batches.
-            await conn.fetchrow(LOCK_CHECKPOINT, self.projection.name)
+            await lock_checkpoint(conn, self.projection.name)
             while await self._apply(conn):
                 pass
             await self._swap(conn)

@@ -8,10 +8,10 @@ from uuid import UUID
 from projections import parking
 from projections.isolation import apply_isolating
 from projections.runner import (
-    LOCK_CHECKPOINT,
     NOTIFY_PROJECTED,
     PROJECTED_CHANNEL,
     ProjectionRunner,
+    lock_checkpoint,
 )
 
 COUNT_APPLIED = """
@@ -43,7 +43,7 @@ async def _retry(runner: ProjectionRunner, name: str, family: UUID) -> Retried:
     projection = runner.projections[name]
     async with runner.pool.acquire() as conn, conn.transaction():
         # A live runner waits meanwhile, as it does for another worker's batch.
-        await conn.fetchrow(LOCK_CHECKPOINT, name)
+        await lock_checkpoint(conn, name)
         recorded = await parking.parked_events(conn, name, family)
         # The whole family at once first: a correction later in it may mend an earlier event.
         held = await apply_isolating(conn, projection, runner.store.decode, recorded, set())

@@ -44,11 +44,12 @@ UPDATE projection_checkpoints
        updated_at = clock_timestamp()
  WHERE name = $1
 """
-# The row lock makes two workers on one projection take turns, batch by batch.
-LOCK_CHECKPOINT = """
-SELECT transaction_id::text::bigint AS transaction_id, position
-  FROM projection_checkpoints WHERE name = $1 FOR UPDATE
-"""
+# Workers on one projection take turns, batch by batch, on a transaction-level advisory
+# lock, not the checkpoint's row lock: a row lock gives the batch's transaction an id from
+# its start, and an open transaction id holds back every reader's gap-safe horizon. Taken
+# this way, a batch has an id only while it writes, so one projection's batch hides newer
+# events from the others for milliseconds, not for the whole fold.
+LOCK_CHECKPOINT = "SELECT pg_advisory_xact_lock(hashtext('reunite.projection:' || $1))"
 READ_CHECKPOINT = """
 SELECT transaction_id::text::bigint AS transaction_id, position
   FROM projection_checkpoints WHERE name = $1
@@ -57,11 +58,12 @@ BEHIND = """
 SELECT coalesce(bool_or((transaction_id, position) < ($2::text::xid8, $3::bigint)), false)
   FROM projection_checkpoints WHERE name = ANY($1::text[])
 """
+# Only from where the batch began: a checkpoint renewed meanwhile fails the batch.
 SAVE_CHECKPOINT = """
 UPDATE projection_checkpoints
    SET transaction_id = $2::text::xid8, position = $3,
        events_applied = events_applied + $4, updated_at = clock_timestamp()
- WHERE name = $1
+ WHERE name = $1 AND transaction_id = $5::text::xid8 AND position = $6
 """
 
 NOTIFY_PROJECTED = "SELECT pg_notify($1, $2)"
@@ -171,6 +173,7 @@ class ProjectionRunner:
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute(SETUP_LOCK)
             for projection in self.projections.values():
+                await conn.execute(LOCK_CHECKPOINT, projection.name)  # no batch meanwhile
                 wanted = digest(projection)
                 if await conn.fetchval(READ_DDL_DIGEST, projection.name) == wanted:
                     continue
@@ -190,17 +193,22 @@ class ProjectionRunner:
         """Apply the next batch to one projection; return how many events it held."""
         projection = self.projections[name]
         async with self.pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow(LOCK_CHECKPOINT, name)
-            assert row is not None, f"projection {name} has no checkpoint; run setup()"
-            after = LogPosition(row["transaction_id"], row["position"])
+            after = await lock_checkpoint(conn, name)
             batch = await self.apply_next(conn, projection, after, ParkingTable(), limit)
             if batch is None:
                 return 0
             # Past parked events too: they wait in parked_events, not in front of the others.
-            last = batch.last
-            await conn.execute(
-                SAVE_CHECKPOINT, name, str(last.transaction_id), last.position, batch.applied
+            last, began = batch.last, (str(after.transaction_id), after.position)
+            saved = await conn.execute(
+                SAVE_CHECKPOINT,
+                name,
+                str(last.transaction_id),
+                last.position,
+                batch.applied,
+                *began,
             )
+            if saved != "UPDATE 1":
+                raise CheckpointMoved(f"projection {name}'s checkpoint moved during its batch")
             await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{name}:{last.position}")
             return batch.read
 
@@ -415,6 +423,18 @@ class ProjectionRunner:
                 return False
             await asyncio.sleep(0.01)
         return True
+
+
+class CheckpointMoved(Exception):
+    """Another worker renewed the checkpoint while a batch was applied; nothing was saved."""
+
+
+async def lock_checkpoint(conn: Connection, name: str) -> LogPosition:
+    """Take one projection's turn for this transaction; where its checkpoint stands."""
+    await conn.execute(LOCK_CHECKPOINT, name)
+    row = await conn.fetchrow(READ_CHECKPOINT, name)
+    assert row is not None, f"projection {name} has no checkpoint; run setup()"
+    return LogPosition(row["transaction_id"], row["position"])
 
 
 async def use_schema(conn: Connection, schema: str) -> None:

@@ -13,7 +13,7 @@ import pytest
 from projections.catalog import all_projections
 from projections.projection import Envelope, Projection
 from projections.rebuild import Rebuilder
-from projections.runner import ProjectionRunner
+from projections.runner import CheckpointMoved, ProjectionRunner
 from service.application.container import Container
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import Connection, LogPosition, NewEvent
@@ -241,3 +241,28 @@ async def test_projections_catch_up_side_by_side(container: Container) -> None:
         applied = await asyncio.wait_for(catching_up, 30)
     assert (cases, timeline) == (end, LogPosition())
     assert applied > 0 and await runner.checkpoint("timeline") == end
+
+
+async def test_a_batch_whose_checkpoint_was_renewed_meanwhile_saves_nothing(
+    container: Container,
+) -> None:
+    await record_families(container, 3)
+    pool = container.database.pool
+
+    class Renewed(Wrapping):
+        """The timeline, while another worker renews its checkpoint mid-batch."""
+
+        async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+            await self.inner.apply(conn, batch)
+            await pool.execute(
+                "UPDATE projection_checkpoints SET position = position + 1"
+                " WHERE name = 'timeline'"
+            )
+
+    projections = [
+        Renewed(p) if p.name == "timeline" else p for p in all_projections(container.store)
+    ]
+    runner = ProjectionRunner(pool, container.store, projections)
+    with pytest.raises(CheckpointMoved):
+        await runner.step("timeline")
+    assert await pool.fetchval("SELECT count(*) FROM timeline") == 0
