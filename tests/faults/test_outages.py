@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -37,11 +39,17 @@ EVENTS = """subscription($id: UUID!) { familyEvents(familyId: $id, afterVersion:
 
 
 @pytest.fixture
-async def postgres(tmp_path: Path) -> AsyncIterator[OwnPostgres]:
-    server = OwnPostgres(tmp_path / "pg")
+async def postgres() -> AsyncIterator[OwnPostgres]:
+    # Not under pytest's tmp_path: a pytest session starting meanwhile makes its base
+    # directory 0700 again, and the server runs as another user that must reach its data.
+    root = Path(tempfile.mkdtemp(prefix="reunite-faults-"))
+    server = OwnPostgres(root / "pg")
     await server.init()
-    yield server
-    await server.close()
+    try:
+        yield server
+    finally:
+        await server.close()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def member(family_id: str, n: int) -> dict[str, Any]:
@@ -226,13 +234,19 @@ async def test_serve_waits_for_a_database_that_is_not_up_yet(
     postgres: OwnPostgres, tmp_path: Path
 ) -> None:
     await postgres.stop()
-    service = Service(postgres.url, tmp_path / "service.log")
+    log = tmp_path / "service.log"
+    service = Service(postgres.url, log)
     starting = asyncio.create_task(service.start())
     try:
-        await asyncio.sleep(1.5)
+        # However slowly the process starts, it has tried and said so before the database
+        # comes up.
+        for _ in range(300):
+            if log.exists() and "database not reachable yet" in log.read_text():
+                break
+            await asyncio.sleep(0.1)
+        assert "database not reachable yet" in log.read_text()
         assert service.process is not None and service.process.poll() is None
         await postgres.start()
         await asyncio.wait_for(starting, 20)
     finally:
         service.stop()
-    assert "database not reachable yet" in (tmp_path / "service.log").read_text()
