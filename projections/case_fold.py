@@ -40,6 +40,15 @@ def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) ->
     return rows
 
 
+def fold_more(rows: CaseRows, later: Sequence[Envelope]) -> CaseRows:
+    """Go on with a fold: events after those `rows` hold, amending none of them."""
+    for envelope in later:
+        _fold(rows, envelope)
+    if later:
+        _summarise(rows, later[-1].recorded)
+    return rows
+
+
 def _fold(rows: CaseRows, envelope: Envelope) -> None:
     """One event: its handler, then the status change and situations it caused."""
     recorded, event = envelope
@@ -106,6 +115,7 @@ def _reverted(
 
 def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
     """The family view: the summary row and the members in the order they were added."""
+    rows.members.clear()  # made anew each time: a fold may go on after it
     children = list(rows.children.values())
     statuses = [c.status for c in children if c.status != ChildStatus.WITH_FAMILY.value]
     status = (

@@ -20,6 +20,7 @@ from projections.case_rows import (
     Stay,
     SummaryRow,
 )
+from projections.folded import FoldedFamilies
 from projections.parent_fold import child_situation
 from projections.projection import Decode, Envelope, decoded
 from service.eventstore.records import COLUMNS, Connection, recorded_event
@@ -174,21 +175,31 @@ class CasesProjection:
     def __init__(self, decode: Decode, effective: Effective) -> None:
         self.decode = decode
         self.effective = effective
+        self.folded = FoldedFamilies()
+
+    async def _refold(
+        self, conn: Connection, ids: list[UUID], own: dict[UUID, list[Envelope]]
+    ) -> dict[UUID, CaseRows]:
+        """Each family folded whole: its stored events before the batch, then the batch's."""
+        if not ids:
+            return {}
+        before = [own[i][0].recorded.version for i in ids]
+        streams: dict[UUID, list[Envelope]] = {i: [] for i in ids}
+        stored = map(recorded_event, await conn.fetch(STREAMS, ids, before))
+        for envelope in decoded(stored, self.decode):
+            streams[envelope.recorded.stream_id].append(envelope)
+        return {i: case_rows(history + own[i], self.effective) for i, history in streams.items()}
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         own: dict[UUID, list[Envelope]] = {}
         for envelope in batch:
             own.setdefault(envelope.recorded.stream_id, []).append(envelope)
         ids = list(own)
-        before = [own[i][0].recorded.version for i in ids]
-        streams: dict[UUID, list[Envelope]] = {i: [] for i in ids}
-        stored = map(recorded_event, await conn.fetch(STREAMS, ids, before))
-        for envelope in decoded(stored, self.decode):
-            streams[envelope.recorded.stream_id].append(envelope)
+        folded = {i: rows for i in ids if (rows := self.folded.resume(i, own[i])) is not None}
+        folded |= await self._refold(conn, [i for i in ids if i not in folded], own)
         out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
-        for family_id, history in streams.items():
-            history += own[family_id]
-            rows = case_rows(history, self.effective)
+        for family_id, rows in folded.items():
+            self.folded.keep(family_id, own[family_id][-1].recorded.version, rows)
             if rows.summary is not None:
                 out["family_summary"].append(ROW["family_summary"](rows.summary))
             for table, found in (

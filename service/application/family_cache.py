@@ -11,7 +11,7 @@ from domain.family import Family
 # Bounded twice: by families, and by the events they hold (a family's version counts its
 # events), so a few very long histories cannot grow the process without limit.
 DEFAULT_FAMILIES = 1024
-DEFAULT_EVENTS = 200_000
+DEFAULT_EVENTS = 50_000
 
 
 @dataclass(frozen=True)

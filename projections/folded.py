@@ -1,0 +1,57 @@
+"""Each family's case rows as last folded, so a batch that only adds events folds only those."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from uuid import UUID
+
+from projections.case_fold import fold_more
+from projections.case_rows import CaseRows
+from projections.projection import Envelope
+
+# Bounded by the events the kept families hold (a family's version counts its events).
+DEFAULT_EVENTS = 50_000
+
+
+class FoldedFamilies:
+    """A bounded, least-recently-used memo of folds, trusted only for the next version.
+
+    A kept fold is the family's rows through its version; a batch whose first event is the
+    very next version, and which amends nothing before it, continues that fold. Any other
+    batch (a retry after a rollback, a rebuild from the start, another worker's batches,
+    a correction or retraction) misses, and the family is folded whole from its stream.
+    """
+
+    def __init__(self, events: int = DEFAULT_EVENTS) -> None:
+        self.events = events
+        self._kept: OrderedDict[UUID, tuple[int, CaseRows]] = OrderedDict()
+        self._held = 0
+
+    def resume(self, family_id: UUID, new: Sequence[Envelope]) -> CaseRows | None:
+        """The family's rows through its newest event, when the kept fold can go on."""
+        kept = self._kept.pop(family_id, None)
+        if kept is None:
+            return None
+        version, rows = kept
+        self._held -= version
+        if new[0].recorded.version != version + 1:
+            return None
+        if any(envelope.event.amends for envelope in new):  # earlier rows change
+            return None
+        return fold_more(rows, new)
+
+    def keep(self, family_id: UUID, version: int, rows: CaseRows) -> None:
+        """Keep a family's fold through `version`, dropping the least recently used."""
+        if (old := self._kept.pop(family_id, None)) is not None:
+            self._held -= old[0]
+        if version > self.events:
+            return
+        self._kept[family_id] = (version, rows)
+        self._held += version
+        while self._held > self.events:
+            _, (dropped, _) = self._kept.popitem(last=False)
+            self._held -= dropped
+
+    def __len__(self) -> int:
+        return len(self._kept)
