@@ -10,8 +10,9 @@ from projections.case_fold import fold_more
 from projections.case_rows import CaseRows
 from projections.projection import Envelope
 
-# Bounded by the events the kept families hold (a family's version counts its events).
-DEFAULT_EVENTS = 50_000
+# Bounded by the events the kept families hold (a family's version counts its events):
+# a fold holds about 2 KB an event at most (a member added), so 10,000 is about 20 MB.
+DEFAULT_EVENTS = 10_000
 
 
 class FoldedFamilies:
