@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.catchup
 	$(BIN)/python -m bench.import
 	$(BIN)/python -m bench.graphql
+	$(BIN)/python -m bench.cost
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.verify
 

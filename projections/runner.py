@@ -149,9 +149,12 @@ class ProjectionRunner:
         """Whether run() hears new events now (connected, since when, why not)."""
         return self.listener.state
 
-    async def setup(self, schema: str = LIVE_SCHEMA, only: str | None = None) -> None:
-        """Create each projection's tables (if missing) and its checkpoint."""
-        async with self.pool.acquire() as conn, conn.transaction():
+    async def setup(
+        self, schema: str = LIVE_SCHEMA, only: str | None = None, owner: asyncpg.Pool | None = None
+    ) -> None:
+        """Create each projection's tables (if missing) and its checkpoint, as `owner` when
+        the runner's own pool acts as a role that may not (Database.as_owner)."""
+        async with (owner or self.pool).acquire() as conn, conn.transaction():
             # Two processes starting together would race on CREATE TABLE IF NOT EXISTS.
             await conn.execute(SETUP_LOCK)
             await use_schema(conn, schema)
@@ -162,15 +165,15 @@ class ProjectionRunner:
                 if schema == LIVE_SCHEMA:
                     await conn.execute(ENSURE_CHECKPOINT, projection.name, digest(projection))
 
-    async def renew_changed(self) -> list[str]:
+    async def renew_changed(self, owner: asyncpg.Pool | None = None) -> list[str]:
         """Empty each read model built by other definitions or another fold than this code's,
-        to be replayed from the log; return their names.
+        to be replayed from the log, as `owner` like setup(); return their names.
 
         Only a process that runs the projections calls this, at start-up: a command-line
         tool or a reader must never drop what a running server is serving.
         """
         renewed = []
-        async with self.pool.acquire() as conn, conn.transaction():
+        async with (owner or self.pool).acquire() as conn, conn.transaction():
             await conn.execute(SETUP_LOCK)
             for projection in self.projections.values():
                 await conn.execute(LOCK_CHECKPOINT, projection.name)  # no batch meanwhile

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from uuid import UUID
 
 import strawberry
-from graphql import OperationDefinitionNode
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_operation_ast,
+)
 from strawberry.extensions import SchemaExtension
 
 from schema.context import Info
@@ -23,16 +31,38 @@ def reads(info: Info, family_ids: Iterable[UUID]) -> None:
     info.context.read_families.update(family_ids)
 
 
-def operation_label(document: object, name: str | None) -> str:
-    """The operation's name and root fields, e.g. 'query CaseView: family, timeline'."""
-    for definition in getattr(document, "definitions", ()):
-        if isinstance(definition, OperationDefinitionNode):
-            fields = ", ".join(
-                s.name.value for s in definition.selection_set.selections if hasattr(s, "name")
-            )
-            kind = definition.operation.value
-            return f"{kind} {name or (definition.name.value if definition.name else '-')}: {fields}"
-    return name or "-"
+MAX_LABEL = 200  # characters of an access-log row's operation, whatever the request
+
+
+def operation_label(document: DocumentNode | None, operation_name: str | None) -> str:
+    """What was executed, never the client's name for it: 'query:family,timeline'.
+
+    The root fields of the operation run, fragments resolved, aliases ignored, sorted."""
+    operation = get_operation_ast(document, operation_name) if document else None
+    if document is None or operation is None:
+        return "-"
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    fields = sorted(set(_root_fields(operation.selection_set, fragments, set())))
+    label = f"{operation.operation.value}:{','.join(fields)}"
+    return label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
+
+
+def _root_fields(
+    selections: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    spread: set[str],
+) -> Iterator[str]:
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments, spread)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in spread:
+            spread.add(selection.name.value)
+            if (fragment := fragments.get(selection.name.value)) is not None:
+                yield from _root_fields(fragment.selection_set, fragments, spread)
 
 
 class ReadAudit(SchemaExtension):

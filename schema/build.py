@@ -24,6 +24,7 @@ from schema.case_mutations import CaseMutations
 from schema.case_queries import CaseQueries
 from schema.child_mutations import ChildMutations
 from schema.correction_mutations import CorrectionMutations
+from schema.cost import cost_limits
 from schema.errors import PublicError
 from schema.limits import RoleLimits
 from schema.outage import OperatorSchema, OutageErrors
@@ -31,6 +32,7 @@ from schema.parent_mutations import ParentMutations
 from schema.queries import FamilyQueries
 from schema.response_cache import ResponseCaching
 from schema.subscriptions import Subscription
+from schema.suggestions import HideSuggestions
 
 MAX_TOKENS = 2000
 CACHE_SIZE = 1000
@@ -73,10 +75,12 @@ def create_schema(dev: bool = False) -> Schema:
         lambda: AddValidationRules(rules),
         RoleLimits,
         lambda: ValidationCache(maxsize=CACHE_SIZE),
+        cost_limits(),  # budgets and throttles, before anything runs or is answered kept
         ResponseCaching,  # before ReadAudit, so kept answers are audited too
         ReadAudit,
         OutageErrors,  # before MaskErrors: an outage is answered retryable, not masked
         lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
+        *([] if dev else [HideSuggestions]),  # "Did you mean" only where introspection is on
     ]
     return OperatorSchema(
         query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions

@@ -239,7 +239,7 @@ class CaseQueries:
         if known_at is None:
             rows = await sql.court_report(info.context.container.database.pool, as_of)
         else:
-            rows = await time_travel(info).court_report(as_of, aware(known_at, "knownAt"))
+            rows = await known_report(info, as_of, aware(known_at, "knownAt"))
         return build_report(as_of, rows, small_counts_hidden(info))
 
     @strawberry.field(permission_classes=[REPORT_READERS])
@@ -250,6 +250,14 @@ class CaseQueries:
         rows = await sql.facilities(info.context.container.database.pool, on)
         hide = small_counts_hidden(info)
         return [facility_stats(r, hide) for r in rows]
+
+
+async def known_report(info: Info, as_of: date, known_at: datetime) -> list[Any]:
+    """The report's rows as known then: kept when sealed (schema.cost), else replayed."""
+    reports = info.context.reports
+    if reports is None:
+        return await time_travel(info).court_report(as_of, known_at)
+    return await reports.court_report(time_travel(info), as_of, known_at)
 
 
 def facility_stats(row: Any, hide: bool) -> FacilityStats:

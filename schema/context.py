@@ -15,6 +15,7 @@ from schema.loaders import Loaders
 from schema.response_cache import ResponseCache
 from service.access.auth import Identity
 from service.application.container import Container
+from service.history.kept_reports import KeptReports
 
 
 @dataclass
@@ -30,6 +31,8 @@ class Context:
     read_families: set[UUID] = field(default_factory=set)
     # The process's cache of read-model answers (HTTP only; None: every query executes).
     response_cache: ResponseCache | None = None
+    # Sealed court reports (schema.cost installs the process's own; None: always replayed).
+    reports: KeptReports | None = None
 
 
 Info = strawberry.Info[Context, None]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,16 +24,32 @@ class Settings:
     freshness_timeout: float = 5.0
     max_page_size: int = 500
     response_cache_size: int = 256
+    # Request sizes refused before GraphQL parses anything.
+    max_body_bytes: int = 256 * 1024
+    max_query_chars: int = 20_000
+    max_variables_bytes: int = 64 * 1024
+    max_operation_name_chars: int = 100
     checkpoint_interval: float = 300.0
     # Every wait on the database is bounded (seconds; 0 turns a limit off).
     statement_timeout: float = 30.0
     acquire_timeout: float = 10.0
     database_wait: float = 60.0  # how long `reunite serve` waits for the database to come up
+    # The role the server's pool acts as (migration 0009); None runs it as the owner.
+    database_role: str | None = "reunite_app"
     jwt_secret: str | None = None
     jwt_public_key_file: Path | None = None
     jwks_url: str | None = None
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
+    # Websocket sessions, per server process: each ends when its token expires.
+    max_connections_per_subject: int = 8
+    max_subscriptions_per_connection: int = 16
+    # Cost limits (schema.cost): budgets per request by role, overriding the defaults, e.g.
+    # (("analyst", 1500),); and per subject, expensive requests at once and a minute.
+    cost_budgets: tuple[tuple[str, int], ...] = ()
+    expensive_concurrency: int = 4
+    expensive_per_minute: int = 30
+    report_cache_size: int = 256  # sealed court reports kept (service.history.kept_reports)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,6 +70,14 @@ class Settings:
             response_cache_size=int(
                 env.get("REUNITE_RESPONSE_CACHE_SIZE", defaults.response_cache_size)
             ),
+            max_body_bytes=int(env.get("REUNITE_MAX_BODY_BYTES", defaults.max_body_bytes)),
+            max_query_chars=int(env.get("REUNITE_MAX_QUERY_CHARS", defaults.max_query_chars)),
+            max_variables_bytes=int(
+                env.get("REUNITE_MAX_VARIABLES_BYTES", defaults.max_variables_bytes)
+            ),
+            max_operation_name_chars=int(
+                env.get("REUNITE_MAX_OPERATION_NAME_CHARS", defaults.max_operation_name_chars)
+            ),
             checkpoint_interval=float(
                 env.get("REUNITE_CHECKPOINT_INTERVAL", defaults.checkpoint_interval)
             ),
@@ -60,13 +86,77 @@ class Settings:
             ),
             acquire_timeout=float(env.get("REUNITE_ACQUIRE_TIMEOUT", defaults.acquire_timeout)),
             database_wait=float(env.get("REUNITE_DATABASE_WAIT", defaults.database_wait)),
+            database_role=env.get("REUNITE_DATABASE_ROLE", defaults.database_role) or None,
             jwt_secret=env.get("REUNITE_JWT_SECRET") or None,
             jwt_public_key_file=_path(env.get("REUNITE_JWT_PUBLIC_KEY_FILE")),
             jwks_url=env.get("REUNITE_JWKS_URL") or None,
             jwt_audience=env.get("REUNITE_JWT_AUDIENCE") or None,
             jwt_issuer=env.get("REUNITE_JWT_ISSUER") or None,
+            max_connections_per_subject=int(
+                env.get("REUNITE_MAX_CONNECTIONS_PER_SUBJECT", defaults.max_connections_per_subject)
+            ),
+            max_subscriptions_per_connection=int(
+                env.get(
+                    "REUNITE_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+                    defaults.max_subscriptions_per_connection,
+                )
+            ),
+            cost_budgets=_budgets(env.get("REUNITE_COST_BUDGETS", "")),
+            expensive_concurrency=int(
+                env.get("REUNITE_EXPENSIVE_CONCURRENCY", defaults.expensive_concurrency)
+            ),
+            expensive_per_minute=int(
+                env.get("REUNITE_EXPENSIVE_PER_MINUTE", defaults.expensive_per_minute)
+            ),
+            report_cache_size=int(env.get("REUNITE_REPORT_CACHE_SIZE", defaults.report_cache_size)),
         )
+
+    def private_data_dir(self) -> Path:
+        """The data directory (secrets, the embedded database, reports), its owner's alone."""
+        return private_directory(self.data_dir)
 
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _budgets(value: str) -> tuple[tuple[str, int], ...]:
+    """'analyst=1500,caseworker=3000' as (role, budget) pairs."""
+    pairs = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        role, sep, budget = item.partition("=")
+        if not sep or not budget.strip().isdigit():
+            raise ValueError(f"REUNITE_COST_BUDGETS: expected role=budget, got {item!r}")
+        pairs.append((role.strip(), int(budget)))
+    return tuple(pairs)
+
+
+def private_directory(path: Path) -> Path:
+    """A directory only its owner may enter (0700), narrowed if it was made wider."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)  # made by an older version, or by hand
+    return path
+
+
+def write_private(path: Path, text: str, *, replace: bool = True) -> bool:
+    """Write a file only its owner may read, atomically: never partial, never readable by
+    others, not even for a moment. With replace=False an existing file is kept (False)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        if replace:
+            os.replace(temp, path)
+            return True
+        try:
+            os.link(temp, path)  # fails if another process made the file first
+        except FileExistsError:
+            return False
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)

@@ -34,7 +34,8 @@ class Container:
         """Wire the parts over an open database and make sure read-model tables exist."""
         store = EventStore(database.pool, create_mapper())
         runner = ProjectionRunner(database.pool, store, all_projections(store))
-        await runner.setup()
+        async with database.as_owner() as owner:
+            await runner.setup(owner=owner)
         pool = database.pool
         return cls(
             settings,

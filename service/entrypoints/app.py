@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from cross_web import AsyncHTTPRequestAdapter
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,6 +16,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types.unset import UnsetType
 
 from schema.build import create_schema
@@ -24,6 +27,8 @@ from schema.response_cache import ResponseCache
 from service.access.auth import AuthenticationFailed, Authenticator
 from service.application.container import Container
 from service.entrypoints.health import livez, readyz
+from service.entrypoints.request_limits import RequestLimits, RequestRefused, decode_json
+from service.entrypoints.sessions import SessionHandler, Sessions
 from service.ledger.checkpoints import checkpoint_periodically
 from service.postgres.database import open_database
 from service.settings import Settings
@@ -34,13 +39,20 @@ log = logging.getLogger(__name__)
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's ASGI view with Reunite's context and token checks."""
 
+    graphql_transport_ws_handler_class = SessionHandler
+
     def __init__(self, settings: Settings, authenticator: Authenticator) -> None:
         super().__init__(
             create_schema(dev=settings.dev),
             graphql_ide="graphiql" if settings.dev else None,
             allow_queries_via_get=False,
+            # Only the protocol whose sessions end with their token (sessions.py).
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
         )
         self.authenticator = authenticator
+        self.sessions = Sessions(settings.max_connections_per_subject)
+        self.max_subscriptions_per_connection = settings.max_subscriptions_per_connection
+        self.limits = RequestLimits.of(settings)
         self.cache_size = settings.response_cache_size
         self.container: Container | None = None
         self.response_cache: ResponseCache | None = None
@@ -71,11 +83,11 @@ class GraphQLApp(GraphQL[Context, None]):
         params = context.connection_params or {}
         header = params.get("authorization") or params.get("Authorization")
         try:
-            context.identity = self.authenticator.verify_header(
-                header if isinstance(header, str) else None
-            )
+            identity = self.authenticator.verify_header(header if isinstance(header, str) else None)
         except AuthenticationFailed as e:
             raise ConnectionRejectionError({"message": str(e)}) from None
+        self.sessions.admit(identity)  # released by the SessionHandler when it ends
+        context.identity = identity
         return await super().on_ws_connect(context)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,7 +105,25 @@ class GraphQLApp(GraphQL[Context, None]):
                 )
                 await response(scope, receive, send)
                 return
+            try:
+                await super().__call__(scope, self.limits.capped(scope, receive), send)
+            except RequestRefused as refused:
+                await refused.response()(scope, receive, send)
+            return
         await super().__call__(scope, receive, send)
+
+    async def parse_http_body(
+        self, request: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """The request's parts, refused when one is over its limit, before parsing GraphQL."""
+        data = await super().parse_http_body(request)
+        if isinstance(data, GraphQLRequestData):
+            self.limits.check(data)
+        return data
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON too deeply nested to decode is a bad request, not a server error."""
+        return decode_json(data)
 
     def _is_ide_page(self, scope: Scope) -> bool:
         return bool(self.graphql_ide) and scope["method"] == "GET"
@@ -115,7 +145,9 @@ def create_app(settings: Settings) -> Starlette:
         # Each resource is released even when a later one fails to start or stop.
         async with contextlib.AsyncExitStack() as resources:
             # A database still starting (or restarting) is waited for, for a bounded time.
-            database = await open_database(settings, bounded=True, wait=settings.database_wait)
+            database = await open_database(
+                settings, bounded=True, wait=settings.database_wait, role=settings.database_role
+            )
             resources.push_async_callback(database.close)
             container = await Container.build(settings, database)
             app.state.container = container
@@ -126,7 +158,8 @@ def create_app(settings: Settings) -> Starlette:
             resources.push_async_callback(container.access_log.drain)
             if settings.run_projections:
                 # Before the first request: a read model built by other code is replayed.
-                await container.runner.renew_changed()
+                async with database.as_owner() as owner:
+                    await container.runner.renew_changed(owner)
             stop = asyncio.Event()
             tasks = [
                 asyncio.create_task(

@@ -15,7 +15,7 @@ import uvicorn
 from projections import parking
 from projections.rebuild import Rebuilder
 from projections.retry import retry as retry_parked
-from service.access.auth import Authenticator, Role
+from service.access.auth import MAX_TTL, PRIVILEGED_TTL, Authenticator, Role, SecretRefused
 from service.application.container import Container
 from service.entrypoints import audit_cli
 from service.entrypoints.app import configure_logging, create_app
@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="mint a development token (HS256)")
     token.add_argument("--sub", required=True)
     token.add_argument("--role", required=True, choices=[r.value for r in Role])
-    token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    token.add_argument(
+        "--ttl",
+        type=int,
+        help=f"lifetime in seconds (default 8 h; at most {MAX_TTL // 3600} h, admin and"
+        f" auditor {PRIVILEGED_TTL[Role.ADMIN] // 3600} h)",
+    )
     audit_cli.add_commands(commands)
     orr_command.add_commands(commands)
     return parser
@@ -64,7 +69,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
     configure_logging()  # every command's background work (checkpoints, runner) logs
-    settings = Settings.from_env()
+    try:
+        return run(args, Settings.from_env())
+    except SecretRefused as e:
+        print(f"reunite: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    """The command the arguments name."""
     if args.command in audit_cli.COMMANDS:
         return audit_cli.run(args, settings)
     if args.command == "serve":
@@ -72,8 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in orr_command.COMMANDS:
         return asyncio.run(with_container(settings, lambda c: orr_command.import_command(c, args)))
     if args.command == "token":
-        print(Authenticator(settings).mint(args.sub, Role(args.role), args.ttl))
-        return 0
+        return mint(settings, args)
     if args.command == "migrate":
         return asyncio.run(run_migrate(settings))
     if args.action == "status":
@@ -100,6 +112,16 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
     if settings.dev:
         print_dev_access(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def mint(settings: Settings, args: argparse.Namespace) -> int:
+    """Print a token for --sub and --role, refusing a --ttl beyond the role's cap."""
+    try:
+        print(Authenticator(settings).mint(args.sub, Role(args.role), args.ttl))
+    except ValueError as e:
+        print(f"reunite token: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

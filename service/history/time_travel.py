@@ -51,7 +51,8 @@ SELECT {COLUMNS} FROM events JOIN cut USING (stream_id)
  ORDER BY stream_id
 """
 SCRATCH = "SET LOCAL search_path TO pg_temp, public"
-FAMILIES_PER_BATCH = 500
+# Small batches: between them the event loop answers other requests (bench.cost).
+FAMILIES_PER_BATCH = 20
 MEMO_EVENTS = 10_000  # about 3 KB each: some 30 MB at most
 
 T = TypeVar("T")

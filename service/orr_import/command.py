@@ -46,7 +46,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 def report_dir(settings: Settings) -> Path:
     """Where import reports go unless told otherwise."""
-    return settings.data_dir / "imports"
+    return settings.private_data_dir() / "imports"
 
 
 async def import_command(container: Container, args: argparse.Namespace) -> int:

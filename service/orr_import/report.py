@@ -8,6 +8,7 @@ The summary file beside it holds the counts as JSON; `text()` prints the same co
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from service.orr_import.row import Rejected
+from service.settings import write_private
 
 
 class Outcome(Enum):
@@ -105,15 +107,16 @@ def report_paths(directory: Path, file_name: str) -> tuple[Path, Path]:
 
 
 def write_report(report: ImportReport, directory: Path) -> tuple[Path, Path]:
-    """Write the rejects and the summary side by side (replacing an earlier run's)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write the rejects and the summary side by side (replacing an earlier run's), 0600:
+    the rejected cells are children's personal data."""
     rejects, summary = report_paths(directory, report.file_name)
-    with rejects.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(["row", "line", "reason", "cells"])
-        for r in sorted(report.rejected, key=lambda r: r.row_number):
-            writer.writerow([r.row_number, r.line_number, r.reason, json.dumps(list(r.raw))])
-    summary.write_text(json.dumps(report.as_json(), indent=2) + "\n", encoding="utf-8")
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(["row", "line", "reason", "cells"])
+    for r in sorted(report.rejected, key=lambda r: r.row_number):
+        writer.writerow([r.row_number, r.line_number, r.reason, json.dumps(list(r.raw))])
+    write_private(rejects, out.getvalue())
+    write_private(summary, json.dumps(report.as_json(), indent=2) + "\n")
     return rejects, summary
 
 

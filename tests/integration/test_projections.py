@@ -255,8 +255,7 @@ async def test_a_batch_whose_checkpoint_was_renewed_meanwhile_saves_nothing(
         async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
             await self.inner.apply(conn, batch)
             await pool.execute(
-                "UPDATE projection_checkpoints SET position = position + 1"
-                " WHERE name = 'timeline'"
+                "UPDATE projection_checkpoints SET position = position + 1 WHERE name = 'timeline'"
             )
 
     projections = [

@@ -76,6 +76,6 @@ def test_malformed_headers_are_refused_with_a_reason(
 
 
 def test_the_development_secret_is_kept_private_in_the_data_dir(tmp_path: Path) -> None:
-    first = Authenticator(Settings(data_dir=tmp_path)).mint("jo", Role.CASEWORKER)
-    assert Authenticator(Settings(data_dir=tmp_path)).verify(first).subject == "jo"
+    first = Authenticator(Settings(data_dir=tmp_path, dev=True)).mint("jo", Role.CASEWORKER)
+    assert Authenticator(Settings(data_dir=tmp_path, dev=True)).verify(first).subject == "jo"
     assert (tmp_path / "jwt-secret").stat().st_mode & 0o777 == 0o600

@@ -1,0 +1,177 @@
+"""Least privilege: the role the server acts as records, reads and keeps the read models,
+and the database itself refuses it every change to the logs an attacker would want."""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import AsyncIterator
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from service.access.auth import Identity, Role
+from service.application.container import Container
+from service.ledger.checkpoints import CheckpointTaker
+from service.ledger.keys import Signer
+from service.postgres.database import Database, open_database
+from service.postgres.migrate import load_migrations
+from service.settings import Settings
+from tests.scenarios.database import with_database
+from tests.scenarios.family import open_separated_family
+
+pytestmark = pytest.mark.integration
+
+APP_ROLE = "reunite_app"
+LOGS = ("events", "access_log")
+FORGED_READ = """
+INSERT INTO access_log (id, read_at, subject, role, operation, family_id)
+VALUES (1000000000, '2001-01-01T00:00:00Z', 'mallory', 'caseworker', 'query family', $1)
+RETURNING id, read_at, statement_timestamp() AS started, clock_timestamp() AS now
+"""
+
+
+@pytest.fixture(scope="module")
+async def served(settings: Settings) -> AsyncIterator[Database]:
+    """The database as the server opens it: migrated by the owner, its pool the app role's."""
+    database = await open_database(settings, bounded=True, role=settings.database_role)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def server(container: Container, settings: Settings, served: Database) -> Container:
+    """The server's parts over the app role's pool, on the emptied database."""
+    return await Container.build(settings, served)
+
+
+def test_the_server_acts_as_the_app_role_unless_told_to_run_as_the_owner() -> None:
+    assert Settings().database_role == APP_ROLE
+    assert Settings.from_env({}).database_role == APP_ROLE
+    assert Settings.from_env({"REUNITE_DATABASE_ROLE": ""}).database_role is None
+    assert Settings.from_env({"REUNITE_DATABASE_ROLE": "auditor_app"}).database_role == (
+        "auditor_app"
+    )
+
+
+async def test_the_app_role_owns_nothing_and_cannot_reset_itself_to_the_owner(
+    served: Database,
+) -> None:
+    async with served.pool.acquire() as conn:
+        await conn.execute("RESET ROLE")
+        await conn.execute("RESET ALL")
+        assert await conn.fetchval("SELECT current_user") == APP_ROLE
+        owned = await conn.fetchval(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = 'public' AND pg_get_userbyid(c.relowner) = $1",
+            APP_ROLE,
+        )
+        assert owned == 0
+
+
+async def test_a_family_is_recorded_projected_read_and_checkpointed_as_the_app_role(
+    server: Container,
+) -> None:
+    family_id, _, _, result = await open_separated_family(server.commands)
+    await server.runner.catch_up()
+    pool = server.database.pool
+    assert (
+        await pool.fetchval("SELECT status FROM family_summary WHERE family_id = $1", family_id)
+        == "separated"
+    )
+    await server.access_log.record(Identity("ana", Role.CASEWORKER), "family", [family_id])
+    assert await pool.fetchval("SELECT count(*) FROM access_log") == 1
+    signer = Signer.from_private_key(Ed25519PrivateKey.generate())
+    checkpoint = await CheckpointTaker(pool, signer).take()
+    assert checkpoint is not None and checkpoint.head_position == result.last_position
+
+
+@pytest.mark.parametrize("table", LOGS)
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {} SET role = 'admin'",
+        "DELETE FROM {}",
+        "TRUNCATE {}",
+    ],
+)
+async def test_the_app_role_may_not_change_or_empty_a_log(
+    server: Container, statement: str, table: str
+) -> None:
+    await open_separated_family(server.commands)
+    await server.access_log.record(Identity("ana", Role.CASEWORKER), "family", [uuid4()])
+    # Refused by privileges, not only by the append-only triggers a superuser can bypass.
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied for table"):
+        await server.database.pool.execute(statement.format(table))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE events DISABLE TRIGGER events_append_only",
+        "ALTER TABLE access_log ALTER COLUMN read_at DROP DEFAULT",
+        "DROP TRIGGER access_log_stamp ON access_log",
+    ],
+)
+async def test_the_app_role_may_not_alter_the_logs(served: Database, statement: str) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="must be owner"):
+        await served.pool.execute(statement)
+
+
+async def test_the_app_role_may_not_switch_off_triggers_for_its_session(served: Database) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="session_replication_role"):
+        await served.pool.execute("SET session_replication_role = replica")
+
+
+@pytest.mark.parametrize("as_owner", [False, True], ids=["app role", "owner"])
+async def test_a_read_is_numbered_and_dated_by_the_database_whatever_the_writer_says(
+    container: Container, served: Database, as_owner: bool
+) -> None:
+    pool = container.database.pool if as_owner else served.pool
+    first = await pool.fetchrow(FORGED_READ, uuid4())
+    second = await pool.fetchrow(FORGED_READ, uuid4())
+    assert first is not None and second is not None
+    assert first["id"] < second["id"] < 1000000000
+    assert first["started"] <= first["read_at"] <= first["now"]
+
+
+@pytest.fixture
+async def database_before_0009(
+    server_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Settings]:
+    """A database of its own, migrated up to 0008, its read models built and one read logged."""
+    name = f"reunite_upgrade_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    older = dataclasses.replace(settings, database_url=with_database(server_url, name))
+    try:
+        before = [m for m in load_migrations() if m.version <= 8]
+        with monkeypatch.context() as patched:
+            patched.setattr("service.postgres.migrate.load_migrations", lambda: before)
+            database = await open_database(older)
+            try:
+                container = await Container.build(older, database)
+                await container.access_log.record(Identity("ana", Role.AUDITOR), "f", [uuid4()])
+            finally:
+                await database.close()
+        yield older
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_after_the_upgrade_the_app_role_keeps_the_read_models_and_numbers_reads_on(
+    database_before_0009: Settings,
+) -> None:
+    database = await open_database(database_before_0009, role=APP_ROLE)
+    try:
+        server = await Container.build(database_before_0009, database)
+        family_id, *_ = await open_separated_family(server.commands)
+        await server.runner.catch_up()
+        await server.access_log.record(Identity("ana", Role.AUDITOR), "family", [family_id])
+        assert await database.pool.fetchval("SELECT count(*) FROM timeline") == 6
+        assert [r["id"] for r in await database.pool.fetch("SELECT id FROM access_log")] == [1, 2]
+    finally:
+        await database.close()
