@@ -7,14 +7,15 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Coroutine, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
 from projections import parking
 from projections.isolation import apply_isolating, is_outage
-from projections.parking import ParkedSummary, Parking, ParkingTable
+from projections.parking import Parking, ParkingTable
+from projections.progress import READ_CHECKPOINT, Progress
 from projections.projection import Projection
 from service.eventstore.records import Connection, LogPosition
 from service.eventstore.store import EventStore
@@ -50,14 +51,8 @@ UPDATE projection_checkpoints
 # this way, a batch has an id only while it writes, so one projection's batch hides newer
 # events from the others for milliseconds, not for the whole fold.
 LOCK_CHECKPOINT = "SELECT pg_advisory_xact_lock(hashtext('reunite.projection:' || $1))"
-READ_CHECKPOINT = """
-SELECT transaction_id::text::bigint AS transaction_id, position
-  FROM projection_checkpoints WHERE name = $1
-"""
-BEHIND = """
-SELECT coalesce(bool_or((transaction_id, position) < ($2::text::xid8, $3::bigint)), false)
-  FROM projection_checkpoints WHERE name = ANY($1::text[])
-"""
+
+
 # Only from where the batch began: a checkpoint renewed meanwhile fails the batch.
 SAVE_CHECKPOINT = """
 UPDATE projection_checkpoints
@@ -65,29 +60,7 @@ UPDATE projection_checkpoints
        events_applied = events_applied + $4, updated_at = clock_timestamp()
  WHERE name = $1 AND transaction_id = $5::text::xid8 AND position = $6
 """
-
 NOTIFY_PROJECTED = "SELECT pg_notify($1, $2)"
-STATUS = """
-SELECT c.name, c.position, c.events_applied, c.updated_at,
-       (SELECT count(*) FROM events e
-         WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)) AS lag
-  FROM projection_checkpoints c ORDER BY c.name
-"""
-# Caught up to P: no projection has a committed event at or below P still ahead of it. A
-# position no event holds (rolled back) is reached with everything committed before it.
-# Ordered by the log's index from each checkpoint, so only the events after it are read.
-CAUGHT_UP_TO = """
-SELECT NOT EXISTS (
-  SELECT FROM projection_checkpoints c CROSS JOIN LATERAL (
-    SELECT FROM events e
-     WHERE (e.transaction_id, e.position) > (c.transaction_id, c.position)
-       AND e.position <= $1
-     ORDER BY e.transaction_id, e.position LIMIT 1
-  ) ahead
-   WHERE c.name = ANY($2::text[])
-) AND (SELECT count(*) FROM projection_checkpoints WHERE name = ANY($2::text[]))
-      = cardinality($2::text[])
-"""
 
 
 @dataclass
@@ -114,18 +87,7 @@ def digest(projection: Projection) -> str:
     return hashlib.sha256(f"{projection.version}\0{projection.ddl}".encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class ProjectionStatus:
-    """Where one read model stands, and what it has parked."""
-
-    name: str
-    position: int
-    events_applied: int
-    lag: int
-    parked: ParkedSummary = field(default_factory=ParkedSummary)
-
-
-class ProjectionRunner:
+class ProjectionRunner(Progress):
     """Keeps every registered projection caught up with the log."""
 
     def __init__(
@@ -135,9 +97,8 @@ class ProjectionRunner:
         projections: Sequence[Projection],
         batch_size: int = 5000,
     ) -> None:
-        self.pool = pool
-        self.store = store
         self.projections = {p.name: p for p in projections}
+        super().__init__(pool, store, self.projections)
         self.batch_size = batch_size
         self.troubled: dict[str, Trouble] = {}  # projections whose batches fail
         self._woken = {name: asyncio.Event() for name in self.projections}
@@ -314,11 +275,6 @@ class ProjectionRunner:
             return None
         return "; ".join(f"{name}: {t.error}" for name, t in self.troubled.items())
 
-    async def checkpoint(self, name: str) -> LogPosition:
-        """Where a projection stands in the log."""
-        row = await self.pool.fetchrow(READ_CHECKPOINT, name)
-        return LogPosition(row["transaction_id"], row["position"]) if row else LogPosition()
-
     async def run(self, stop: asyncio.Event, idle_poll: float = 1.0) -> None:
         """Listen for NOTIFY (again, with back-off, whenever the connection is lost) while
         each projection follows the log on its own.
@@ -375,7 +331,7 @@ class ProjectionRunner:
         try:
             # Committed events withheld behind an older open transaction send no
             # second NOTIFY when it ends: poll briefly until they are readable.
-            if await self._behind([name]):
+            if await self.behind([name]):
                 pause = WITHHELD_POLL
         except Exception as e:
             log.warning("could not tell whether events are withheld: %s", e)
@@ -388,44 +344,6 @@ class ProjectionRunner:
     def _retry_now(self) -> None:
         for trouble in self.troubled.values():
             trouble.retry_at = 0.0
-
-    async def _behind(self, names: Sequence[str]) -> bool:
-        head = await self.store.committed_head()
-        behind = await self.pool.fetchval(
-            BEHIND, list(names), str(head.transaction_id), head.position
-        )
-        return bool(behind)
-
-    async def status(self) -> list[ProjectionStatus]:
-        """Each projection's checkpoint, how many events it has still to apply, and what
-        it has parked."""
-        rows = await self.pool.fetch(STATUS)
-        parked = await parking.summaries(self.pool)
-        return [
-            ProjectionStatus(
-                r["name"],
-                r["position"],
-                r["events_applied"],
-                r["lag"],
-                parked.get(r["name"], ParkedSummary()),
-            )
-            for r in rows
-        ]
-
-    async def caught_up_to(self, position: int, names: Sequence[str] | None = None) -> bool:
-        """Whether the projections have applied every committed event up to this position."""
-        wanted = list(names or self.projections)
-        return bool(await self.pool.fetchval(CAUGHT_UP_TO, position, wanted))
-
-    async def wait_for(self, position: int, within: float) -> bool:
-        """Wait until projections have applied position, at most `within` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while not await self.caught_up_to(position):
-            if loop.time() >= deadline:
-                return False
-            await asyncio.sleep(0.01)
-        return True
 
 
 class CheckpointMoved(Exception):
