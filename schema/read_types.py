@@ -10,6 +10,7 @@ from uuid import UUID
 
 import strawberry
 
+from schema.context import Info
 from schema.loaders import Loaders
 from schema.permissions import confidential
 
@@ -65,6 +66,17 @@ def _fields(cls: type[Any], row: Any) -> dict[str, Any]:
     return {name: row[name] for name in cls.__annotations__ if name in present}
 
 
+STALE = (
+    "Whether some of the family's events wait, parked, for a fix (see projectionStatus): "
+    "its read models stop before the first of them."
+)
+
+
+async def family_is_stale(info: Info, family_id: UUID) -> bool:
+    """Whether a read model stopped at one of the family's events."""
+    return bool(await info.context.loaders.parked.load(family_id))
+
+
 @strawberry.type
 class Facility:
     """An ORR care provider as recorded."""
@@ -111,6 +123,10 @@ class Parent:
     credible_fear_while_separated: bool | None = confidential()
     reinterview_outcome: str | None = confidential()
 
+    @strawberry.field(description=STALE)
+    async def stale(self, info: Info) -> bool:
+        return await family_is_stale(info, self.family_id)
+
     @classmethod
     def from_row(cls, row: Any) -> Parent:
         values = _fields(cls, row)
@@ -146,6 +162,10 @@ class Child:
     facility: Facility | None = strawberry.field(
         description="The care provider the child is with now, if any."
     )
+
+    @strawberry.field(description=STALE)
+    async def stale(self, info: Info) -> bool:
+        return await family_is_stale(info, self.family_id)
 
     @classmethod
     def from_row(cls, row: Any, parents: list[Parent], facility: Facility | None) -> Child:

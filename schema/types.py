@@ -11,6 +11,7 @@ from uuid import UUID
 import strawberry
 
 from schema.context import Info
+from schema.read_types import STALE, family_is_stale
 
 N = TypeVar("N")
 
@@ -136,12 +137,9 @@ class Family:
             DataQualityFlag(version=r["version"], rule=r["rule"], detail=r["detail"]) for r in rows
         ]
 
-    @strawberry.field(
-        description="Whether some of the case's events wait, parked, for a fix (see "
-        "projectionStatus): its read models stop before the first of them."
-    )
+    @strawberry.field(description=STALE)
     async def stale(self, info: Info) -> bool:
-        return bool(await info.context.loaders.parked.load(self.family_id))
+        return await family_is_stale(info, self.family_id)
 
     @strawberry.field(description="When the case's read models first stopped at an event.")
     async def parked_since(self, info: Info) -> datetime | None:

@@ -222,6 +222,7 @@ async def test_a_correction_of_the_name_lets_the_case_read_model_apply_the_famil
 
 FAMILY = """query($id: UUID!) { family(id: $id) {
   version stale parkedSince staleReadModels } }"""
+PARENT = """query($id: UUID!) { parent(id: $id) { stale } }"""
 STATUS = """{ projectionStatus {
   name eventsApplied parkedEvents parkedStreams lastFailure lastFailureAt failing } }"""
 
@@ -230,9 +231,18 @@ async def test_the_api_says_which_cases_are_stale_and_why_a_read_model_parked(
     container: Container,
 ) -> None:
     poisoned, _ = await record_with_a_future_event(container)
-    fine, *_ = await open_separated_family(container.commands)
+    fine, fine_mother, *_ = await open_separated_family(container.commands)
     await container.runner.catch_up()
     schema = create_schema()
+    mother = await container.database.pool.fetchval(
+        "SELECT parent_id FROM parent_case WHERE family_id = $1", poisoned
+    )
+    for parent_id, stale in ((mother, True), (fine_mother, False)):  # as her case says
+        result = await schema.execute(
+            PARENT, {"id": str(parent_id)}, context_value=context(container, Role.CASEWORKER)
+        )
+        assert result.errors is None and result.data is not None
+        assert result.data["parent"]["stale"] is stale
 
     for family_id, stale in ((poisoned, True), (fine, False)):
         result = await schema.execute(
