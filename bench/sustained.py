@@ -244,7 +244,8 @@ def report(t: Tally, seconds: float, cost: tuple[float, float, float]) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    token = Authenticator(Settings(jwt_secret=SECRET)).mint("bench", Role.CASEWORKER)
+    minter = Authenticator(Settings(jwt_secret=SECRET))
+    token = minter.mint("bench", Role.CASEWORKER)
     async with bench_database(wipe=args.wipe) as db:
         families, long, short = await prepare(db, max(20, int(400 * args.scale)))
         port = 18000 + random.randint(1000, 1999)
@@ -270,8 +271,12 @@ async def main(args: argparse.Namespace) -> None:
                 ]
                 work += [own_reader(client, families, until, tally) for _ in range(args.readers)]
                 url = base.replace("http", "ws") + "/graphql"
+                # One caseworker a subscriber: connections per subject are capped.
+                tokens = [
+                    minter.mint(f"bench-{i}", Role.CASEWORKER) for i in range(args.subscribers)
+                ]
                 work += [
-                    subscriber(url, token, followed[i % len(followed)], since, until, tally)
+                    subscriber(url, tokens[i], followed[i % len(followed)], since, until, tally)
                     for i in range(args.subscribers)
                 ]
                 work.append(sampler(db, server.pid, started, until, tally))
