@@ -18,10 +18,11 @@ DEFAULT_EVENTS = 10_000
 class FoldedFamilies:
     """A bounded, least-recently-used memo of folds, trusted only for the next version.
 
-    A kept fold is the family's rows through its version; a batch whose first event is the
-    very next version, and which amends nothing before it, continues that fold. Any other
-    batch (a retry after a rollback, a rebuild from the start, another worker's batches,
-    a correction or retraction) misses, and the family is folded whole from its stream.
+    Why it is safe: a kept fold is a pure function of the family's events 1..V, which never
+    change, whatever became of the transaction that computed it. So a batch whose first
+    event is V+1, and which amends nothing before it, may continue it, whoever applies the
+    batch and whether it was tried before; any other batch (a correction or retraction, a
+    rebuild from the start, a retry of events already folded) folds the family whole.
     """
 
     def __init__(self, events: int = DEFAULT_EVENTS) -> None:

@@ -41,7 +41,7 @@ class Rebuilder:
         await self.runner.setup(self.schema, only=self.projection.name)
         await self._replay_up_to(await self.runner.store.committed_head())
         async with pool.acquire() as conn, conn.transaction():
-            # Holding the checkpoint row pauses the live runner for the final batches.
+            # Holding the projection's turn (its advisory lock) pauses the live runner meanwhile.
             await lock_checkpoint(conn, self.projection.name)
             while await self._apply(conn):
                 pass

@@ -53,7 +53,9 @@ UPDATE projection_checkpoints
 LOCK_CHECKPOINT = "SELECT pg_advisory_xact_lock(hashtext('reunite.projection:' || $1))"
 
 
-# Only from where the batch began: a checkpoint renewed meanwhile fails the batch.
+# Only from where the batch began: a checkpoint moved meanwhile fails the batch. Every
+# writer of this code takes the projection's turn first, so it guards against writers that
+# do not (a process of an older version, mid-upgrade, that locks the row instead).
 SAVE_CHECKPOINT = """
 UPDATE projection_checkpoints
    SET transaction_id = $2::text::xid8, position = $3,

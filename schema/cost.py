@@ -228,7 +228,8 @@ class CostLimits(SchemaExtension):
         if found is None or identity is None or not (found.replays or found.reports):
             yield
             return
-        retry_after = limits.throttle.enter(identity.subject)
+        throttle = limits.throttle  # the one it entered, whatever a test swaps meanwhile
+        retry_after = throttle.enter(identity.subject)
         if retry_after is not None:
             execution.result = ExecutionResult(None, [RateLimited(retry_after)])
             if isinstance(context.response, Response):
@@ -239,7 +240,7 @@ class CostLimits(SchemaExtension):
         try:
             yield
         finally:
-            limits.throttle.leave(identity.subject, time.monotonic() - started)
+            throttle.leave(identity.subject, time.monotonic() - started)
 
 
 def cost_limits() -> Callable[[], CostLimits]:

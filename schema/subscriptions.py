@@ -82,7 +82,12 @@ class Subscription:
     async def case_status_changed(
         self, info: Info, filter: ChildFilter | None = None
     ) -> AsyncGenerator[CaseStatusChange, None]:
-        """Children whose status changes from now on, narrowed by the filter."""
+        """Children whose status changes from now on, narrowed by the filter.
+
+        A change a retried parked event makes (`reunite projections retry`) is dated where
+        that event stands in the log, behind every open subscription's cursor: it is not
+        delivered live, though the child's status and the family's timeline show it.
+        """
         container = info.context.container
         pool = container.database.pool
         query, args = sql.status_changes_sql((filter or ChildFilter()).to_sql())

@@ -125,6 +125,7 @@ class FamilyCommands:
         async def attempt() -> AppendResult:
             family, head = await self._load_latest(family_id)
             if ctx.expected_version is not None and ctx.expected_version != family.version:
+                self.cache.keep(family_id, Loaded(family, head))  # unchanged: still good
                 raise VersionConflict(
                     f"family {family_id} is at version {family.version}, "
                     f"not the expected {ctx.expected_version}; reload and retry"

@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
+from projections.runner import PROJECTED_CHANNEL
 from service.postgres.listener import Listener, ListenerState
 
-PROJECTED = "reunite_projected"
 # A connection to a frozen server or across a dropped network is never reported lost:
 # it must answer a probe this often.
 PROBE_EVERY = 5.0
@@ -22,7 +22,7 @@ class Notifications:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.listener = Listener(pool, PROJECTED, self._heard)
+        self.listener = Listener(pool, PROJECTED_CHANNEL, self._heard)
         self._queues: set[asyncio.Queue[str]] = set()
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

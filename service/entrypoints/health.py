@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import asdict
 from typing import Any
 
 from starlette.requests import Request
@@ -20,16 +19,13 @@ READY_TIMEOUT = 2.0
 # wait behind it, is named.
 HELD_BACK_AFTER = 5.0
 # The oldest transaction that has written (holds an xid) while committed events wait
-# behind the horizon it sets: readers see none of them until it ends.
+# behind the horizon it sets: readers see none of them until it ends (migration 0009's
+# horizon_holder lends the server's role just that row of pg_stat_activity).
 HELD_BACK = """
-SELECT a.pid, a.xact_start, a.state, a.application_name,
-       extract(epoch FROM clock_timestamp() - a.xact_start) AS seconds
-  FROM pg_stat_activity a
- WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
-   AND EXISTS (SELECT FROM events e
+SELECT h.pid, h.xact_start, h.state, h.seconds
+  FROM horizon_holder() h
+ WHERE EXISTS (SELECT FROM events e
                 WHERE e.transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))
- ORDER BY age(a.backend_xid) DESC
- LIMIT 1
 """
 
 
@@ -75,7 +71,8 @@ def _listeners(container: Container) -> dict[str, Any]:
 
 
 def _state(state: ListenerState) -> dict[str, Any]:
-    out = {k: v for k, v in asdict(state).items() if v is not None}
+    # The reason stays in the log: anyone may ask /readyz, and it can name hosts and users.
+    out: dict[str, Any] = {"connected": state.connected}
     if state.since is not None:
         out["since"] = state.since.isoformat()
     return out

@@ -229,7 +229,7 @@ class EventStore:
             if idempotency_key is not None and conn is not None:
                 raise VersionConflict(
                     f"family {stream_id} has changed since version {expected_version}, or "
-                    f"idempotency key {idempotency_key} was used: roll back, then ask "
+                    "its idempotency key was used: roll back, then ask "
                     "find_command"
                 ) from None
             raise VersionConflict(_conflict(stream_id, expected_version)) from None
@@ -294,7 +294,7 @@ class EventStore:
             return None
         if row["request_digest"] != digest or stream_id not in (None, row["stream_id"]):
             raise IdempotencyKeyReused(
-                f"idempotency key {idempotency_key} was already used for a different command"
+                "this idempotency key was already used for a different command"
             )
         return AppendResult(
             row["stream_id"], row["version"], row["first_position"], row["last_position"], True

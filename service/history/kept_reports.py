@@ -57,9 +57,14 @@ class KeptReports:
         if task is None:
             task = asyncio.create_task(self._replay(travel, key))
             self.running[key] = task
-            task.add_done_callback(lambda _: self.running.pop(key, None))
+            task.add_done_callback(lambda done: self._finished(key, done))
         # Shielded: a caller that goes away does not cancel the replay others wait for.
         return await asyncio.shield(task)
+
+    def _finished(self, key: Key, task: asyncio.Task[Rows]) -> None:
+        self.running.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved: a replay every waiter left fails quietly, not loudly
 
     async def _replayed(self, travel: TimeTravel, key: Key) -> Rows:
         async with self.replaying:

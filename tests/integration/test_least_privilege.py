@@ -125,6 +125,33 @@ async def test_the_app_role_may_not_switch_off_triggers_for_its_session(served: 
         await served.pool.execute("SET session_replication_role = replica")
 
 
+@pytest.mark.parametrize(
+    "column, value",
+    [("position", "1000000"), ("recorded_at", "'2018-01-01'"), ("transaction_id", "'1'")],
+)
+async def test_the_app_role_may_not_choose_what_the_database_assigns_an_event(
+    served: Database, column: str, value: str
+) -> None:
+    statement = (
+        f"INSERT INTO events (stream_id, version, topic, payload, actor, role, source, hash, "
+        f"{column}) OVERRIDING SYSTEM VALUE VALUES (gen_random_uuid(), 1, 't', '', 'a', 'r', "
+        f"'s', '\\x00', {value})"
+    )
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+        await served.pool.execute(statement)
+
+
+async def test_the_app_role_sees_who_holds_back_the_log_but_not_what_others_run(
+    served: Database,
+) -> None:
+    await served.pool.fetch("SELECT * FROM horizon_holder()")  # lent to it: allowed
+    others = await served.pool.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE query IS NOT NULL AND pid <> pg_backend_pid()"
+        " AND query NOT LIKE '<insufficient privilege>'"
+    )
+    assert others == 0
+
+
 @pytest.mark.parametrize("as_owner", [False, True], ids=["app role", "owner"])
 async def test_a_read_is_numbered_and_dated_by_the_database_whatever_the_writer_says(
     container: Container, served: Database, as_owner: bool

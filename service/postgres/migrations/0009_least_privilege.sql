@@ -2,7 +2,9 @@
 -- role that owns nothing. It reads what it serves, appends to the logs and writes the read
 -- models; it cannot UPDATE, DELETE or TRUNCATE a log, ALTER anything, or SET
 -- session_replication_role (a superuser parameter it is granted no SET on), so append-only
--- no longer rests on the app's own SQL. Migrations and read-model rebuilds run as the owner.
+-- does not rest on the app's own SQL alone. Migrations and read-model rebuilds run as the
+-- owner; the server logs in as the owner and sets this role, so whoever holds the owner's
+-- login can set it back (README, Database roles).
 
 -- Roles are cluster-wide: another database on the server may have made it already, or be
 -- making it now (a concurrent CREATE ROLE fails with unique_violation, not duplicate_object).
@@ -26,17 +28,22 @@ BEGIN
 END
 $$;
 
--- /readyz names the transaction holding back the log's readers, whoever's it is: only a
--- member of pg_read_all_stats sees another role's sessions in pg_stat_activity.
-DO $$
-BEGIN
-    IF NOT pg_has_role('reunite_app', 'pg_read_all_stats', 'MEMBER') THEN
-        GRANT pg_read_all_stats TO reunite_app;
-    END IF;
-EXCEPTION
-    WHEN unique_violation THEN NULL;  -- granted meanwhile for another database
-END
+-- /readyz names the transaction holding back the log's readers, whoever's it is. Only the
+-- owner's view of pg_stat_activity shows other roles' sessions: this function lends the
+-- server's role just the pid, start and state of the oldest writing transaction, no more
+-- (no query text, no other database's sessions beyond that one row).
+CREATE OR REPLACE FUNCTION horizon_holder()
+RETURNS TABLE (pid integer, xact_start timestamptz, state text, seconds double precision)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT a.pid, a.xact_start, a.state,
+           extract(epoch FROM clock_timestamp() - a.xact_start)::double precision
+      FROM pg_stat_activity a
+     WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
+     ORDER BY age(a.backend_xid) DESC
+     LIMIT 1
 $$;
+REVOKE ALL ON FUNCTION horizon_holder() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION horizon_holder() TO reunite_app;
 
 GRANT USAGE ON SCHEMA public TO reunite_app;
 
@@ -50,8 +57,14 @@ REVOKE ALL ON events, commands, command_results, checkpoints, access_log, schema
               projection_checkpoints, parked_events
     FROM reunite_app;
 
--- The logs: read and append, nothing more.
-GRANT SELECT, INSERT ON events, checkpoints, access_log TO reunite_app;
+-- The logs: read and append, nothing more. Of an event, only the columns the service decides:
+-- position, transaction id, recorded_at and hash format stay the database's own.
+GRANT SELECT ON events, checkpoints, access_log TO reunite_app;
+GRANT INSERT (stream_id, version, topic, payload, occurred_at, actor, role, source, reason,
+              correlation_id, causation_id, idempotency_key, request_digest, command_events,
+              prev_hash, hash)
+    ON events TO reunite_app;
+GRANT INSERT ON checkpoints, access_log TO reunite_app;
 -- A checkpoint's id is reserved before it is signed (service/ledger/checkpoints.py RESERVE).
 GRANT USAGE ON SEQUENCE checkpoints_id_seq TO reunite_app;
 GRANT SELECT ON commands, command_results, schema_migrations TO reunite_app;
