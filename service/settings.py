@@ -132,10 +132,13 @@ def _budgets(value: str) -> tuple[tuple[str, int], ...]:
 
 
 def private_directory(path: Path) -> Path:
-    """A directory only its owner may enter (0700), narrowed if it was made wider."""
+    """A directory only its owner may list or write (made 0700), narrowed if it was made
+    wider. Others keep the right to pass through if they had it (0711): run as root, the
+    embedded server's own user must reach its data inside, and opens that way."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if path.stat().st_mode & 0o077:
-        path.chmod(0o700)  # made by an older version, or by hand
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o066:
+        path.chmod(mode & ~0o066)  # made by an older version, by hand, or opened to list
     return path
 
 

@@ -33,6 +33,9 @@ class EmbeddedPostgres:
             forget_dead_users(self.pgdata)
 
         self._server = await asyncio.to_thread(get_server, self.pgdata, cleanup_mode="stop")
+        # Run as root, the library opens the directory for its server's user (0755): others
+        # keep only the right to pass through to pgdata (0711), not to list.
+        private_directory(self.pgdata.parent)
         url: str = self._server.get_uri()
         log.info("embedded PostgreSQL at %s", self.pgdata)
         return url

@@ -52,10 +52,21 @@ def test_the_development_secret_and_its_directory_are_private_from_creation(
 
 def test_a_data_directory_made_wider_is_narrowed(tmp_path: Path) -> None:
     data_dir = tmp_path / "reunite"
-    data_dir.mkdir(mode=0o755)
-    data_dir.chmod(0o755)
+    data_dir.mkdir(mode=0o700)
+    data_dir.chmod(0o777)
     Authenticator(Settings(data_dir=data_dir, dev=True))
-    assert mode(data_dir) == 0o700
+    assert mode(data_dir) & 0o066 == 0  # nobody else may list or write it
+
+
+def test_others_may_still_pass_through_to_the_embedded_server_but_not_list(
+    tmp_path: Path,
+) -> None:
+    # Run as root, the embedded server runs as its own user, which must reach pgdata inside.
+    data_dir = tmp_path / "reunite"
+    data_dir.mkdir(mode=0o700)
+    data_dir.chmod(0o755)  # as the server library opens it
+    Authenticator(Settings(data_dir=data_dir, dev=True))
+    assert mode(data_dir) == 0o711
 
 
 def test_a_development_secret_readable_by_others_is_refused(tmp_path: Path) -> None:
