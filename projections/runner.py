@@ -231,23 +231,10 @@ class ProjectionRunner(Progress):
                 raise TimeoutError(f"{name} did not reach {target} in {within}s")
             await asyncio.sleep(0.01)
 
-    async def apply_available(self, stop: asyncio.Event | None = None) -> int:
-        """Apply whatever every projection can read now, without waiting; between batches,
-        give way to `stop` (each batch is its own transaction, so stopping loses nothing).
-
-        An event a projection cannot apply is parked (step). A batch that fails otherwise
-        (the database is down, say) is logged and retried whole after a back-off; the
-        other projections go on as usual.
-        """
-        now = asyncio.get_running_loop().time()
-        due = [
-            name
-            for name in self.projections
-            if (trouble := self.troubled.get(name)) is None or trouble.retry_at <= now
-        ]
-        return sum(await _side_by_side(self._apply(name, stop) for name in due))
-
     async def _apply(self, name: str, stop: asyncio.Event | None) -> int:
+        """Apply what one projection can read now, giving way to `stop` between batches
+        (each is its own transaction); an event it cannot apply is parked (step), and a
+        batch that fails otherwise (the database is down) is retried after a back-off."""
         total = 0
         try:
             while not (stop and stop.is_set()) and (applied := await self.step(name)):

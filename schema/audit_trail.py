@@ -23,7 +23,7 @@ from service.history.replay import Point
 from service.history.time_travel import TimeTravel
 from service.ledger.checkpoints import Checkpoint
 from service.ledger.keys import KeyFileError, KeySettings
-from service.ledger.verify import verify_family
+from service.ledger.proofs import verify_family
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from service.application.commands import FamilyCommands
 from service.application.notifications import Notifications
 from service.eventstore.codec import create_mapper
 from service.eventstore.store import EventStore
-from service.ledger.verify import SignedTrees
+from service.ledger.proofs import SignedTrees
 from service.postgres.database import Database
 from service.settings import Settings
 

@@ -43,7 +43,8 @@ from service.ledger.checkpoints import (
     latest_checkpoint,
 )
 from service.ledger.keys import KeyFileError, KeySettings, generate_keys, load_public_keys
-from service.ledger.verify import ProofError, place, prove_events, read_family, verify_log
+from service.ledger.proofs import ProofError, prove_events
+from service.ledger.verify import place, read_family, verify_log
 from service.postgres.database import open_database
 from service.settings import Settings
 

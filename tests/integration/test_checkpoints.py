@@ -22,7 +22,8 @@ from service.ledger.checkpoints import (
 )
 from service.ledger.keys import Signer
 from service.ledger.merkle import merkle_root
-from service.ledger.verify import verify_family, verify_log
+from service.ledger.proofs import verify_family
+from service.ledger.verify import verify_log
 from tests.scenarios.family import open_separated_family
 from tests.scenarios.ledger import WRITER, settled, tick
 

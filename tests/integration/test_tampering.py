@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from service.application.container import Container
 from service.eventstore.chain import event_leaf
 from service.eventstore.records import LogPosition, RecordedEvent
-from service.ledger import verify as verify_module
+from service.ledger import proofs as proofs_module
 from service.ledger.checkpoints import (
     Checkpoint,
     CheckpointRefused,
@@ -26,7 +26,8 @@ from service.ledger.checkpoints import (
 )
 from service.ledger.keys import Signer
 from service.ledger.merkle import merkle_root
-from service.ledger.verify import SignedTrees, VerifyReport, verify_family, verify_log
+from service.ledger.proofs import SignedTrees, verify_family
+from service.ledger.verify import VerifyReport, verify_log
 from tests.scenarios.family import open_separated_family
 from tests.scenarios.ledger import (
     WRITER,
@@ -554,14 +555,14 @@ async def test_a_kept_tree_remembers_that_the_log_lost_the_checkpoints_root(
     families = await three_families_and_a_checkpoint(container)
     await rewrite_with_recomputed_hashes(container, families[0])
     reads = 0
-    original = verify_module.signed_tree
+    original = proofs_module.signed_tree
 
     async def counting(*args: Any) -> Any:
         nonlocal reads
         reads += 1
         return await original(*args)
 
-    monkeypatch.setattr(verify_module, "signed_tree", counting)
+    monkeypatch.setattr(proofs_module, "signed_tree", counting)
     for family in families:
         report = await verify_family(pool, family, TRUSTED, trees)
         assert report.failed is not None and "no longer have its root" in report.failed.what
