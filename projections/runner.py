@@ -100,7 +100,8 @@ class ProjectionRunner(Progress):
         batch_size: int = 5000,
     ) -> None:
         self.projections = {p.name: p for p in projections}
-        super().__init__(pool, store, self.projections)
+        super().__init__(pool, self.projections)
+        self.store = store
         self.batch_size = batch_size
         self.troubled: dict[str, Trouble] = {}  # projections whose batches fail
         self._woken = {name: asyncio.Event() for name in self.projections}
