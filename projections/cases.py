@@ -23,6 +23,7 @@ from projections.case_rows import (
 from projections.folded import FoldedFamilies
 from projections.parent_fold import child_situation
 from projections.projection import Decode, Envelope, decoded
+from projections.row_changes import Changes, Fingerprints, changes, fingerprint
 from service.eventstore.records import COLUMNS, Connection, recorded_event
 
 DDL = """
@@ -108,6 +109,14 @@ TABLES = (
     "status_changes",
 )
 DELETE = {t: f"DELETE FROM {t} WHERE family_id = ANY($1::uuid[])" for t in TABLES}
+# The tables whose rows have a key of their own: only the rows that changed are rewritten.
+KEY_COLUMN = {
+    "family_summary": "family_id",
+    "family_members": "person_id",
+    "child_case": "child_id",
+    "parent_case": "parent_id",
+}
+DELETE_KEYS = {t: f"DELETE FROM {t} WHERE {c} = ANY($1::uuid[])" for t, c in KEY_COLUMN.items()}
 
 # Each family's stream before the first version this batch holds (the batch brings the
 # rest, already decoded), so a replay folds the same prefix whatever is written since.
@@ -144,6 +153,8 @@ def _shallow(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return lambda row: tuple(getter(row))
 
 
+KEY = {table: TABLE_COLUMNS[table].index(column) for table, column in KEY_COLUMN.items()}
+
 ROW = {
     "family_summary": _shallow(SummaryRow),
     "family_members": _shallow(MemberRow),
@@ -172,10 +183,12 @@ class CasesProjection:
     ddl = DDL
     version = 2
 
-    def __init__(self, decode: Decode, effective: Effective) -> None:
+    def __init__(
+        self, decode: Decode, effective: Effective, folded: FoldedFamilies | None = None
+    ) -> None:
         self.decode = decode
         self.effective = effective
-        self.folded = FoldedFamilies()
+        self.folded = folded if folded is not None else FoldedFamilies()
 
     async def _refold(
         self, conn: Connection, ids: list[UUID], own: dict[UUID, list[Envelope]]
@@ -195,27 +208,49 @@ class CasesProjection:
         for envelope in batch:
             own.setdefault(envelope.recorded.stream_id, []).append(envelope)
         ids = list(own)
-        folded = {i: rows for i in ids if (rows := self.folded.resume(i, own[i])) is not None}
+        kept = {i: go_on for i in ids if (go_on := self.folded.resume(i, own[i])) is not None}
+        folded = {i: rows for i, (rows, _) in kept.items()}
         folded |= await self._refold(conn, [i for i in ids if i not in folded], own)
-        out: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
+        todo: dict[str, list[tuple[UUID, Changes]]] = {t: [] for t in TABLES}
         for family_id, rows in folded.items():
-            self.folded.keep(family_id, own[family_id][-1].recorded.version, rows)
-            if rows.summary is not None:
-                out["family_summary"].append(ROW["family_summary"](rows.summary))
-            for table, found in (
-                ("family_members", rows.members),
-                ("care_stays", rows.stays),
-                ("parent_case", rows.parents.values()),
-                ("parent_situations", rows.situations),
-                ("data_quality_flags", rows.flags),
-                ("status_changes", rows.status_changes),
-            ):
-                out[table] += map(ROW[table], found)
-            out["child_case"] += [child_record(rows, c) for c in rows.children.values()]
+            before = kept[family_id][1] if family_id in kept else {}
+            written: Fingerprints = {}
+            for table, found in family_rows(rows).items():
+                key = KEY.get(table)
+                todo[table].append((family_id, changes(before.get(table), found, key)))
+                written[table] = fingerprint(found, key)
+            self.folded.keep(family_id, own[family_id][-1].recorded.version, rows, written)
         for table in TABLES:
-            await conn.execute(DELETE[table], ids)
-            if out[table]:
-                # COPY, not INSERTs: the table on search_path (a shadow one while rebuilding).
-                await conn.copy_records_to_table(
-                    table, records=out[table], columns=TABLE_COLUMNS[table]
-                )
+            await _write(conn, table, todo[table])
+
+
+def family_rows(rows: CaseRows) -> dict[str, list[tuple[Any, ...]]]:
+    """Each table's rows for one family, as its columns order them."""
+    out = {
+        table: list(map(ROW[table], found))
+        for table, found in (
+            ("family_members", rows.members),
+            ("care_stays", rows.stays),
+            ("parent_case", rows.parents.values()),
+            ("parent_situations", rows.situations),
+            ("data_quality_flags", rows.flags),
+            ("status_changes", rows.status_changes),
+        )
+    }
+    out["family_summary"] = [] if rows.summary is None else [ROW["family_summary"](rows.summary)]
+    out["child_case"] = [child_record(rows, c) for c in rows.children.values()]
+    return out
+
+
+async def _write(conn: Connection, table: str, todo: list[tuple[UUID, Changes]]) -> None:
+    """One table's changes for every family in the batch: two deletes and a COPY at most."""
+    whole = [family_id for family_id, change in todo if change.whole]
+    gone = [k for _, change in todo for k in change.gone]
+    rows = [row for _, change in todo for row in change.rows]
+    if whole:
+        await conn.execute(DELETE[table], whole)
+    if gone:
+        await conn.execute(DELETE_KEYS[table], gone)
+    if rows:
+        # COPY, not INSERTs: the table on search_path (a shadow one while rebuilding).
+        await conn.copy_records_to_table(table, records=rows, columns=TABLE_COLUMNS[table])

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from projections.cases import CasesProjection
+from projections.folded import DEFAULT_EVENTS, FoldedFamilies
 from projections.projection import Projection, effective_envelopes
 from projections.timeline import TimelineProjection
 from service.eventstore.store import EventStore
 
 
-def all_projections(store: EventStore) -> list[Projection]:
-    """Every read model the runner feeds (side by side)."""
+def all_projections(store: EventStore, folds_kept: int = DEFAULT_EVENTS) -> list[Projection]:
+    """Every read model the runner feeds (side by side); `folds_kept` bounds, in events, the
+    case folds the cases projection keeps between batches."""
     return [
         TimelineProjection(),
-        CasesProjection(store.decode, effective_envelopes),
+        CasesProjection(store.decode, effective_envelopes, FoldedFamilies(folds_kept)),
     ]

@@ -9,6 +9,7 @@ from uuid import UUID
 from projections.case_fold import fold_more
 from projections.case_rows import CaseRows
 from projections.projection import Envelope
+from projections.row_changes import Fingerprints
 
 # Bounded by the events the kept families hold (a family's version counts its events):
 # a fold holds about 2 KB an event at most (a member added), so 10,000 is about 20 MB.
@@ -27,32 +28,37 @@ class FoldedFamilies:
 
     def __init__(self, events: int = DEFAULT_EVENTS) -> None:
         self.events = events
-        self._kept: OrderedDict[UUID, tuple[int, CaseRows]] = OrderedDict()
+        self._kept: OrderedDict[UUID, tuple[int, CaseRows, Fingerprints]] = OrderedDict()
         self._held = 0
 
-    def resume(self, family_id: UUID, new: Sequence[Envelope]) -> CaseRows | None:
-        """The family's rows through its newest event, when the kept fold can go on."""
+    def resume(
+        self, family_id: UUID, new: Sequence[Envelope]
+    ) -> tuple[CaseRows, Fingerprints] | None:
+        """The family's rows through its newest event, when the kept fold can go on, and
+        what was written of it: the rows of a fold through its kept version, since only a
+        batch that ended there (and so was committed) can be followed by `new`."""
         kept = self._kept.pop(family_id, None)
         if kept is None:
             return None
-        version, rows = kept
+        version, rows, written = kept
         self._held -= version
         if new[0].recorded.version != version + 1:
             return None
         if any(envelope.event.amends for envelope in new):  # earlier rows change
             return None
-        return fold_more(rows, new)
+        return fold_more(rows, new), written
 
-    def keep(self, family_id: UUID, version: int, rows: CaseRows) -> None:
-        """Keep a family's fold through `version`, dropping the least recently used."""
+    def keep(self, family_id: UUID, version: int, rows: CaseRows, written: Fingerprints) -> None:
+        """Keep a family's fold through `version` and what was written of it, dropping the
+        least recently used."""
         if (old := self._kept.pop(family_id, None)) is not None:
             self._held -= old[0]
         if version > self.events:
             return
-        self._kept[family_id] = (version, rows)
+        self._kept[family_id] = (version, rows, written)
         self._held += version
         while self._held > self.events:
-            _, (dropped, _) = self._kept.popitem(last=False)
+            _, (dropped, _, _) = self._kept.popitem(last=False)
             self._held -= dropped
 
     def __len__(self) -> int:

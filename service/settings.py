@@ -50,6 +50,10 @@ class Settings:
     expensive_concurrency: int = 4
     expensive_per_minute: int = 30
     report_cache_size: int = 256  # sealed court reports kept (service.history.kept_reports)
+    # Events held in memory, at most: loaded families kept for the next command (about 1.4 KB
+    # an event) and the cases projection's kept folds (about 2 KB an event).
+    family_cache_events: int = 20_000
+    fold_cache_events: int = 10_000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -109,6 +113,10 @@ class Settings:
                 env.get("REUNITE_EXPENSIVE_PER_MINUTE", defaults.expensive_per_minute)
             ),
             report_cache_size=int(env.get("REUNITE_REPORT_CACHE_SIZE", defaults.report_cache_size)),
+            family_cache_events=int(
+                env.get("REUNITE_FAMILY_CACHE_EVENTS", defaults.family_cache_events)
+            ),
+            fold_cache_events=int(env.get("REUNITE_FOLD_CACHE_EVENTS", defaults.fold_cache_events)),
         )
 
     def private_data_dir(self) -> Path:

@@ -8,6 +8,7 @@ from projections.catalog import all_projections
 from projections.runner import ProjectionRunner
 from service.access.access_log import AccessLog
 from service.application.commands import FamilyCommands
+from service.application.family_cache import FamilyCache
 from service.application.notifications import Notifications
 from service.eventstore.codec import create_mapper
 from service.eventstore.store import EventStore
@@ -33,7 +34,8 @@ class Container:
     async def build(cls, settings: Settings, database: Database) -> Container:
         """Wire the parts over an open database and make sure read-model tables exist."""
         store = EventStore(database.pool, create_mapper())
-        runner = ProjectionRunner(database.pool, store, all_projections(store))
+        projections = all_projections(store, settings.fold_cache_events)
+        runner = ProjectionRunner(database.pool, store, projections)
         async with database.as_owner() as owner:
             await runner.setup(owner=owner)
         pool = database.pool
@@ -41,7 +43,7 @@ class Container:
             settings,
             database,
             store,
-            FamilyCommands(store),
+            FamilyCommands(store, FamilyCache(events=settings.family_cache_events)),
             runner,
             Notifications(pool),
             AccessLog(pool),
