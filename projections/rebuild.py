@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+from projections.announced import PROJECTED_CHANNEL, announcement
 from projections.parking import ParkingInMemory
 from projections.runner import (
     LIVE_SCHEMA,
     NOTIFY_PROJECTED,
-    PROJECTED_CHANNEL,
     WITHHELD_POLL,
     ProjectionRunner,
     digest,
@@ -89,6 +89,5 @@ class Rebuilder:
         )
         await self.parked.replace(conn, self.projection.name)
         # Every process's response cache forgets what it read from the old tables.
-        await conn.execute(
-            NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{self.projection.name}:{self.position.position}"
-        )
+        said = announcement(self.projection.name, self.position.position)
+        await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, said)

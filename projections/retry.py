@@ -6,13 +6,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from projections import parking
+from projections.announced import PROJECTED_CHANNEL, announcement
 from projections.isolation import apply_isolating
-from projections.runner import (
-    NOTIFY_PROJECTED,
-    PROJECTED_CHANNEL,
-    ProjectionRunner,
-    lock_checkpoint,
-)
+from projections.runner import NOTIFY_PROJECTED, ProjectionRunner, lock_checkpoint
 
 COUNT_APPLIED = """
 UPDATE projection_checkpoints SET events_applied = events_applied + $2 WHERE name = $1
@@ -52,6 +48,7 @@ async def _retry(runner: ProjectionRunner, name: str, family: UUID) -> Retried:
         await parking.unpark(conn, name, family, applied, held)
         position = await conn.fetchval(COUNT_APPLIED, name, len(applied))
         if applied:  # every process's response cache forgets what it read of the family
-            await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{name}:{position}")
+            said = announcement(name, position, [family])
+            await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, said)
     error = next((p.error for p in held if p.error is not None), None)
     return Retried(name, family, len(applied), len(held), error)

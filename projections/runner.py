@@ -9,10 +9,12 @@ import logging
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from projections import parking
+from projections.announced import PROJECTED_CHANNEL, announcement
 from projections.isolation import apply_isolating, is_outage
 from projections.parking import Parking, ParkingTable
 from projections.progress import READ_CHECKPOINT, Progress
@@ -25,7 +27,6 @@ log = logging.getLogger(__name__)
 
 LIVE_SCHEMA = "public"
 CHANNEL = "reunite_events"
-PROJECTED_CHANNEL = "reunite_projected"  # service.application.notifications listens to it
 
 WITHHELD_POLL = 0.05
 # Batches that fail for a reason not about one event (the database is down) are retried
@@ -82,6 +83,7 @@ class Batch:
     last: LogPosition
     read: int
     applied: int
+    families: list[UUID]
 
 
 def digest(projection: Projection) -> str:
@@ -152,7 +154,9 @@ class ProjectionRunner(Progress):
                 await conn.execute(RENEW_CHECKPOINT, projection.name, wanted)
                 # The replay meets the events this code could not apply again, and parks anew.
                 await conn.execute(parking.FORGET, projection.name)
-                await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{projection.name}:0")
+                await conn.execute(
+                    NOTIFY_PROJECTED, PROJECTED_CHANNEL, announcement(projection.name, 0)
+                )
                 renewed.append(projection.name)
         return renewed
 
@@ -176,7 +180,8 @@ class ProjectionRunner(Progress):
             )
             if saved != "UPDATE 1":
                 raise CheckpointMoved(f"projection {name}'s checkpoint moved during its batch")
-            await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, f"{name}:{last.position}")
+            said = announcement(name, last.position, batch.families)
+            await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, said)
             return batch.read
 
     async def apply_next(
@@ -192,7 +197,7 @@ class ProjectionRunner(Progress):
         recorded = await self.store.read_log(after, limit or self.batch_size, conn)
         if not recorded:
             return None
-        families = list({r.stream_id for r in recorded})
+        families = list(dict.fromkeys(r.stream_id for r in recorded))
         waiting = await parked.families(conn, projection.name, families)
         held = await apply_isolating(conn, projection, self.store.decode, recorded, waiting)
         if held:
@@ -204,7 +209,7 @@ class ProjectionRunner(Progress):
                         projection.name, p.stream_id, p.version, p.position, p.error,
                     )  # fmt: skip
         last = LogPosition(recorded[-1].transaction_id, recorded[-1].position)
-        return Batch(last, len(recorded), len(recorded) - len(held))
+        return Batch(last, len(recorded), len(recorded) - len(held), families)
 
     async def catch_up(self, name: str | None = None, within: float = 60.0) -> int:
         """Apply batches until the projection (or all) include every event committed now.
@@ -286,7 +291,7 @@ class ProjectionRunner(Progress):
             await asyncio.gather(*loops, return_exceptions=True)
             await self.listener.close()
 
-    def _wake(self) -> None:
+    def _wake(self, _payload: str | None) -> None:
         self._heard.set()
         for woken in self._woken.values():
             woken.set()

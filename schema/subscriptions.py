@@ -59,7 +59,7 @@ class Subscription:
         container = info.context.container
         pool = container.database.pool
         # Subscribe before reading where we start, so nothing slips in between.
-        async with container.notifications.subscribe() as woken:
+        async with container.notifications.subscribe("timeline", family_id) as woken:
             last = after_version
             if last is None:
                 last = int(await pool.fetchval(LAST_VERSION, family_id))
@@ -91,7 +91,7 @@ class Subscription:
         container = info.context.container
         pool = container.database.pool
         query, args = sql.status_changes_sql((filter or ChildFilter()).to_sql())
-        async with container.notifications.subscribe() as woken:
+        async with container.notifications.subscribe("cases") as woken:
             start = await container.runner.checkpoint("cases")
             # Past every change the read models held when the subscription began.
             cursor = (start.transaction_id, start.position, LAST_CHILD)

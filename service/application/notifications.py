@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from uuid import UUID
 
 import asyncpg
 
-from projections.runner import PROJECTED_CHANNEL
+from projections.announced import PROJECTED_CHANNEL, Announced, heard
 from service.postgres.listener import Listener, ListenerState
 
 # A connection to a frozen server or across a dropped network is never reported lost:
@@ -23,7 +24,8 @@ class Notifications:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
         self.listener = Listener(pool, PROJECTED_CHANNEL, self._heard)
-        self._queues: set[asyncio.Queue[str]] = set()
+        # Each subscriber's queue, and the projection and family it waits for (None: any).
+        self._queues: dict[asyncio.Queue[str], tuple[str | None, UUID | None]] = {}
         self._kick = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         # Batches heard so far (and losses and returns of hearing, after which anything
@@ -65,24 +67,29 @@ class Notifications:
             except TimeoutError:
                 await self.listener.probe()
 
-    def _heard(self) -> None:
-        """A batch was announced, or hearing was lost or came back: everyone looks again."""
+    def _heard(self, payload: str | None) -> None:
+        """A batch was announced (its subscribers look again), or hearing was lost or came
+        back (everyone does)."""
         self.generation += 1
         self._kick.set()
-        for queue in self._queues:
+        said: Announced = heard(payload)
+        for queue, (projection, family) in self._queues.items():
             # A slow subscriber only needs to know 'something changed'; one pending is enough.
-            if queue.empty():
+            if queue.empty() and said.concerns(projection, family):
                 queue.put_nowait("changed")
 
     @contextlib.asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[asyncio.Queue[str]]:
-        """A queue that receives a wake-up after each applied batch."""
+    async def subscribe(
+        self, projection: str | None = None, family: UUID | None = None
+    ) -> AsyncIterator[asyncio.Queue[str]]:
+        """A queue that receives a wake-up after each batch `projection` (any, when None)
+        applies to `family` (any, when None)."""
         queue: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
-        self._queues.add(queue)
+        self._queues[queue] = (projection, family)
         try:
             yield queue
         finally:
-            self._queues.discard(queue)
+            self._queues.pop(queue, None)
 
     async def woken(self, queue: asyncio.Queue[str]) -> None:
         """Wait for the next batch; while nothing can be heard, poll instead."""

@@ -35,11 +35,14 @@ class ListenerState:
 class Listener:
     """Listens on one channel, and after a lost connection listens again, with back-off.
 
-    `wake` is called for every notification and whenever listening (re)starts, since
-    notifications sent while not listening are never heard: the owner catches up then.
+    `wake` is called with the payload of every notification, and with None whenever
+    listening (re)starts, since notifications sent while not listening are never heard:
+    the owner catches up then.
     """
 
-    def __init__(self, pool: asyncpg.Pool, channel: str, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, channel: str, wake: Callable[[str | None], None]
+    ) -> None:
         self.pool = pool
         self.channel = channel
         self.wake = wake
@@ -80,7 +83,7 @@ class Listener:
             log.info("listening on %s again", self.channel)
         self._conn, self._failures = conn, 0
         self.state = ListenerState(True, datetime.now(UTC))
-        self.wake()
+        self.wake(None)
         return True
 
     async def probe(self) -> None:
@@ -103,12 +106,12 @@ class Listener:
             await self._release(conn)
         self.state = ListenerState(False, datetime.now(UTC))
 
-    def _notified(self, *_: object) -> None:
-        self.wake()
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        self.wake(payload if isinstance(payload, str) else None)
 
     def _terminated(self, _conn: object) -> None:
         self._lost("connection lost")
-        self.wake()  # the owner's loop then calls ensure(), which listens again
+        self.wake(None)  # the owner's loop then calls ensure(), which listens again
 
     async def _drop(self, why: str) -> None:
         conn, self._conn = self._conn, None
