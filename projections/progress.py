@@ -4,7 +4,8 @@ bounded wait for a position that read-your-writes needs. It reads; it never chan
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -12,6 +13,8 @@ import asyncpg
 from projections import parking
 from projections.parking import ParkedSummary
 from service.eventstore.records import LogPosition
+
+UNANNOUNCED_POLL = 0.25  # seconds between looks while waiting for announcements
 
 READ_CHECKPOINT = """
 SELECT transaction_id::text::bigint AS transaction_id, position
@@ -97,12 +100,20 @@ class Progress:
         wanted = list(names or self.names)
         return bool(await self.pool.fetchval(CAUGHT_UP_TO, position, wanted))
 
-    async def wait_for(self, position: int, within: float) -> bool:
-        """Wait until projections have applied position, at most `within` seconds."""
+    async def wait_for(
+        self, position: int, within: float, woken: Callable[[], Awaitable[object]] | None = None
+    ) -> bool:
+        """Wait until projections have applied position, at most `within` seconds: look
+        again each time `woken` returns (a batch was announced), else every 10 ms."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         while not await self.caught_up_to(position):
             if loop.time() >= deadline:
                 return False
-            await asyncio.sleep(0.01)
+            if woken is None:
+                await asyncio.sleep(0.01)
+                continue
+            # An announcement may be lost with its connection: look again at least this often.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken(), UNANNOUNCED_POLL)
         return True

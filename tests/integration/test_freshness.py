@@ -28,6 +28,20 @@ async def test_a_position_is_reached_once_applied_and_not_before(container: Cont
     assert await runner.caught_up_to(result.last_position)
 
 
+async def test_a_wait_looks_again_when_a_batch_is_announced(container: Container) -> None:
+    runner = container.runner
+    _, _, _, result = await open_separated_family(container.commands)
+    looks = 0
+
+    async def woken() -> None:  # the batch is applied and announced while the reader waits
+        nonlocal looks
+        looks += 1
+        await runner.catch_up()
+
+    assert await runner.wait_for(result.last_position, within=5, woken=woken)
+    assert looks == 1
+
+
 async def test_nothing_to_wait_for_at_or_below_zero(container: Container) -> None:
     await open_separated_family(container.commands)  # not applied yet: irrelevant below 1
     assert await container.runner.wait_for(0, within=0.05)
