@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# The Node clients (clients/audit.mjs, clients/apollo_flow.mjs), installed from their lock file.
+CLIENTS_STAMP := clients/node_modules/.installed-$(shell cksum clients/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install run test check lint typecheck bench schema clean
+.PHONY: install clients run test check lint typecheck bench schema clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -17,12 +19,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# Without npm their tests skip (they need node); CI has both.
+$(CLIENTS_STAMP): clients/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd clients && npm ci --no-audit --no-fund --loglevel=error \
+		&& rm -f node_modules/.installed-* && touch ../$(CLIENTS_STAMP); \
+	else echo "npm not found: the Node clients' tests (tests/e2e/test_graphql_http_audit.py," \
+		"tests/e2e/test_apollo_client.py) are skipped; install Node 18+ and npm to run them"; fi
+
+clients: $(CLIENTS_STAMP)
+
 # --demo imports data/orr-separated-children-2018.csv first; a restart finds it imported.
 run: $(STAMP)
 	$(BIN)/reunite serve --dev --demo
 
 # Branch coverage and its floor are tool.coverage in pyproject.toml.
-test: $(STAMP)
+test: $(STAMP) $(CLIENTS_STAMP)
 	$(BIN)/pytest --cov
 
 lint: $(STAMP)
@@ -36,6 +48,7 @@ typecheck: $(STAMP)
 # What CI runs: style, import contracts (tool.importlinter), types, then the tests.
 check: lint typecheck test
 
+# What clients generate from: schema/schema.graphql and schema/possible-types.json.
 schema: $(STAMP)
 	$(BIN)/python -m schema.export
 
@@ -47,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.cost
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.verify
+	$(BIN)/python -m bench.access_log
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage clients/node_modules

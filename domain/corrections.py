@@ -30,9 +30,11 @@ E = TypeVar("E", bound=Happened)
 # Fields that say which event, aggregate or person an entry is about. To change one,
 # retract the entry and record it anew.
 PEOPLE = ("person_id", "parent_id", "child_id", "person_ids", "children_removed_with")
+# Counsel of record is who may read the family (schema/policy.py): a representation
+# recorded for the wrong lawyer is retracted, never turned into another lawyer's.
 STRUCTURAL = frozenset(
     {"originator_id", "originator_version", "originator_topic", "timestamp"}
-    | {"version", "about_version", *PEOPLE}
+    | {"version", "about_version", "counsel", *PEOPLE}
 )
 # A case is known by its number; correcting it would make it another case.
 IDENTITY = frozenset({"case_number"})

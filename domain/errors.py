@@ -130,6 +130,12 @@ class NoNegativeFearDecision(InvariantViolated):
     code = "NO_NEGATIVE_FEAR_DECISION"
 
 
+class NotRepresented(InvariantViolated):
+    """The counsel named is not counsel of record for the member named."""
+
+    code = "NOT_REPRESENTED"
+
+
 class UnknownEntry(InvariantViolated):
     """No event of the case's stream is at the version named."""
 

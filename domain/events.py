@@ -34,6 +34,7 @@ from domain.values import (
     RelationshipKind,
     RemovalElection,
     RemovalKind,
+    RepresentationBasis,
     ReturnRoute,
     ReunificationPreference,
     SeparationReason,
@@ -48,6 +49,10 @@ class Happened(Aggregate.Event):
     occurred_at: datetime
     # 8 CFR 208.6: asylum and credible-fear information is not disclosed without consent.
     confidential: ClassVar[bool] = False
+    # Whether it is part of a person's protection claim (8 CFR 208.6 covers records
+    # "pertaining to" a claim, not only their contents): who may not read that person's
+    # asylum facts does not learn that the entry exists (schema/policy.py).
+    asylum_record: ClassVar[bool] = False
     # Whether it amends an earlier entry (a correction or retraction): a class attribute,
     # read once per event by every replay, where isinstance costs six times as much.
     amends: ClassVar[bool] = False
@@ -57,6 +62,7 @@ class CaseOpened(Aggregate.Created):
     """A case was opened for a family."""
 
     amends: ClassVar[bool] = False
+    asylum_record: ClassVar[bool] = False
 
     occurred_at: datetime
     case_number: str
@@ -169,6 +175,7 @@ class ContactEstablished(Happened):
 class CredibleFearDecided(Happened):
     """A credible-fear decision was made for a person."""
 
+    asylum_record = True
     confidential = True
 
     person_id: UUID
@@ -230,6 +237,8 @@ class EligibilityDetermined(Happened):
 class SettlementElected(Happened):
     """A person chose under the settlement whether to have their claim reviewed."""
 
+    asylum_record = True
+
     person_id: UUID
     election: SettlementElection
 
@@ -237,6 +246,7 @@ class SettlementElected(Happened):
 class Reinterviewed(Happened):
     """A person was re-interviewed on their fear claim under the settlement."""
 
+    asylum_record = True
     confidential = True
 
     person_id: UUID
@@ -245,6 +255,8 @@ class Reinterviewed(Happened):
 
 class AsylumCaseReopened(Happened):
     """A person's asylum case was reopened."""
+
+    asylum_record = True
 
     person_id: UUID
     proceeding: str
@@ -293,6 +305,29 @@ class EntryRetracted(Happened):
     amends = True
 
     version: int
+    reason: str
+
+
+class RepresentationRecorded(Happened):
+    """A lawyer became counsel of record for a member of the case.
+
+    `counsel` is the lawyer's identity as their bearer token's subject says it, so what
+    they may read follows from the record. `consent_to_disclosure` records the person's
+    written consent to disclose their asylum facts (8 CFR 208.6) to this counsel.
+    """
+
+    counsel: str
+    person_id: UUID
+    basis: RepresentationBasis
+    reference: str | None  # the filing or appointment, e.g. "EOIR-28 filed 2018-07-02"
+    consent_to_disclosure: bool
+
+
+class RepresentationEnded(Happened):
+    """A lawyer is no longer counsel of record for a member (withdrawal, substitution)."""
+
+    counsel: str
+    person_id: UUID
     reason: str
 
 

@@ -23,7 +23,9 @@ from domain.paths import (
     Eligibility,
     Member,
     ParentPath,
+    Representation,
 )
+from domain.representation_commands import RepresentationCommands
 from domain.rules import BEFORE_APPREHENSION, check_when
 from domain.values import (
     ANumber,
@@ -40,6 +42,7 @@ from domain.values import (
     PersonName,
     RemovalElection,
     RemovalKind,
+    RepresentationBasis,
     ReturnRoute,
     ReunificationPreference,
     SettlementElection,
@@ -49,7 +52,14 @@ from domain.values import (
 __all__ = ["CONFIDENTIAL_EVENTS", "CaseStatus", "ChildPath", "ChildStatus", "Family", "Member"]
 
 
-class Family(CaseCommands, ChildCommands, ParentCommands, AsylumCommands, Aggregate):
+class Family(
+    CaseCommands,
+    ChildCommands,
+    ParentCommands,
+    AsylumCommands,
+    RepresentationCommands,
+    Aggregate,
+):
     """A family case: its members, their links, and each member's path."""
 
     class Event(events.Happened):
@@ -89,6 +99,8 @@ class Family(CaseCommands, ChildCommands, ParentCommands, AsylumCommands, Aggreg
     ChildDischarged = events.ChildDischarged
     EntryCorrected = events.EntryCorrected
     EntryRetracted = events.EntryRetracted
+    RepresentationRecorded = events.RepresentationRecorded
+    RepresentationEnded = events.RepresentationEnded
     CaseClosed = events.CaseClosed
     DataQualityFlagged = events.DataQualityFlagged
 
@@ -125,6 +137,7 @@ class Family(CaseCommands, ChildCommands, ParentCommands, AsylumCommands, Aggreg
         self.parents: dict[UUID, ParentPath] = {}
         self.asylum: dict[UUID, AsylumPath] = {}
         self.apprehended_at: dict[UUID, datetime] = {}
+        self.representations: dict[tuple[str, UUID], Representation] = {}
         self.flags: list[DataQualityFlag] = []
 
     def _rederive(self) -> None:
@@ -289,6 +302,23 @@ class Family(CaseCommands, ChildCommands, ParentCommands, AsylumCommands, Aggreg
     def _entry_retracted(self, version: int) -> None:
         self.amendments.retract(version, self.version + 1)
         self._rederive()
+
+    @event(RepresentationRecorded)
+    def _representation_recorded(
+        self,
+        occurred_at: datetime,
+        counsel: str,
+        person_id: UUID,
+        basis: RepresentationBasis,
+        consent_to_disclosure: bool,
+    ) -> None:
+        self.representations[(counsel, person_id)] = Representation(
+            counsel, person_id, basis, consent_to_disclosure, occurred_at
+        )
+
+    @event(RepresentationEnded)
+    def _representation_ended(self, counsel: str, person_id: UUID) -> None:
+        self.representations.pop((counsel, person_id), None)
 
     @event(CaseClosed)
     def _case_closed(self) -> None:

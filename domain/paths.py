@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from uuid import UUID
 
@@ -21,6 +21,7 @@ from domain.values import (
     PersonName,
     RemovalElection,
     RemovalKind,
+    RepresentationBasis,
     ReturnRoute,
     ReunificationPreference,
     SettlementElection,
@@ -162,6 +163,17 @@ class AsylumPath:
         """A negative credible-fear decision stands, original or from a prior re-interview."""
         negative = CredibleFearOutcome.NEGATIVE
         return negative in (self.credible_fear, self.reinterview)
+
+
+@dataclass(frozen=True)
+class Representation:
+    """A lawyer standing as counsel of record for one member, from a day."""
+
+    counsel: str
+    person_id: UUID
+    basis: RepresentationBasis
+    consent_to_disclosure: bool
+    since: datetime
 
 
 @dataclass(frozen=True)

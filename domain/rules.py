@@ -23,6 +23,7 @@ from domain.errors import (
     NotInCustody,
     NotLinked,
     NotRemoved,
+    NotRepresented,
     NotWithParent,
     RemovalNotOrdered,
     TimeWithoutZone,
@@ -41,6 +42,7 @@ from domain.paths import (
     DataQualityFlag,
     Member,
     ParentPath,
+    Representation,
 )
 from domain.values import FieldChange, MemberRole
 
@@ -74,6 +76,8 @@ class CaseRules:
     parents: dict[UUID, ParentPath]
     asylum: dict[UUID, AsylumPath]
     apprehended_at: dict[UUID, datetime]
+    # Counsel of record standing now, by (counsel, person represented).
+    representations: dict[tuple[str, UUID], Representation]
     flags: list[DataQualityFlag]
     history: list[Happened]
     amendments: corrections.Amendments
@@ -227,6 +231,26 @@ class CaseRules:
         if not self.asylum[person_id].has_negative_decision:
             raise NoNegativeFearDecision(
                 f"person {person_id} has no negative credible-fear decision to revisit"
+            )
+
+    # Counsel of record.
+
+    def check_not_represented(self, counsel: str, person_id: UUID) -> None:
+        if (counsel, person_id) in self.representations:
+            raise AlreadyRecorded(
+                f"{counsel} is already counsel of record for {person_id}; end the "
+                "representation first to record it anew"
+            )
+
+    def check_represented(self, counsel: str, person_id: UUID, until: datetime) -> None:
+        standing = self.representations.get((counsel, person_id))
+        if standing is None:
+            raise NotRepresented(f"{counsel} is not counsel of record for {person_id}")
+        if until < standing.since:
+            raise InvalidValue(
+                f"the representation began {standing.since.isoformat()}; it cannot end "
+                f"before that, on {until.isoformat()}",
+                "occurred_at",
             )
 
     # Amendments: the entry exists, counts, and the history still holds together after.

@@ -164,6 +164,15 @@ class SettlementElection(Enum):
     DECLINE_REVIEW = "decline_review"
 
 
+class RepresentationBasis(Enum):
+    """What makes a lawyer counsel of record for a person."""
+
+    NOTICE_OF_APPEARANCE = "notice_of_appearance"  # a filed Form G-28 or EOIR-28
+    COURT_APPOINTMENT = "court_appointment"
+    CLIENT_AUTHORIZATION = "client_authorization"  # signed by the person, nothing filed yet
+    OTHER = "other"
+
+
 class ReturnRoute(Enum):
     """How a removed parent came back to the United States."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from uuid import UUID
 
 from domain import events
 from domain.paths import CaseStatus, ChildStatus
@@ -19,20 +20,26 @@ from projections.case_rows import (
     day,
 )
 from projections.child_fold import CHILD_HANDLERS
+from projections.counsel_fold import COUNSEL_HANDLERS
 from projections.dispatch import Handlers, declared
-from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, track_situations
+from projections.parent_fold import MOVES_SITUATION, PARENT_HANDLERS, stances, track_situations
 from projections.projection import Envelope
 from service.eventstore.records import RecordedEvent
 
 REUNIFIED = ChildStatus.REUNIFIED.value
 
 
-def fold_case(history: Sequence[Envelope], last: RecordedEvent | None = None) -> CaseRows:
+def fold_case(
+    history: Sequence[Envelope],
+    last: RecordedEvent | None = None,
+    asylum_entries: dict[int, UUID] | None = None,
+) -> CaseRows:
     """Fold one family's effective events, in version order, into its rows.
 
-    `last` is the stream's newest row (an amendment, perhaps), which dates the summary.
+    `last` is the stream's newest row (an amendment, perhaps), which dates the summary;
+    `asylum_entries` the stream's asylum records, retracted ones too (see asylum_entries).
     """
-    rows = CaseRows()
+    rows = CaseRows(asylum_entries=dict(asylum_entries or {}))
     for envelope in history:
         _fold(rows, envelope)
     if history:
@@ -61,6 +68,8 @@ def _fold(rows: CaseRows, envelope: Envelope) -> None:
         handle(event, rows, recorded, child)
     elif child is not None and (move := CHILD_HANDLERS.get(kind)) is not None:
         move(event, rows, recorded, child)
+    if event.asylum_record:
+        rows.asylum_entries[event.originator_version] = event.person_id
     if child is None and child_id is not None:  # MemberAdded adds the child
         child = rows.children.get(child_id.int)
     if child is not None:
@@ -77,7 +86,9 @@ Effective = Callable[[Sequence[Envelope]], Sequence[Envelope]]
 def case_rows(history: Sequence[Envelope], effective: Effective) -> CaseRows:
     """The rows of one family's whole stream: the effective fold, plus the status changes
     retractions cause (the fold cannot see them: what was retracted is simply absent)."""
-    rows = fold_case(effective(history), history[-1].recorded if history else None)
+    rows = fold_case(
+        effective(history), history[-1].recorded if history else None, asylum_entries(history)
+    )
     kinds = {e.recorded.version: declared(e.event) for e in history}
     for i, envelope in enumerate(history):
         # Two folds of the prefix per retraction: only for those that can move a status.
@@ -88,6 +99,12 @@ def case_rows(history: Sequence[Envelope], effective: Effective) -> CaseRows:
         ):
             rows.status_changes += _reverted(history[:i], envelope, effective)
     return rows
+
+
+def asylum_entries(history: Sequence[Envelope]) -> dict[int, UUID]:
+    """The stream's asylum records by version, with the person each is about: retracted ones
+    too, since a flag about one still says whose record it was."""
+    return {e.recorded.version: e.event.person_id for e in history if e.event.asylum_record}
 
 
 def _reverted(
@@ -116,6 +133,7 @@ def _reverted(
 def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
     """The family view: the summary row and the members in the order they were added."""
     rows.members.clear()  # made anew each time: a fold may go on after it
+    stances(rows)
     children = list(rows.children.values())
     statuses = [c.status for c in children if c.status != ChildStatus.WITH_FAMILY.value]
     status = (
@@ -248,9 +266,10 @@ def _linked(
 
 @CASE_HANDLERS.on(events.DataQualityFlagged)
 def _flagged(e: events.DataQualityFlagged, rows: CaseRows, r: RecordedEvent, *_: object) -> None:
-    rows.flags.append(Flag(r.stream_id, e.about_version, e.rule, e.detail))
+    about = rows.asylum_entries.get(e.about_version)
+    rows.flags.append(Flag(r.stream_id, e.about_version, e.rule, e.detail, about))
 
 
-_HANDLERS = {**CASE_HANDLERS, **PARENT_HANDLERS}
+_HANDLERS = {**CASE_HANDLERS, **PARENT_HANDLERS, **COUNSEL_HANDLERS}
 # The events whose handlers set a child's status: those that move a child, and its arrival.
 MOVES_STATUS = frozenset({*CHILD_HANDLERS, events.MemberAdded})

@@ -9,16 +9,55 @@ from uuid import UUID
 
 import asyncpg
 
-# In care on D: approved into ORR care on or before D and not discharged by D (an unknown
-# discharge date leaves the stay open: it is never invented). Only children separated from a
-# parent count; one in care by D had been separated by D, whatever separation day imported
-# history gives (it may be out of order). Each child takes its separated parent's category
-# for that child (eligibility is per parent and child). "Reunified with the separated
-# parent" means that parent: a reunification with another parent (or guardian) is a
-# discharge in other appropriate circumstances, counted in `other`.
-COURT_REPORT = """
+# A fingerprint of a child: 64 bits of md5 of its id. The sum of the fingerprints of the
+# children a count counts (modulo 2**64) names that set of children whatever the query, day
+# or cell; schema.disclosure turns it into the cell key of the figures analysts are shown.
+# Not a secret (ids can be guessed): the key is an HMAC of it under the server's secret.
+CHILD_HASH = "('x' || left(md5({}::text), 16))::bit(64)::bigint"
+
+# Each of the court report's counts, by the condition a child meets to be counted in it.
+COURT_REPORT_COUNTS = {
+    "total": "true",
+    "discharged": "discharged_at <= $1",
+    "reunified": "discharged_at <= $1 AND discharge_kind = 'reunified'",
+    "sponsor": "discharged_at <= $1 AND discharge_kind = 'sponsor'",
+    "aged_out": "discharged_at <= $1 AND discharge_kind = 'aged_out'",
+    "other": "discharged_at <= $1 AND discharge_kind = 'other'",
+    "in_care": "in_care",
+    **{
+        situation: f"in_care AND situation = '{situation}'"
+        for situation in (
+            "removed",
+            "ice_custody",
+            "criminal_custody",
+            "released_interior",
+            "location_unknown",
+            "ineligible",
+            "waived",
+        )
+    },
+}
+
+
+def _court_report(fingerprints: bool) -> str:
+    """In care on D: approved into ORR care on or before D and not discharged by D (an
+    unknown discharge date leaves the stay open: it is never invented). Only children
+    separated from a parent count; one in care by D had been separated by D, whatever
+    separation day imported history gives (it may be out of order). Each child takes its
+    separated parent's category for that child (eligibility is per parent and child).
+    "Reunified with the separated parent" means that parent: a reunification with another
+    parent (or guardian) is a discharge in other appropriate circumstances, counted in
+    `other`. With fingerprints, each count comes with `<count>_key`, the sum of its
+    children's fingerprints (CHILD_HASH; null when none)."""
+    counted = ",\n       ".join(
+        f"count(*) FILTER (WHERE {where}) AS {name}"
+        + (f", sum(h) FILTER (WHERE {where}) AS {name}_key" if fingerprints else "")
+        for name, where in COURT_REPORT_COUNTS.items()
+    )
+    child = CHILD_HASH.format("c.child_id") if fingerprints else "0"
+    return f"""
 WITH kids AS (
-  SELECT c.age_band, c.discharged_at,
+  SELECT c.age_band, c.discharged_at, {child} AS h,
          CASE WHEN c.discharge_kind = 'reunified' AND c.reunified_with <> c.separated_from
               THEN 'other' ELSE c.discharge_kind END AS discharge_kind,
          (c.placed_at <= $1 AND (c.discharged_at IS NULL OR c.discharged_at > $1)) AS in_care,
@@ -30,39 +69,44 @@ WITH kids AS (
    WHERE c.separated_from IS NOT NULL AND (c.separated_at <= $1 OR c.placed_at <= $1)
 )
 SELECT coalesce(age_band, 'unknown') AS age_band,
-       count(*) AS total,
-       count(*) FILTER (WHERE discharged_at <= $1) AS discharged,
-       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'reunified')
-         AS reunified,
-       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'sponsor') AS sponsor,
-       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'aged_out') AS aged_out,
-       count(*) FILTER (WHERE discharged_at <= $1 AND discharge_kind = 'other') AS other,
-       count(*) FILTER (WHERE in_care) AS in_care,
-       count(*) FILTER (WHERE in_care AND situation = 'removed') AS removed,
-       count(*) FILTER (WHERE in_care AND situation = 'ice_custody') AS ice_custody,
-       count(*) FILTER (WHERE in_care AND situation = 'criminal_custody') AS criminal_custody,
-       count(*) FILTER (WHERE in_care AND situation = 'released_interior')
-         AS released_interior,
-       count(*) FILTER (WHERE in_care AND situation = 'location_unknown') AS location_unknown,
-       count(*) FILTER (WHERE in_care AND situation = 'ineligible') AS ineligible,
-       count(*) FILTER (WHERE in_care AND situation = 'waived') AS waived
+       {counted}
   FROM kids GROUP BY 1 ORDER BY 1
 """
 
-FACILITIES = """
+
+# The report with fingerprints: what analysts' figures are rounded from, and what a report
+# as known at a moment replays (service.history), which serves every role. The fingerprints
+# cost about 10 ms over the ORR list, so the exact live report leaves them out.
+COURT_REPORT = _court_report(fingerprints=True)
+COURT_REPORT_EXACT = _court_report(fingerprints=False)
+
+
+def _facilities(fingerprints: bool) -> str:
+    """Per facility: the stays open on $1 (census) and every stay begun by $1, and the
+    distribution of days in care; with fingerprints, the sum of its children's (CHILD_HASH)
+    for the census and for the stays."""
+    keys = ", sum(h) FILTER (WHERE is_open) AS census_key, sum(h) AS stays_key"
+    return f"""
+WITH stays AS (
+  SELECT facility_id, facility_name,
+         start_date <= $1 AND (end_date IS NULL OR end_date > $1) AS is_open,
+         least(coalesce(end_date, $1), $1) - start_date AS days,
+         {CHILD_HASH.format("child_id") if fingerprints else "0"} AS h
+    FROM care_stays
+   WHERE start_date <= $1
+)
 SELECT facility_id, min(facility_name) AS facility_name,
-       count(*) FILTER (WHERE start_date <= $1 AND (end_date IS NULL OR end_date > $1))
-         AS census,
-       count(*) AS stays,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY least(coalesce(end_date, $1), $1)
-         - start_date) AS median_days,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY least(coalesce(end_date, $1), $1)
-         - start_date) AS p90_days
-  FROM care_stays
- WHERE start_date <= $1
+       count(*) FILTER (WHERE is_open) AS census, count(*) AS stays{keys if fingerprints else ""},
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90_days
+  FROM stays
  GROUP BY facility_id
  ORDER BY census DESC, facility_id
 """
+
+
+FACILITIES = _facilities(fingerprints=True)
+FACILITIES_EXACT = _facilities(fingerprints=False)
 
 PARENTS_OF_FAMILIES = """
 SELECT * FROM parent_case WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, parent_id
@@ -70,12 +114,9 @@ SELECT * FROM parent_case WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, 
 
 # The settlement's class: parents separated from a child whose negative credible-fear
 # decision was made while separated. parent_case sums eligibility up per parent, so a red
-# flag or an ineligibility for any one child keeps the parent out.
-REINTERVIEW_ELIGIBLE = """
-p.credible_fear = 'negative' AND p.credible_fear_while_separated
-AND p.red_flag IS NULL AND p.eligibility IS DISTINCT FROM 'ineligible'
-AND EXISTS (SELECT 1 FROM child_case c WHERE c.separated_from = p.parent_id)
-"""
+# flag or an ineligibility for any one child keeps the parent out. The fold decides who is
+# in it, and where each stands (projections.parent_fold.stance_of).
+REINTERVIEW_ELIGIBLE = "p.reinterview_stance IS NOT NULL"
 
 REMOVALS_WITHOUT_CHOICE = """
 p.removed_at IS NOT NULL AND p.removal_election IS NULL
@@ -85,24 +126,55 @@ AND EXISTS (SELECT 1 FROM child_case c
 """
 
 
-def listed_parents_sql(where: str) -> str:
-    """One keyset page ($1 after, $2 limit) of the parents a fixed condition lists."""
+# What narrows a fixed list, each null for any: the stance and the re-interview's outcome,
+# and whose asylum facts the caller may read (schema/policy.py), for a list whose condition
+# is made of them.
+NARROWED = (
+    "(${0}::text IS NULL OR p.reinterview_stance = ${0})"
+    " AND (${1}::text IS NULL OR p.reinterview_outcome = ${1})"
+    " AND (${2}::uuid[] IS NULL OR p.parent_id = ANY (${2}))"
+)
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """How a fixed list of parents is narrowed; None means any."""
+
+    stance: str | None = None
+    outcome: str | None = None
+    # Only these parents: the list's condition is made of facts the caller may read for
+    # them alone (None: for everyone).
+    only: list[UUID] | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        return (self.stance, self.outcome, self.only)
+
+
+def listed_parents_sql(where: str, backward: bool = False) -> str:
+    """One keyset page ($1 after, $2 limit, then Narrowing.args) of the parents a fixed
+    condition lists; backward: the page before $1, nearest first."""
+    op, direction = KEYSET_DIRECTIONS[backward]
     return (
-        f"SELECT p.* FROM parent_case p WHERE {where} AND p.parent_id > $1"
-        " ORDER BY p.parent_id LIMIT $2"
+        f"SELECT p.* FROM parent_case p WHERE {where} AND {NARROWED.format(3, 4, 5)}"
+        f" AND p.parent_id {op} $1 ORDER BY p.parent_id {direction} LIMIT $2"
     )
 
 
 def listed_parents_count_sql(where: str) -> str:
-    """How many parents a fixed condition lists."""
-    return f"SELECT count(*) FROM parent_case p WHERE {where}"
+    """How many parents a fixed condition lists (Narrowing.args)."""
+    return f"SELECT count(*) FROM parent_case p WHERE {where} AND {NARROWED.format(1, 2, 3)}"
 
 
 CHILD_BY_ID = "SELECT * FROM child_case WHERE child_id = $1"
+# A facility as its latest stay recorded it.
+FACILITY_BY_ID = """
+SELECT facility_id, facility_name, program_type FROM care_stays WHERE facility_id = $1
+ ORDER BY start_date DESC NULLS LAST LIMIT 1
+"""
 PARENT_BY_ID = "SELECT * FROM parent_case WHERE parent_id = $1"
 
 FLAGS_OF_FAMILIES = """
-SELECT family_id, version, rule, detail FROM data_quality_flags
+SELECT family_id, version, rule, detail, asylum_person FROM data_quality_flags
  WHERE family_id = ANY($1::uuid[]) ORDER BY family_id, version, rule
 """
 
@@ -119,7 +191,9 @@ class ChildFilter:
     separated_from: date | None = None
     separated_to: date | None = None
     separation_reason: str | None = None
-    data_quality_flag: str | None = None
+    # A rule, and whose asylum facts the caller may read (None: everyone's): a flag about an
+    # asylum record of anyone else does not count.
+    data_quality_flag: tuple[str, list[UUID] | None] | None = None
     family_id: UUID | None = None
     # The facility census: children with a stay at this facility covering this day.
     in_facility_on: tuple[str, date] | None = None
@@ -138,7 +212,8 @@ _FILTER_SQL = {
     "separation_reason": "child_case.separation_reason = ${}",
     "data_quality_flag": (
         "EXISTS (SELECT 1 FROM data_quality_flags f"
-        " WHERE f.family_id = child_case.family_id AND f.rule = ${})"
+        " WHERE f.family_id = child_case.family_id AND f.rule = ${0}"
+        " AND (${1}::uuid[] IS NULL OR f.asylum_person IS NULL OR f.asylum_person = ANY (${1})))"
     ),
     "family_id": "child_case.family_id = ${}",
     "in_facility_on": (
@@ -168,22 +243,31 @@ def _filters(
 
 
 # Keyset orders: the sort key (never null, so row comparison works) and the tiebreak id.
+# A cursor's day is sent as text: asyncpg sends date.min and date.max as -infinity and
+# infinity, and an unknown day's key, 0001-01-01, must compare as itself.
 NO_DATE = date.min
 CHILD_ORDERS = {
-    "child_id": ("(child_id) > ($1::uuid)", "child_id", 1),
+    "child_id": ("(child_id) {op} ($1::uuid)", "child_id {dir}", 1),
     "separated_at": (
-        "(coalesce(separated_at, DATE '0001-01-01'), child_id) > ($1::date, $2::uuid)",
-        "coalesce(separated_at, DATE '0001-01-01'), child_id",
+        "(coalesce(separated_at, DATE '0001-01-01'), child_id) {op} ($1::text::date, $2::uuid)",
+        "coalesce(separated_at, DATE '0001-01-01') {dir}, child_id {dir}",
         2,
     ),
 }
+# A keyset page goes forwards (rows after the cursor, in order) or backwards (rows before
+# it, nearest first; the caller puts them back in order).
+KEYSET_DIRECTIONS = {False: (">", "ASC"), True: ("<", "DESC")}
 
 
-def children_page_sql(flt: ChildFilter, order: str = "child_id") -> tuple[str, list[Any]]:
+def children_page_sql(
+    flt: ChildFilter, order: str = "child_id", backward: bool = False
+) -> tuple[str, list[Any]]:
     """SQL for one keyset page: cursor values first, then the limit, then the filters."""
     keyset, order_by, keys = CHILD_ORDERS[order]
+    op, direction = KEYSET_DIRECTIONS[backward]
     clauses, args = _filters(flt, keys + 2)
-    where = " AND ".join([keyset, *clauses])
+    where = " AND ".join([keyset.format(op=op), *clauses])
+    order_by = order_by.format(dir=direction)
     sql = f"SELECT * FROM child_case WHERE {where} ORDER BY {order_by} LIMIT ${keys + 1}"
     return sql, args
 
@@ -201,10 +285,13 @@ async def children_page(
     after: tuple[Any, ...],
     limit: int,
     order: str = "child_id",
+    backward: bool = False,
 ) -> list[asyncpg.Record]:
-    """Children matching the filter, in the given order, after a keyset cursor."""
-    sql, args = children_page_sql(flt, order)
-    return await pool.fetch(sql, *after, limit, *args)
+    """Children matching the filter, in the given order, after a keyset cursor (backward:
+    before it, nearest first)."""
+    sql, args = children_page_sql(flt, order, backward)
+    keys = [k.isoformat() if isinstance(k, date) else k for k in after]
+    return await pool.fetch(sql, *keys, limit, *args)
 
 
 @dataclass(frozen=True)
@@ -240,12 +327,14 @@ def _parent_filters(flt: ParentFilter, first: int) -> tuple[list[str], list[Any]
 
 
 async def parents_page(
-    pool: asyncpg.Pool, flt: ParentFilter, after: UUID, limit: int
+    pool: asyncpg.Pool, flt: ParentFilter, after: UUID, limit: int, backward: bool = False
 ) -> list[asyncpg.Record]:
-    """Parents matching the filter, in id order, after a keyset cursor."""
+    """Parents matching the filter, in id order, after a keyset cursor (backward: before
+    it, nearest first)."""
+    op, direction = KEYSET_DIRECTIONS[backward]
     clauses, args = _parent_filters(flt, 3)
-    where = " AND ".join(["parent_id > $1", *clauses])
-    sql = f"SELECT * FROM parent_case WHERE {where} ORDER BY parent_id LIMIT $2"
+    where = " AND ".join([f"parent_id {op} $1", *clauses])
+    sql = f"SELECT * FROM parent_case WHERE {where} ORDER BY parent_id {direction} LIMIT $2"
     return await pool.fetch(sql, after, limit, *args)
 
 
@@ -263,14 +352,18 @@ async def children_count(pool: asyncpg.Pool, flt: ChildFilter) -> int:
     return int(await pool.fetchval(f"SELECT count(*) FROM child_case WHERE {where}", *args))
 
 
-async def court_report(pool: asyncpg.Pool, as_of: date) -> list[asyncpg.Record]:
+async def court_report(
+    pool: asyncpg.Pool, as_of: date, fingerprints: bool = False
+) -> list[asyncpg.Record]:
     """One row per age band with every joint-status-report count as of a date."""
-    return await pool.fetch(COURT_REPORT, as_of)
+    return await pool.fetch(COURT_REPORT if fingerprints else COURT_REPORT_EXACT, as_of)
 
 
-async def facilities(pool: asyncpg.Pool, on: date) -> list[asyncpg.Record]:
+async def facilities(
+    pool: asyncpg.Pool, on: date, fingerprints: bool = False
+) -> list[asyncpg.Record]:
     """Each facility's census on a date and its days-in-care distribution up to it."""
-    return await pool.fetch(FACILITIES, on)
+    return await pool.fetch(FACILITIES if fingerprints else FACILITIES_EXACT, on)
 
 
 STATUS_CHANGE_BATCH = 500

@@ -125,6 +125,11 @@ class ParentRow:
     settlement_election: str | None = None
     reinterview_outcome: str | None = None
     asylum_reopened: bool = False
+    # Where the parent stands in the settlement's class (parents separated from a child whose
+    # negative credible-fear decision was made while separated, red-flagged or ineligible for
+    # none of their children): awaiting a re-interview, declined the review, or re-interviewed
+    # (the outcome is reinterview_outcome). None outside the class. Set by `stances`.
+    reinterview_stance: str | None = None
     # The parent's own category: ineligible for any child files the parent as ineligible;
     # each child's own category is in Situation and child_case.parent_situation.
     situation: str = "location_unknown"
@@ -152,6 +157,24 @@ class Flag:
     version: int
     rule: str
     detail: str
+    # When the flagged entry is part of a person's protection claim (an asylum record), that
+    # person: the flag then counts only for who may read their asylum facts.
+    asylum_person: UUID | None = None
+
+
+@dataclass(slots=True)
+class RepresentationRow:
+    """A lawyer's time as counsel of record for one member; active until ended."""
+
+    family_id: UUID
+    counsel: str
+    person_id: UUID
+    basis: str
+    reference: str | None
+    consent_to_disclosure: bool
+    since: date | None
+    ended_at: date | None = None
+    active: bool = True
 
 
 @dataclass(slots=True)
@@ -235,3 +258,10 @@ class CaseRows:
     # By parent, the children separated from them: the pairs a parent's events touch.
     separated_by: dict[int, list[ChildRow]] = field(default_factory=dict)
     open_stays: dict[int, list[Stay]] = field(default_factory=dict)
+    # Counsel of record, each period in the order recorded; the standing ones by
+    # (counsel, person).
+    representations: list[RepresentationRow] = field(default_factory=list)
+    standing: dict[tuple[str, int], RepresentationRow] = field(default_factory=dict)
+    # The stream versions of the asylum records (events.Happened.asylum_record) folded or
+    # known, by the person each is about: what a flag about one of them is about.
+    asylum_entries: dict[int, UUID] = field(default_factory=dict)

@@ -1,4 +1,5 @@
-"""Read models child_case, parent_case, care_stays, parent_situations, data_quality_flags."""
+"""Read models child_case, parent_case, care_stays, parent_situations, data_quality_flags,
+counsel_clients."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from projections.case_rows import (
     Flag,
     MemberRow,
     ParentRow,
+    RepresentationRow,
     Situation,
     StatusChange,
     Stay,
@@ -71,7 +73,7 @@ CREATE TABLE IF NOT EXISTS parent_case (
     children_removed_with uuid[] NOT NULL, returned_at date, return_route text,
     location_attempts integer NOT NULL, located boolean NOT NULL, preference text,
     eligibility text, red_flag text, settlement_election text, reinterview_outcome text,
-    asylum_reopened boolean NOT NULL, situation text NOT NULL
+    asylum_reopened boolean NOT NULL, reinterview_stance text, situation text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS parent_case_family_idx ON parent_case (family_id);
 -- One separated parent's category as it bears on one child: eligibility is per child.
@@ -83,7 +85,7 @@ CREATE INDEX IF NOT EXISTS parent_situations_parent_idx ON parent_situations (pa
 CREATE INDEX IF NOT EXISTS parent_situations_child_idx ON parent_situations (child_id);
 CREATE TABLE IF NOT EXISTS data_quality_flags (
     family_id uuid NOT NULL, version integer NOT NULL, rule text NOT NULL,
-    detail text NOT NULL
+    detail text NOT NULL, asylum_person uuid
 );
 CREATE INDEX IF NOT EXISTS data_quality_flags_family_idx ON data_quality_flags (family_id);
 CREATE INDEX IF NOT EXISTS data_quality_flags_rule_idx ON data_quality_flags (rule);
@@ -96,6 +98,15 @@ CREATE TABLE IF NOT EXISTS status_changes (
     PRIMARY KEY (transaction_id, position, child_id)
 );
 CREATE INDEX IF NOT EXISTS status_changes_family_idx ON status_changes (family_id);
+-- Counsel of record: what a counsel token may read follows from its active rows.
+CREATE TABLE IF NOT EXISTS counsel_clients (
+    family_id uuid NOT NULL, counsel text NOT NULL, person_id uuid NOT NULL,
+    basis text NOT NULL, reference text, consent_to_disclosure boolean NOT NULL,
+    since date, ended_at date, active boolean NOT NULL
+);
+CREATE INDEX IF NOT EXISTS counsel_clients_counsel_idx ON counsel_clients (counsel)
+    WHERE active;
+CREATE INDEX IF NOT EXISTS counsel_clients_family_idx ON counsel_clients (family_id);
 """
 
 TABLES = (
@@ -107,6 +118,7 @@ TABLES = (
     "parent_situations",
     "data_quality_flags",
     "status_changes",
+    "counsel_clients",
 )
 DELETE = {t: f"DELETE FROM {t} WHERE family_id = ANY($1::uuid[])" for t in TABLES}
 # The tables whose rows have a key of their own: only the rows that changed are rewritten.
@@ -144,6 +156,7 @@ TABLE_COLUMNS = {
     "parent_situations": _columns(Situation),
     "data_quality_flags": _columns(Flag),
     "status_changes": _columns(StatusChange),
+    "counsel_clients": _columns(RepresentationRow),
 }
 
 
@@ -164,6 +177,7 @@ ROW = {
     "parent_situations": _shallow(Situation),
     "data_quality_flags": _shallow(Flag),
     "status_changes": _shallow(StatusChange),
+    "counsel_clients": _shallow(RepresentationRow),
 }
 
 
@@ -235,6 +249,7 @@ def family_rows(rows: CaseRows) -> dict[str, list[tuple[Any, ...]]]:
             ("parent_situations", rows.situations),
             ("data_quality_flags", rows.flags),
             ("status_changes", rows.status_changes),
+            ("counsel_clients", rows.representations),
         )
     }
     out["family_summary"] = [] if rows.summary is None else [ROW["family_summary"](rows.summary)]

@@ -44,6 +44,34 @@ def situation_of(parent: ParentRow, eligibility: str | None) -> tuple[str, str |
     return "location_unknown", None
 
 
+def stance_of(parent: ParentRow, separated: bool) -> str | None:
+    """Where a parent stands in the settlement's class (case_rows.ParentRow), or None when
+    outside it: a negative credible-fear decision made while separated from a child, and no
+    red flag or ineligibility for any of their children."""
+    in_class = (
+        separated
+        and parent.credible_fear == "negative"
+        and parent.credible_fear_while_separated is True
+        and parent.red_flag is None
+        and parent.eligibility != "ineligible"
+    )
+    if not in_class:
+        return None
+    if parent.reinterview_outcome is not None:
+        return "decided"
+    if parent.settlement_election == "decline_review":
+        return "declined"
+    return "awaiting"
+
+
+def stances(rows: CaseRows) -> None:
+    """Each parent's stance in the settlement's class, from their row as folded so far."""
+    for parent in rows.parents.values():
+        parent.reinterview_stance = stance_of(
+            parent, bool(rows.separated_by.get(parent.parent_id.int))
+        )
+
+
 def pair_situation(rows: CaseRows, parent: ParentRow, child: ChildRow) -> tuple[str, str | None]:
     """The category of a parent as it bears on one child: with that pair's eligibility."""
     determined = (

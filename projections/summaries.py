@@ -226,6 +226,24 @@ def _retracted(ev: e.EntryRetracted, who: Labels) -> str:
     return f"Entry {ev.version} retracted; reason: {ev.reason}"
 
 
+@DESCRIBE.on(e.RepresentationRecorded)
+def _represented(ev: e.RepresentationRecorded, who: Labels) -> str:
+    reference = f", {ev.reference}" if ev.reference else ""
+    consent = "consents" if ev.consent_to_disclosure else "does not consent"
+    return (
+        f"{ev.counsel} recorded as counsel of record for {_who(who, ev.person_id)} "
+        f"({_words(ev.basis)}{reference}); the client {consent} to disclosure of asylum records"
+    )
+
+
+@DESCRIBE.on(e.RepresentationEnded)
+def _representation_ended(ev: e.RepresentationEnded, who: Labels) -> str:
+    return (
+        f"{ev.counsel} no longer counsel of record for {_who(who, ev.person_id)}; "
+        f"reason: {ev.reason}"
+    )
+
+
 @DESCRIBE.on(e.CaseClosed)
 def _closed(ev: e.CaseClosed, who: Labels) -> str:
     return f"Case closed; reason: {ev.reason}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -32,6 +32,9 @@ CREATE TABLE IF NOT EXISTS timeline (
     amends          integer,
     amended_by      integer[] NOT NULL DEFAULT '{}',
     people          uuid[] NOT NULL DEFAULT '{}',
+    -- Part of a protection claim (an asylum record), or an amendment or flag of one: only
+    -- who may read the asylum facts of every person it names sees it (schema/policy.py).
+    asylum          boolean NOT NULL DEFAULT false,
     UNIQUE (family_id, version)
 );
 CREATE TABLE IF NOT EXISTS timeline_labels (
@@ -44,20 +47,24 @@ CREATE TABLE IF NOT EXISTS timeline_labels (
 LOAD_LABELS = "SELECT person_id, label FROM timeline_labels WHERE family_id = ANY($1::uuid[])"
 LABEL_COLUMNS = ("person_id", "family_id", "label")
 # The original row stays; it is marked with the versions that amend it, and the amendment
-# names the people the original names, so filtering by a member finds its corrections too.
+# names the people the original names, so filtering by a member finds its corrections too;
+# an amendment of an asylum record is one too.
 MARK_AMENDED = """
 WITH original AS (
   UPDATE timeline SET amended_by = array_append(amended_by, $3)
    WHERE family_id = $1 AND version = $2
-  RETURNING people
+  RETURNING people, asylum
 )
-UPDATE timeline SET people = coalesce((SELECT people FROM original), '{}')
+UPDATE timeline SET people = coalesce((SELECT people FROM original), '{}'),
+                    asylum = coalesce((SELECT asylum FROM original), false)
  WHERE family_id = $1 AND version = $3
 """
-# A data-quality flag is about an earlier entry, and so about the people it names.
+# A data-quality flag is about an earlier entry, and so about the people it names (and an
+# asylum record when that entry is one).
 FLAGGED_ABOUT = """
-UPDATE timeline SET people = coalesce(
-  (SELECT people FROM timeline WHERE family_id = $1 AND version = $2), '{}')
+WITH original AS (SELECT people, asylum FROM timeline WHERE family_id = $1 AND version = $2)
+UPDATE timeline SET people = coalesce((SELECT people FROM original), '{}'),
+                    asylum = coalesce((SELECT asylum FROM original), false)
  WHERE family_id = $1 AND version = $3
 """
 
@@ -96,6 +103,7 @@ def timeline_row(envelope: Envelope, labels: dict[UUID, str]) -> dict[str, Any]:
         "causation_id": p.causation_id,
         "amends": event.version if event.amends else None,
         "people": people_named(event),
+        "asylum": event.asylum_record,
     }
 
 
@@ -137,13 +145,20 @@ class TimelineProjection:
 
 
 # A null filter argument matches every row; the family's (family_id, version) key serves all.
+# $6, when not null, is whose asylum facts the caller may read: an asylum entry naming anyone
+# else is left out, as if it were not there.
 PAGE = """
 SELECT * FROM timeline
  WHERE family_id = $1 AND version > $2
    AND ($4::uuid IS NULL OR $4 = ANY (people))
    AND ($5::text[] IS NULL OR event_type = ANY ($5))
+   AND ($6::uuid[] IS NULL OR NOT asylum OR people <@ $6)
  ORDER BY version LIMIT $3
 """
+# The page before version $2, nearest first.
+PAGE_BEFORE = PAGE.replace("version > $2", "version < $2").replace(
+    "ORDER BY version", "ORDER BY version DESC"
+)
 
 
 async def page(
@@ -153,11 +168,17 @@ async def page(
     limit: int,
     person_id: UUID | None = None,
     event_types: Sequence[str] | None = None,
+    asylum_readable: Collection[UUID] | None = None,
+    backward: bool = False,
 ) -> list[asyncpg.Record]:
-    """A family's timeline rows in version order, after a keyset cursor, optionally filtered.
+    """A family's timeline rows in version order, after a keyset cursor, optionally filtered
+    (backward: the rows before the version, nearest first).
 
     person_id keeps the entries naming that member (and corrections and flags of them);
-    event_types keeps the entries of those types.
+    event_types keeps the entries of those types; asylum_readable, when given, keeps only
+    the asylum entries naming no one but these people (None: every entry).
     """
     types = list(event_types) if event_types is not None else None
-    return await pool.fetch(PAGE, family_id, after_version, limit, person_id, types)
+    readable = list(asylum_readable) if asylum_readable is not None else None
+    sql = PAGE_BEFORE if backward else PAGE
+    return await pool.fetch(sql, family_id, after_version, limit, person_id, types, readable)

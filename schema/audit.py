@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import strawberry
@@ -20,7 +21,7 @@ from strawberry.extensions import SchemaExtension
 
 from schema.context import Info
 from schema.errors import PublicError
-from schema.paging import cursor_parts, page_size
+from schema.paging import Before, Last, cursor_parts, keyset_page, window
 from schema.permissions import AUDITORS
 from schema.types import Connection, connection, encode_cursor
 from service.access import access_log
@@ -31,6 +32,7 @@ def reads(info: Info, family_ids: Iterable[UUID]) -> None:
     info.context.read_families.update(family_ids)
 
 
+NEWEST = 2**63 - 1  # past every access_log id (a bigint)
 MAX_LABEL = 200  # characters of an access-log row's operation, whatever the request
 
 
@@ -103,18 +105,24 @@ class AuditQueries:
         subject: str | None = None,
         first: int = 50,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[AccessRecord]:
         """Who read which family, newest first."""
-        limit = page_size(info, first)
-        parts = cursor_parts(after, 1)
-        if parts and not parts[0].isdigit():
-            raise PublicError(f"invalid cursor {after!r}", "BAD_CURSOR")
-        before = int(parts[0]) if parts else 2**63 - 1
+        asked = window(info, first, after, last, before)
         pool = info.context.container.database.pool
-        rows = await access_log.page(pool, family_id, subject, before, limit + 1)
-        page = rows[:limit]
+
+        async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
+            parts = cursor_parts(cursor, 1)
+            if parts and not (parts[0].isdigit() and int(parts[0]) < NEWEST):
+                raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR")
+            since = int(parts[0]) if parts else (0 if backward else NEWEST)
+            return await access_log.page(pool, family_id, subject, since, limit, backward)
+
+        page = await keyset_page(asked, fetch, lambda r: encode_cursor(r["id"]))
         return connection(
-            [AccessRecord(**dict(r)) for r in page],
-            [encode_cursor(r["id"]) for r in page],
-            len(rows) > limit,
+            [AccessRecord(**dict(r)) for r in page.rows],
+            page.cursors,
+            page.has_next,
+            has_previous=page.has_previous,
         )

@@ -17,6 +17,7 @@ from schema.audit import reads
 from schema.context import Info
 from schema.errors import PublicError
 from schema.permissions import AUDITORS
+from schema.scoping import scope_of
 from schema.time_travel import CaseAsOf, CaseDiff, CasePoint, aware
 from service.eventstore.chain import ChainBreak as Break
 from service.history.replay import Point
@@ -138,7 +139,7 @@ class AuditTrailQueries:
         if state is None:
             return None
         reads(info, [id])
-        return CaseAsOf.from_state(state)
+        return CaseAsOf.from_state(state, scope_of(info))
 
     @strawberry.field(
         permission_classes=[AUDITORS],
@@ -155,7 +156,7 @@ class AuditTrailQueries:
         if found is None:
             return None
         reads(info, [id])
-        return CaseDiff.of(id, found)
+        return CaseDiff.of(id, found, scope_of(info))
 
     @strawberry.field(
         permission_classes=[AUDITORS],

@@ -10,11 +10,8 @@ from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRul
 from strawberry import Schema
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
-    ValidationCache,
 )
 
 from schema.asylum_mutations import AsylumMutations
@@ -25,29 +22,45 @@ from schema.case_queries import CaseQueries
 from schema.child_mutations import ChildMutations
 from schema.correction_mutations import CorrectionMutations
 from schema.cost import cost_limits
-from schema.errors import PublicError
+from schema.counsel_mutations import CounselMutations
+from schema.documents import DocumentCache
+from schema.errors import (
+    INTROSPECTION_DISABLED,
+    CodedErrors,
+    PublicError,
+    coded_rule,
+)
 from schema.limits import RoleLimits
+from schema.node_queries import NodeQueries
 from schema.outage import OperatorSchema, OutageErrors
 from schema.parent_mutations import ParentMutations
+from schema.persisted import PersistedDocuments, PersistedOnly
 from schema.queries import FamilyQueries
 from schema.response_cache import ResponseCaching
+from schema.scoping import Scoping
 from schema.subscriptions import Subscription
 from schema.suggestions import HideSuggestions
 
 MAX_TOKENS = 2000
-CACHE_SIZE = 1000
 
-PRODUCTION_RULES: tuple[type[ASTValidationRule], ...] = (NoSchemaIntrospectionCustomRule,)
+PRODUCTION_RULES: tuple[type[ASTValidationRule], ...] = (
+    coded_rule(NoSchemaIntrospectionCustomRule, INTROSPECTION_DISABLED),
+)
 
 
 @strawberry.type
-class Query(FamilyQueries, CaseQueries, AuditQueries, AuditTrailQueries):
+class Query(FamilyQueries, CaseQueries, AuditQueries, AuditTrailQueries, NodeQueries):
     """Everything the read side answers."""
 
 
 @strawberry.type
 class Mutation(
-    CaseMutations, CorrectionMutations, ChildMutations, ParentMutations, AsylumMutations
+    CaseMutations,
+    CorrectionMutations,
+    ChildMutations,
+    ParentMutations,
+    AsylumMutations,
+    CounselMutations,
 ):
     """Every command, each answering with a success or a typed error."""
 
@@ -66,20 +79,24 @@ def _expected(error: GraphQLError) -> bool:
     return bool(error.extensions and error.extensions.get("code") == "FORBIDDEN")
 
 
-def create_schema(dev: bool = False) -> Schema:
-    """One schema per process; introspection only in development."""
+def create_schema(dev: bool = False, persisted: PersistedDocuments | None = None) -> Schema:
+    """One schema per process; introspection only in development; with a persisted-only
+    manifest, registered documents only."""
     rules: list[type[ASTValidationRule]] = [] if dev else list(PRODUCTION_RULES)
+    only = persisted if persisted is not None and persisted.only else None
     extensions: list[Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-        lambda: ParserCache(maxsize=CACHE_SIZE),
         lambda: AddValidationRules(rules),
         RoleLimits,
-        lambda: ValidationCache(maxsize=CACHE_SIZE),
+        DocumentCache,  # after the extensions that add validation rules
+        *([lambda: PersistedOnly(only)] if only is not None else []),
         cost_limits(),  # budgets and throttles, before anything runs or is answered kept
         ResponseCaching,  # before ReadAudit, so kept answers are audited too
+        Scoping,  # after ResponseCaching: a kept answer needs no scope
         ReadAudit,
         OutageErrors,  # before MaskErrors: an outage is answered retryable, not masked
-        lambda: MaskErrors(should_mask_error=lambda e: not _expected(e)),
+        # Masks what the caller should not read, then codes every error (schema/errors.py).
+        lambda: CodedErrors(should_mask_error=lambda e: not _expected(e)),
         *([] if dev else [HideSuggestions]),  # "Did you mean" only where introspection is on
     ]
     return OperatorSchema(

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from schema.loaders import Loaders
+from schema.policy import Scope
 from schema.response_cache import ResponseCache
 from service.access.auth import Identity
 from service.application.container import Container
@@ -33,6 +34,9 @@ class Context:
     response_cache: ResponseCache | None = None
     # Sealed court reports (schema.cost installs the process's own; None: always replayed).
     reports: KeptReports | None = None
+    # What the caller may see of whom (schema.scoping loads it before execution; None: not
+    # loaded, so a caller whose reach depends on its clients represents no one).
+    scope: Scope | None = None
 
 
 Info = strawberry.Info[Context, None]

@@ -1,10 +1,11 @@
 """Cost limits: a static cost per field, a budget per role, and limits on expensive work.
 
 A field answering an object costs 1 and one answering a value 0; a field with `first`
-multiplies what it selects by `first` (a page of 100 children with their parents and
-facility: 1 + 100 x 4); fields that read more than a row add their weight, and a court
-report as known at a time (a replay of the whole log) costs KNOWN_AT_REPORT. A request
-over its role's budget is refused before anything runs (TOO_COSTLY, naming both).
+(or `last`, or `ids`) multiplies what it selects by that many (a page of 100 children with
+their parents and facility: 1 + 100 x 4); fields that read more than a row add their
+weight, and a court report as known at a time (a replay of the whole log) costs
+KNOWN_AT_REPORT. A request over its role's budget is refused before anything runs
+(TOO_COSTLY, naming both).
 
 Requests for expensive work (a report as known at a time, a replay, a verification) are
 limited per subject: so many at once and so many a minute (RATE_LIMITED, with retryAfter
@@ -130,8 +131,17 @@ class _Walk:
                 own += KNOWN_AT_REPORT
                 self.reports.append((args["asOf"], args["knownAt"]))
         below = self.selections(node.selection_set, named) if node.selection_set else 0
-        first = args.get("first")
-        return own + (max(first, 1) if isinstance(first, int) else 1) * below
+        return own + _rows(args) * below
+
+
+def _rows(args: dict[str, Any]) -> int:
+    """How many objects a field answers at most: a page's `last` or `first`, the number of
+    `ids` asked for (nodes), else one."""
+    ids, last, first = args.get("ids"), args.get("last"), args.get("first")
+    if isinstance(ids, list):
+        return max(len(ids), 1)
+    size = last if isinstance(last, int) else first
+    return max(size, 1) if isinstance(size, int) else 1
 
 
 def estimate(

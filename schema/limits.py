@@ -10,6 +10,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 
+from schema.errors import QUERY_TOO_DEEP, TOO_MANY_ALIASES, coded_rule
 from service.access.auth import Role
 
 
@@ -33,8 +34,12 @@ UNKNOWN = Demand(max_page=1, max_depth=3, max_aliases=0)
 
 # Rule classes are built once per role: the validation cache is keyed by the rules, so a
 # limiter built per request (a new class each time) would never hit it.
+# Each rule's errors carry their own code (QUERY_TOO_DEEP, TOO_MANY_ALIASES).
 RULES: dict[Role | None, tuple[type[ValidationRule], ...]] = {
-    role: (max_depth_rule(d.max_depth, None), max_aliases_rule(d.max_aliases))
+    role: (
+        coded_rule(max_depth_rule(d.max_depth, None), QUERY_TOO_DEEP),
+        coded_rule(max_aliases_rule(d.max_aliases), TOO_MANY_ALIASES),
+    )
     for role, d in [*DEMAND.items(), (None, UNKNOWN)]
 }
 

@@ -39,6 +39,8 @@ class Loaders:
     flags: DataLoader[UUID, list[Row]]
     # A family's parked events, at most one row: since when, and for which read models.
     parked: DataLoader[UUID, list[Row]]
+    # Counsel of record, past and present.
+    representations: DataLoader[UUID, list[Row]]
 
     @classmethod
     def create(cls, pool: asyncpg.Pool) -> Loaders:
@@ -54,9 +56,13 @@ class Loaders:
         async def parked(ids: list[UUID]) -> list[Row]:
             return await pool.fetch(parking.STALE_FAMILIES, ids)
 
+        async def representations(ids: list[UUID]) -> list[Row]:
+            return await family_queries.representations_of(pool, ids)
+
         return cls(
             flags=DataLoader(grouped(flags, "family_id")),
             parked=DataLoader(grouped(parked, "family_id")),
             members=DataLoader(grouped(members, "family_id")),
             parents=DataLoader(grouped(parents, "family_id")),
+            representations=DataLoader(grouped(representations, "family_id")),
         )

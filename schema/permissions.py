@@ -1,12 +1,12 @@
-"""Role-based permission classes: the one place access is decided."""
+"""Role-based permission classes: the gates of the root fields, derived from the policy."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import strawberry
-from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.permission import BasePermission
 
+from schema.policy import Fact, Use, roles_for
 from service.access.auth import Role
 
 
@@ -27,18 +27,19 @@ def allow(*roles: Role) -> type[BasePermission]:
     return Allowed
 
 
-# The access policy, in one place: which roles each kind of field admits.
-RECORDERS = allow(Role.CASEWORKER)
-CASE_READERS = allow(Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR)
-# Credible-fear and re-interview contents are confidential (8 CFR 208.6): not for counsel.
-CONFIDENTIAL_READERS = allow(Role.CASEWORKER, Role.AUDITOR)
-REPORT_READERS = allow(Role.CASEWORKER, Role.COUNSEL, Role.AUDITOR, Role.ANALYST)
-AUDITORS = allow(Role.AUDITOR)
-OPERATORS = allow(Role.ADMIN, Role.AUDITOR)
+def gate(fact: Fact, use: Use) -> type[BasePermission]:
+    """The permission class of a root field answering this use of this fact: the roles the
+    policy lets use it over anyone at all (schema/policy.py)."""
+    return allow(*roles_for(fact, use))
 
 
-def confidential() -> Any:
-    """A field that reads as null for callers who may not see confidential contents."""
-    return strawberry.field(
-        extensions=[PermissionExtension(permissions=[CONFIDENTIAL_READERS()], fail_silently=True)]
-    )
+# The gates of the root fields, each derived from the policy table (schema/policy.py says
+# which root is which); what a caller admitted sees is scoped further (schema/scoping.py).
+RECORDERS = gate(Fact.STATUS, Use.RECORD)
+CASE_READERS = gate(Fact.STATUS, Use.READ)
+CASE_LISTS = gate(Fact.STATUS, Use.LIST)
+HISTORY_READERS = gate(Fact.IDENTITY, Use.LIST)
+ASYLUM_LISTS = gate(Fact.ASYLUM, Use.LIST)
+REPORT_READERS = gate(Fact.STATUS, Use.STATISTICS)
+AUDITORS = gate(Fact.AUDIT, Use.READ)
+OPERATORS = gate(Fact.OPERATIONS, Use.READ)

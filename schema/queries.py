@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Any
 from uuid import UUID
 
 import strawberry
@@ -11,8 +12,10 @@ from projections import family_queries, timeline
 from schema.audit import reads
 from schema.context import Info
 from schema.errors import PublicError
-from schema.paging import MinPosition, cursor_parts, fresh, page_size
-from schema.permissions import CASE_READERS, OPERATORS
+from schema.paging import Before, Last, MinPosition, cursor_parts, fresh, keyset_page, window
+from schema.permissions import CASE_LISTS, CASE_READERS, HISTORY_READERS, OPERATORS
+from schema.policy import Fact, Use
+from schema.scoping import require, scope_of
 from schema.time_travel import TimelineFilter
 from schema.types import (
     Connection,
@@ -22,6 +25,8 @@ from schema.types import (
     connection,
     encode_cursor,
 )
+
+LAST_VERSION = 2**31 - 1  # a stream's versions are PostgreSQL integers
 
 
 @strawberry.type
@@ -42,29 +47,47 @@ class FamilyQueries:
         reads(info, [id])
         return Family.from_row(row)
 
-    @strawberry.field(permission_classes=[CASE_READERS])
+    @strawberry.field(permission_classes=[CASE_LISTS])
     async def families(
         self,
         info: Info,
         first: int = 20,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
         min_position: MinPosition = None,
+        represented_by: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the cases where this lawyer (a token's subject) is counsel "
+                "of record now; for counsel, among the families of its own clients."
+            ),
+        ] = None,
     ) -> Connection[Family]:
         await fresh(info, min_position)
-        limit = page_size(info, first)
-        parts = cursor_parts(after, 2)
-        try:
-            keyset = (datetime.fromisoformat(parts[0]), UUID(parts[1])) if parts else None
-        except ValueError:
-            raise PublicError(f"invalid cursor {after!r}", "BAD_CURSOR") from None
+        asked = window(info, first, after, last, before)
         pool = info.context.container.database.pool
-        rows = await family_queries.page_families(pool, keyset, limit + 1)
-        nodes = [Family.from_row(r) for r in rows[:limit]]
-        reads(info, [n.family_id for n in nodes])
-        cursors = [encode_cursor(r["opened_at"], r["family_id"]) for r in rows[:limit]]
-        return connection(nodes, cursors, len(rows) > limit)
+        # Who represents whom is an identity fact: the filter counts only where it may be read.
+        only = scope_of(info).families(Fact.IDENTITY, Use.LIST) if represented_by else None
 
-    @strawberry.field(permission_classes=[CASE_READERS])
+        async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
+            parts = cursor_parts(cursor, 2)
+            try:
+                keyset = (datetime.fromisoformat(parts[0]), UUID(parts[1])) if parts else None
+            except ValueError:
+                raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR") from None
+            return await family_queries.page_families(
+                pool, keyset, limit, represented_by, only, backward
+            )
+
+        page = await keyset_page(
+            asked, fetch, lambda r: encode_cursor(r["opened_at"], r["family_id"])
+        )
+        nodes = [Family.from_row(r) for r in page.rows]
+        reads(info, [n.family_id for n in nodes])
+        return connection(nodes, page.cursors, page.has_next, has_previous=page.has_previous)
+
+    @strawberry.field(permission_classes=[HISTORY_READERS])
     async def timeline(
         self,
         info: Info,
@@ -72,25 +95,35 @@ class FamilyQueries:
         filter: TimelineFilter | None = None,
         first: int = 50,
         after: str | None = None,
+        last: Last = None,
+        before: Before = None,
         min_position: MinPosition = None,
     ) -> Connection[TimelineEntry]:
+        """The case's history, entry by entry; for counsel, of its clients' families only,
+        and an asylum record only where it may read that person's asylum facts."""
         await fresh(info, min_position)
-        limit = page_size(info, first)
-        parts = cursor_parts(after, 1)
-        if parts and not parts[0].isdigit():
-            raise PublicError(f"invalid cursor {after!r}", "BAD_CURSOR")
-        after_version = int(parts[0]) if parts else 0
+        scope = scope_of(info)
+        require(scope, Fact.IDENTITY, Use.LIST, family_id)
+        asked = window(info, first, after, last, before)
         pool = info.context.container.database.pool
         flt = filter or TimelineFilter()
-        rows = await timeline.page(
-            pool, family_id, after_version, limit + 1, flt.member_id, flt.checked_types()
-        )
-        nodes = [TimelineEntry.from_row(r) for r in rows[:limit]]
+        types = flt.checked_types()
+        readable = scope.people(Fact.ASYLUM, Use.LIST)
+
+        async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
+            parts = cursor_parts(cursor, 1)
+            if parts and not (parts[0].isdigit() and int(parts[0]) <= LAST_VERSION):
+                raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR")
+            version = int(parts[0]) if parts else (LAST_VERSION if backward else 0)
+            return await timeline.page(
+                pool, family_id, version, limit, flt.member_id, types, readable, backward
+            )
+
+        page = await keyset_page(asked, fetch, lambda r: encode_cursor(r["version"]))
+        nodes = [TimelineEntry.from_row(r, scope) for r in page.rows]
         if nodes:
             reads(info, [family_id])
-        return connection(
-            nodes, [encode_cursor(r["version"]) for r in rows[:limit]], len(rows) > limit
-        )
+        return connection(nodes, page.cursors, page.has_next, has_previous=page.has_previous)
 
     @strawberry.field(permission_classes=[OPERATORS])
     async def projection_status(self, info: Info) -> list[ProjectionState]:

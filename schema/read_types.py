@@ -11,8 +11,18 @@ from uuid import UUID
 import strawberry
 
 from schema.context import Info
+from schema.disclosure import (
+    BASE,
+    DISTRIBUTION_MIN_STAYS,
+    MAX_COUNT_DEVIATION,
+    MAX_DAYS_DEVIATION,
+    NAMED_MIN_STAYS,
+    POOLED_ID,
+)
 from schema.loaders import Loaders
-from schema.permissions import confidential
+from schema.node import Node
+from schema.policy import Scope
+from schema.scoping import shown
 
 
 @strawberry.enum
@@ -61,6 +71,21 @@ class ParentSituation(Enum):
     WAIVED = "waived"
 
 
+@strawberry.enum
+class ReinterviewStance(Enum):
+    """Where a parent in the settlement's class stands on their re-interview."""
+
+    AWAITING_REINTERVIEW = strawberry.enum_value(
+        "awaiting", description="Not re-interviewed yet, and the review not declined."
+    )
+    DECLINED_REVIEW = strawberry.enum_value(
+        "declined", description="Declined the settlement's review; not re-interviewed."
+    )
+    REINTERVIEW_DECIDED = strawberry.enum_value(
+        "decided", description="Re-interviewed: the outcome is reinterviewOutcome."
+    )
+
+
 def _fields(cls: type[Any], row: Any) -> dict[str, Any]:
     present = set(row.keys())
     return {name: row[name] for name in cls.__annotations__ if name in present}
@@ -78,16 +103,19 @@ async def family_is_stale(info: Info, family_id: UUID) -> bool:
 
 
 @strawberry.type
-class Facility:
+class Facility(Node):
     """An ORR care provider as recorded."""
 
     facility_id: str
     facility_name: str
     program_type: str | None = None
 
+    def node_key(self) -> tuple[Any, ...]:
+        return (self.facility_id,)
+
 
 @strawberry.type
-class Parent:
+class Parent(Node):
     """A parent's custody, proceedings, removal and return."""
 
     parent_id: UUID
@@ -116,26 +144,38 @@ class Parent:
     red_flag: str | None = strawberry.field(
         description="The latest red flag standing for any of the parent's children."
     )
-    settlement_election: str | None
-    asylum_reopened: bool
     situation: ParentSituation
-    credible_fear: str | None = confidential()
-    credible_fear_while_separated: bool | None = confidential()
-    reinterview_outcome: str | None = confidential()
+    # Asylum facts (8 CFR 208.6): null for a caller who may not read this person's.
+    settlement_election: str | None
+    asylum_reopened: bool | None
+    credible_fear: str | None
+    credible_fear_while_separated: bool | None
+    reinterview_outcome: str | None
+    reinterview_stance: ReinterviewStance | None = strawberry.field(
+        description="Where the parent stands in the settlement's class (parents whose "
+        "negative credible-fear decision was made while separated from a child, red-flagged "
+        "or ineligible for none of their children); null outside it."
+    )
 
     @strawberry.field(description=STALE)
     async def stale(self, info: Info) -> bool:
         return await family_is_stale(info, self.family_id)
 
+    def node_key(self) -> tuple[Any, ...]:
+        return (self.parent_id,)
+
     @classmethod
-    def from_row(cls, row: Any) -> Parent:
+    def from_row(cls, row: Any, scope: Scope) -> Parent:
+        """The parent as this caller may see them (schema/policy.py)."""
         values = _fields(cls, row)
         values["situation"] = ParentSituation(row["situation"])
-        return cls(**values)
+        stance = row.get("reinterview_stance")
+        values["reinterview_stance"] = ReinterviewStance(stance) if stance else None
+        return cls(**shown(cls, values, scope, row["family_id"], row["parent_id"]))
 
 
 @strawberry.type
-class Child:
+class Child(Node):
     """A child's status, care and the parent it was separated from."""
 
     child_id: UUID
@@ -167,17 +207,24 @@ class Child:
     async def stale(self, info: Info) -> bool:
         return await family_is_stale(info, self.family_id)
 
+    def node_key(self) -> tuple[Any, ...]:
+        return (self.child_id,)
+
     @classmethod
-    def from_row(cls, row: Any, parents: list[Parent], facility: Facility | None) -> Child:
+    def from_row(
+        cls, row: Any, parents: list[Parent], facility: Facility | None, scope: Scope
+    ) -> Child:
+        """The child as this caller may see them (schema/policy.py)."""
         values = _fields(cls, row)
         values["status"] = ChildStatus(row["status"])
         values["age_band"] = AgeBand(row["age_band"]) if row["age_band"] else None
         situation = row["parent_situation"]
         values["parent_situation"] = ParentSituation(situation) if situation else None
+        values = shown(cls, values, scope, row["family_id"], row["child_id"])
         return cls(**values, parents=parents, facility=facility)
 
 
-async def children_from_rows(loaders: Loaders, rows: Sequence[Any]) -> list[Child]:
+async def children_from_rows(loaders: Loaders, rows: Sequence[Any], scope: Scope) -> list[Child]:
     """Children with their linked parents, loaded for the whole page at once, and their
     current facility from their own row (it holds the current stay).
 
@@ -190,20 +237,30 @@ async def children_from_rows(loaders: Loaders, rows: Sequence[Any]) -> list[Chil
     for row, adults in zip(rows, families, strict=True):
         facility = Facility(**_fields(Facility, row)) if row["facility_id"] else None
         linked = set(row["parent_ids"])
-        parents = [Parent.from_row(p) for p in adults if p["parent_id"] in linked]
-        children.append(Child.from_row(row, parents, facility))
+        parents = [Parent.from_row(p, scope) for p in adults if p["parent_id"] in linked]
+        children.append(Child.from_row(row, parents, facility, scope))
     return children
 
 
-@strawberry.type
+@strawberry.type(
+    description="A count with its age-band split. Exact for caseworkers, counsel and "
+    f"auditors. Analysts are shown every figure, the total included, rounded to a multiple "
+    f"of {BASE} at random by a key drawn from the children it counts (cell-key random "
+    f"rounding, ADR 0013): at most {MAX_COUNT_DEVIATION} from the exact count and unbiased "
+    f"({BASE}q + r is shown as {BASE}q + {BASE} with probability r/{BASE}, else as {BASE}q); "
+    f"an exact 0 is shown as 0, and 1 to {BASE - 1} as 0 or {BASE}, never as themselves. "
+    "The same children always give the same figure, whatever the query, date or cell, so "
+    "repeating or re-slicing a question averages nothing out. Each figure is rounded on its "
+    "own: a total need not equal the sum of its parts as shown."
+)
 class Counts:
-    """A count with its age-band split; null where a small count is suppressed."""
+    """A count with its age-band split (the description says what analysts see)."""
 
-    total: int | None
-    under_5: int | None
-    from_5_to_17: int | None
-    adult: int | None
-    unknown_age: int | None
+    total: int
+    under_5: int
+    from_5_to_17: int
+    adult: int
+    unknown_age: int
 
 
 @strawberry.type
@@ -239,7 +296,12 @@ class Discharged:
     )
 
 
-@strawberry.type
+@strawberry.type(
+    description="The joint status report's figures as of a date. Analysts have them only "
+    "for the last day of a month, and with knownAt only as known at the start of a month "
+    "(00:00 UTC on its first day); anything else is refused with OFF_CALENDAR. Their "
+    "figures are rounded as Counts says; everyone else has them exact, for any date."
+)
 class CourtReport:
     """The joint status report's figures as of a date."""
 
@@ -249,17 +311,30 @@ class CourtReport:
     in_care: InCareByParentSituation
 
 
-@strawberry.type
+@strawberry.type(
+    description="One facility's census on a date and how long children stayed. Exact for "
+    "caseworkers, counsel and auditors. Analysts have it only for the last day of a month "
+    f"(OFF_CALENDAR otherwise); facilities with fewer than {NAMED_MIN_STAYS} stays begun by "
+    f"then are not named but pooled in one row, facilityId {POOLED_ID}, listed last; census "
+    f"and stays are rounded as Counts says (at most {MAX_COUNT_DEVIATION} off), and rows are "
+    "ordered by the census shown."
+)
 class FacilityStats:
     """One facility's census on a date and how long children stayed."""
 
     facility_id: str
     facility_name: str
-    census: int | None
-    stays: int | None
+    census: int = strawberry.field(description="Children in its care on the date.")
+    stays: int = strawberry.field(description="Stays begun there by the date.")
     median_days: float | None = strawberry.field(
-        description="Over the stays; null where the stays count is suppressed."
+        description="Median days in care over those stays (an open stay counts to the date). "
+        f"Analysts: null over fewer than {DISTRIBUTION_MIN_STAYS} stays and for the pooled "
+        "row; otherwise rounded to a whole number of weeks at random, up with probability "
+        "the fraction of a week left over (unbiased, less than "
+        f"{MAX_DAYS_DEVIATION} days off), by a key of the facility's that is the same "
+        "every month."
     )
     p90_days: float | None = strawberry.field(
-        description="Over the stays; null where the stays count is suppressed."
+        description="90th percentile of days in care over those stays, shown to analysts "
+        "as medianDays is."
     )

@@ -6,7 +6,7 @@ process hears (service.application.notifications), and the first one heard empti
 query that waits for a position (minPosition) or reads the log as known at a time
 (knownAt) is always executed: a client reading its own writes never gets an older answer.
 Answers are kept per caller (subject and role), so permissions, page caps and
-suppression stay the caller's own; the read audit records every answer, kept or not.
+analysts' rounding stay the caller's own; the read audit records every answer, kept or not.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ READ_MODEL_ROOTS = frozenset(
         "removalsWithoutDocumentedChoice",
         "courtReport",
         "facilities",
+        "node",  # through the roots above (schema/node_queries.py)
+        "nodes",
     }
 )
 # Arguments that make such a field wait for the log or read it as known at a time.

@@ -19,8 +19,10 @@ from schema.case_queries import ChildFilter
 from schema.context import Info
 from schema.loaders import Loaders
 from schema.outage import DatabaseUnavailable
-from schema.permissions import CASE_READERS
+from schema.permissions import CASE_LISTS, HISTORY_READERS
+from schema.policy import Fact, Scope, Use
 from schema.read_types import Child, ChildStatus, children_from_rows
+from schema.scoping import require, rescope
 from schema.types import TimelineEntry
 from service.postgres.database import unavailable
 
@@ -51,34 +53,46 @@ class Subscription:
     skips nor repeats one; one that outlasts OUTAGE_GRACE closes it with a retryable error.
     """
 
-    @strawberry.subscription(permission_classes=[CASE_READERS])
+    @strawberry.subscription(permission_classes=[HISTORY_READERS])
     async def family_events(
         self, info: Info, family_id: UUID, after_version: int | None = None
     ) -> AsyncGenerator[TimelineEntry, None]:
-        """Each new event of one family, in order, once the timeline has applied it."""
+        """Each new event of one family, in order, once the timeline has applied it; for
+        counsel, while it represents someone of the family, and an asylum record only where
+        it may read that person's asylum facts (checked again before each delivery)."""
         container = info.context.container
         pool = container.database.pool
+        require(await rescope(info), Fact.IDENTITY, Use.LIST, family_id)
+
+        async def read(last: int) -> tuple[Scope, list[asyncpg.Record]]:
+            scope = await rescope(info)
+            require(scope, Fact.IDENTITY, Use.LIST, family_id)
+            readable = scope.people(Fact.ASYLUM, Use.LIST)
+            return scope, await timeline.page(
+                pool, family_id, last, BATCH, asylum_readable=readable
+            )
+
         # Subscribe before reading where we start, so nothing slips in between.
         async with container.notifications.subscribe("timeline", family_id) as woken:
             last = after_version
             if last is None:
                 last = int(await pool.fetchval(LAST_VERSION, family_id))
             while True:
-                rows = await _outliving_outages(
+                scope, rows = await _outliving_outages(
                     info,
                     woken,
                     f"subscribe again with afterVersion: {last}",
-                    partial(timeline.page, pool, family_id, last, BATCH),
+                    partial(read, last),
                     "subscription familyEvents",
-                    lambda rows: [family_id] if rows else [],
+                    lambda read: [family_id] if read[1] else [],
                 )
                 for row in rows:
                     last = row["version"]
-                    yield TimelineEntry.from_row(row)
+                    yield TimelineEntry.from_row(row, scope)
                 if len(rows) < BATCH:
                     await container.notifications.woken(woken)
 
-    @strawberry.subscription(permission_classes=[CASE_READERS])
+    @strawberry.subscription(permission_classes=[CASE_LISTS])
     async def case_status_changed(
         self, info: Info, filter: ChildFilter | None = None
     ) -> AsyncGenerator[CaseStatusChange, None]:
@@ -90,7 +104,7 @@ class Subscription:
         """
         container = info.context.container
         pool = container.database.pool
-        query, args = sql.status_changes_sql((filter or ChildFilter()).to_sql())
+        wanted = filter or ChildFilter()
         async with container.notifications.subscribe("cases") as woken:
             start = await container.runner.checkpoint("cases")
             # Past every change the read models held when the subscription began.
@@ -100,7 +114,7 @@ class Subscription:
                     info,
                     woken,
                     "subscribe again; the children query has their statuses as they stand",
-                    partial(_status_changes, pool, query, (*cursor, *args)),
+                    partial(_status_changes, info, pool, wanted, cursor),
                     "subscription caseStatusChanged",
                     lambda read: {child.family_id for child in read[1]},
                 )
@@ -114,14 +128,18 @@ class Subscription:
 
 
 async def _status_changes(
-    pool: asyncpg.Pool, query: str, args: tuple[object, ...]
+    info: Info, pool: asyncpg.Pool, wanted: ChildFilter, cursor: tuple[object, ...]
 ) -> tuple[list[asyncpg.Record], list[Child]]:
-    """The next status changes, and the children that pass the filter as they stand."""
-    rows = await pool.fetch(query, *args)
+    """The next status changes, and the children that pass the filter as they stand, as the
+    caller's reach stands now (a representation may end while the subscription runs)."""
+    scope = await rescope(info)
+    query, args = sql.status_changes_sql(wanted.to_sql(scope))
+    rows = await pool.fetch(query, *cursor, *args)
     passing = [r for r in rows if r["passes"]]
     # A connection lives long: parents are loaded afresh for each batch, never from a
     # DataLoader cache filled when the subscription started.
-    children = await children_from_rows(Loaders.create(pool), passing) if passing else []
+    loaders = Loaders.create(pool)
+    children = await children_from_rows(loaders, passing, scope) if passing else []
     return rows, children
 
 

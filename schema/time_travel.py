@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from datetime import date, datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import strawberry
+from strawberry.types.private import is_private
 
 from projections.case_rows import Flag
 from projections.projection import Envelope
 from projections.summaries import SUMMARIES
 from schema.errors import PublicError
+from schema.policy import Scope
 from schema.read_types import AgeBand, ChildStatus, Parent, ParentSituation
 from schema.types import DataQualityFlag, Member, TimelineEntry
 from service.history import replay
 from service.history.replay import CaseState, Change, MemberChanges, Point
 
 Moment = TypeVar("Moment", bound=datetime | None)
+T = TypeVar("T")
 
 
 def aware(moment: Moment, name: str) -> Moment:
@@ -103,6 +108,47 @@ class ChildAsOf:
         return cls(**values)
 
 
+def snapshot(cls: type[Any], name: str, description: str) -> type[Any]:
+    """A type with the fields of `cls` (and their resolvers) but not its global id: the
+    values an object had at a point of its history are not the object, and a client's cache
+    must not take them for it (under the object's id they would overwrite what it is now)."""
+    hints = typing.get_type_hints(cls, include_extras=True)
+    annotations: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__module__": __name__, "__annotations__": annotations}
+    for found in cls.__strawberry_definition__.fields:
+        field_name = found.python_name
+        if field_name == "id":
+            continue
+        if field_name in hints and is_private(hints[field_name]):
+            annotations[field_name] = hints[field_name]
+        elif found.base_resolver is not None:
+            namespace[field_name] = strawberry.field(
+                resolver=found.base_resolver.wrapped_func, description=found.description
+            )
+        else:
+            annotations[field_name] = hints[field_name]
+            namespace[field_name] = strawberry.field(description=found.description)
+    return strawberry.type(type(name, (), namespace), name=name, description=description)
+
+
+def as_of(value: Any, kind: type[T]) -> T:
+    """An object's values as an object of its snapshot type."""
+    names = [f.name for f in dataclasses.fields(kind) if f.init]  # type: ignore[arg-type]
+    return kind(**{name: getattr(value, name) for name in names})
+
+
+if TYPE_CHECKING:  # the same fields, as far as the checker is concerned
+    MemberAsOf = Member
+    ParentAsOf = Parent
+else:
+    MemberAsOf = snapshot(
+        Member, "MemberAsOf", "A member of a case as replayed to a point (not the member now)."
+    )
+    ParentAsOf = snapshot(
+        Parent, "ParentAsOf", "A parent as replayed to a point (not the parent now)."
+    )
+
+
 @strawberry.type
 class CaseAsOf:
     """A family case replayed from its stream to a point, in the read models' shapes."""
@@ -121,13 +167,13 @@ class CaseAsOf:
         description="Events folded: as corrected, without retracted ones or ones that had "
         "not occurred by occurredAt."
     )
-    members: list[Member]
+    members: list[MemberAsOf]
     children: list[ChildAsOf]
-    parents: list[Parent]
+    parents: list[ParentAsOf]
     flags: list[DataQualityFlag]
 
     @classmethod
-    def from_state(cls, state: CaseState) -> CaseAsOf:
+    def from_state(cls, state: CaseState, scope: Scope) -> CaseAsOf:
         s = state.summary
         return cls(
             family_id=s.family_id,
@@ -141,9 +187,11 @@ class CaseAsOf:
             last_recorded_at=s.updated_at,
             events_recorded=len(state.known),
             events_counted=len(state.counted),
-            members=[Member.from_row(vars(m)) for m in state.rows.members],
+            members=[
+                as_of(Member.from_row(vars(m), scope), MemberAsOf) for m in state.rows.members
+            ],
             children=[ChildAsOf.from_row(r) for r in state.children()],
-            parents=[Parent.from_row(r) for r in state.parents()],
+            parents=[as_of(Parent.from_row(r, scope), ParentAsOf) for r in state.parents()],
             flags=[flag(f) for f in state.rows.flags],
         )
 
@@ -224,18 +272,19 @@ class CaseDiff:
     )
 
     @classmethod
-    def of(cls, family_id: UUID, found: replay.CaseDiff) -> CaseDiff:
+    def of(cls, family_id: UUID, found: replay.CaseDiff, scope: Scope) -> CaseDiff:
         names, amending = replay.labels(found.history), replay.amended_by(found.history)
 
         def entries(events: list[Envelope]) -> list[TimelineEntry]:
             return [
-                TimelineEntry.from_row(replay.timeline_entry(e, names, amending)) for e in events
+                TimelineEntry.from_row(replay.timeline_entry(e, names, amending), scope)
+                for e in events
             ]
 
         return cls(
             family_id=family_id,
-            before=CaseAsOf.from_state(found.before) if found.before else None,
-            after=CaseAsOf.from_state(found.after) if found.after else None,
+            before=CaseAsOf.from_state(found.before, scope) if found.before else None,
+            after=CaseAsOf.from_state(found.after, scope) if found.after else None,
             case=[ValueChange.of(c) for c in found.case],
             members=[MemberChange.of(m) for m in found.members],
             flags_raised=[flag(f) for f in found.flags_raised],

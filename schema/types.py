@@ -10,18 +10,51 @@ from uuid import UUID
 
 import strawberry
 
+from domain.values import RepresentationBasis
 from schema.context import Info
+from schema.node import Node
+from schema.policy import Fact, Scope, Use
 from schema.read_types import STALE, family_is_stale
+from schema.scoping import require, scope_of, shown
 
 N = TypeVar("N")
 
 
-@strawberry.type
-class PageInfo:
-    """Where a keyset page ends."""
+# Whether rows lie beyond one end of a page: known from the page's own query, or asked
+# (one more query, run only when the field is selected).
+Beyond = bool | Callable[[], Awaitable[bool]]
 
-    has_next_page: bool
-    end_cursor: str | None
+
+@strawberry.type(
+    description="Where a keyset page starts and ends, and whether rows lie beyond each end "
+    "(Relay's cursor connections)."
+)
+class PageInfo:
+    """Where a keyset page starts and ends, and whether rows lie beyond each end."""
+
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor: pass it as `before` (with `last`) for the "
+        "page before."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor: pass it as `after` (with `first`) for the page after."
+    )
+    next: strawberry.Private[Beyond] = False
+    previous: strawberry.Private[Beyond] = False
+
+    @strawberry.field(
+        description="Whether rows follow this page: more than `first` after `after`, or, "
+        "paging backwards, any row after `before`."
+    )
+    async def has_next_page(self) -> bool:
+        return self.next if isinstance(self.next, bool) else await self.next()
+
+    @strawberry.field(
+        description="Whether rows precede this page: more than `last` before `before`, or, "
+        "paging forwards, any row before `after`."
+    )
+    async def has_previous_page(self) -> bool:
+        return self.previous if isinstance(self.previous, bool) else await self.previous()
 
 
 @strawberry.type
@@ -65,20 +98,27 @@ def decode_cursor(cursor: str) -> list[str]:
 def connection(
     nodes: list[N],
     cursors: list[str],
-    has_next: bool,
+    has_next: Beyond,
     count: Callable[[], Awaitable[int]] | None = None,
+    has_previous: Beyond = False,
 ) -> Connection[N]:
-    """Assemble a page; `count` answers totalCount."""
+    """Assemble a page, its nodes and cursors in the list's order; `count` answers
+    totalCount."""
     edges = [Edge(node=n, cursor=c) for n, c in zip(nodes, cursors, strict=True)]
     return Connection(
         edges=edges,
-        page_info=PageInfo(has_next_page=has_next, end_cursor=cursors[-1] if cursors else None),
+        page_info=PageInfo(
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+            next=has_next,
+            previous=has_previous,
+        ),
         count=count,
     )
 
 
 @strawberry.type
-class Member:
+class Member(Node):
     """A person in a case, with the child's current status where it applies."""
 
     person_id: UUID
@@ -95,13 +135,45 @@ class Member:
     separated_at: date | None
     reunified_at: date | None
     reunified_with: UUID | None
+    family_id: strawberry.Private[UUID]
+
+    def node_key(self) -> tuple[Any, ...]:
+        return (self.family_id, self.person_id)
 
     @classmethod
-    def from_row(cls, row: Any) -> Member:
-        return cls(**{f: row[f] for f in MEMBER_FIELDS})
+    def from_row(cls, row: Any, scope: Scope) -> Member:
+        """The member as this caller may see them (schema/policy.py)."""
+        values = {f: row[f] for f in MEMBER_FIELDS}
+        return cls(**shown(cls, values, scope, row["family_id"], row["person_id"]))
 
 
 MEMBER_FIELDS = tuple(Member.__annotations__)
+
+
+@strawberry.type
+class Representation:
+    """A lawyer's time as counsel of record for a member of the case."""
+
+    family_id: UUID
+    person_id: UUID
+    counsel: str = strawberry.field(description="The lawyer, as their token's subject says.")
+    basis: RepresentationBasis
+    reference: str | None
+    consent_to_disclosure: bool = strawberry.field(
+        description="Whether the person consented to disclosure of their asylum facts "
+        "(8 CFR 208.6) to this counsel: counsel reads them only then."
+    )
+    since: date | None
+    ended_at: date | None
+    active: bool
+
+    @classmethod
+    def from_row(cls, row: Any, scope: Scope) -> Representation:
+        """Who represents whom, refused to a caller who may not read it (schema/policy.py)."""
+        require(scope, Fact.IDENTITY, Use.READ, row["family_id"])
+        values = {name: row[name] for name in cls.__annotations__}
+        values["basis"] = RepresentationBasis(row["basis"])
+        return cls(**values)
 
 
 @strawberry.type
@@ -114,7 +186,7 @@ class DataQualityFlag:
 
 
 @strawberry.type
-class Family:
+class Family(Node):
     """A family case as the read model knows it."""
 
     family_id: UUID
@@ -125,17 +197,39 @@ class Family:
     last_position: int
     updated_at: datetime
 
+    def node_key(self) -> tuple[Any, ...]:
+        return (self.family_id,)
+
     @strawberry.field(description="The case's members, parents first as recorded.")
     async def members(self, info: Info) -> list[Member]:
         rows = await info.context.loaders.members.load(self.family_id)
-        return [Member.from_row(r) for r in rows]
+        scope = scope_of(info)
+        return [Member.from_row(r, scope) for r in rows]
 
-    @strawberry.field(description="Data-quality rules the case's entries broke; kept, flagged.")
+    @strawberry.field(
+        description="Data-quality rules the case's entries broke; kept, flagged. A flag about "
+        "an asylum record only for a caller who may read that person's asylum facts."
+    )
     async def data_quality_flags(self, info: Info) -> list[DataQualityFlag]:
         rows = await info.context.loaders.flags.load(self.family_id)
+        scope = scope_of(info)
         return [
-            DataQualityFlag(version=r["version"], rule=r["rule"], detail=r["detail"]) for r in rows
+            DataQualityFlag(version=r["version"], rule=r["rule"], detail=r["detail"])
+            for r in rows
+            if r["asylum_person"] is None
+            or scope.allows(Fact.ASYLUM, Use.LIST, self.family_id, r["asylum_person"])
         ]
+
+    @strawberry.field(
+        description="Counsel of record of the case's members, past and present, in the order "
+        "recorded; empty for a caller who may not read who they are (schema/policy.py)."
+    )
+    async def counsel_of_record(self, info: Info) -> list[Representation]:
+        scope = scope_of(info)
+        if not scope.allows(Fact.IDENTITY, Use.READ, self.family_id):
+            return []
+        rows = await info.context.loaders.representations.load(self.family_id)
+        return [Representation.from_row(r, scope) for r in rows]
 
     @strawberry.field(description=STALE)
     async def stale(self, info: Info) -> bool:
@@ -165,7 +259,7 @@ class Family:
 
 
 @strawberry.type
-class TimelineEntry:
+class TimelineEntry(Node):
     """One event of a family's history, in words, with who recorded it and why."""
 
     position: int
@@ -186,9 +280,19 @@ class TimelineEntry:
     amended_by: list[int] = strawberry.field(
         description="Versions of later corrections or retractions of this entry."
     )
+    family_id: strawberry.Private[UUID]
+
+    def node_key(self) -> tuple[Any, ...]:
+        return (self.family_id, self.version)
 
     @classmethod
-    def from_row(cls, row: Any) -> TimelineEntry:
+    def from_row(cls, row: Any, scope: Scope) -> TimelineEntry:
+        """The entry, refused to a caller who may not read the family's history or, for an
+        asylum record (or an amendment or flag of one), the asylum facts of whom it names."""
+        require(scope, Fact.IDENTITY, Use.READ, row["family_id"])
+        if row["asylum"]:
+            for person in row["people"]:
+                require(scope, Fact.ASYLUM, Use.READ, row["family_id"], person)
         values: dict[str, Any] = {f: row[f] for f in TIMELINE_FIELDS}
         values["amended_by"] = list(row["amended_by"])
         return cls(**values)

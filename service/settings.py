@@ -29,6 +29,16 @@ class Settings:
     max_query_chars: int = 20_000
     max_variables_bytes: int = 64 * 1024
     max_operation_name_chars: int = 100
+    # Browser apps on other origins (service/entrypoints/cors.py): the origins allowed to
+    # call /graphql and open its websocket (development adds any localhost origin), whether
+    # they may send cookies, and request headers allowed beyond the defaults.
+    cors_origins: tuple[str, ...] = ()
+    cors_credentials: bool = False
+    cors_headers: tuple[str, ...] = ()
+    # Trusted documents (schema/persisted.py): a manifest of the operations
+    # clients were built with, and whether only those are served (recommended in production).
+    persisted_documents: Path | None = None
+    persisted_only: bool = False
     checkpoint_interval: float = 300.0
     # Every wait on the database is bounded (seconds; 0 turns a limit off).
     statement_timeout: float = 30.0
@@ -37,6 +47,9 @@ class Settings:
     # The role the server's pool acts as (migration 0009); None runs it as the owner.
     database_role: str | None = "reunite_app"
     jwt_secret: str | None = None
+    # The secret behind analysts' cell keys (service.access.cell_key_secret); None: one
+    # generated into the data directory. Never change it once analysts have figures.
+    disclosure_secret: str | None = None
     jwt_public_key_file: Path | None = None
     jwks_url: str | None = None
     jwt_audience: str | None = None
@@ -82,6 +95,11 @@ class Settings:
             max_operation_name_chars=int(
                 env.get("REUNITE_MAX_OPERATION_NAME_CHARS", defaults.max_operation_name_chars)
             ),
+            cors_origins=_names(env.get("REUNITE_CORS_ORIGINS", "")),
+            cors_credentials=_flag(env.get("REUNITE_CORS_CREDENTIALS", "")),
+            cors_headers=_names(env.get("REUNITE_CORS_HEADERS", "")),
+            persisted_documents=_path(env.get("REUNITE_PERSISTED_DOCUMENTS")),
+            persisted_only=_flag(env.get("REUNITE_PERSISTED_ONLY", "")),
             checkpoint_interval=float(
                 env.get("REUNITE_CHECKPOINT_INTERVAL", defaults.checkpoint_interval)
             ),
@@ -92,6 +110,7 @@ class Settings:
             database_wait=float(env.get("REUNITE_DATABASE_WAIT", defaults.database_wait)),
             database_role=env.get("REUNITE_DATABASE_ROLE", defaults.database_role) or None,
             jwt_secret=env.get("REUNITE_JWT_SECRET") or None,
+            disclosure_secret=env.get("REUNITE_DISCLOSURE_SECRET") or None,
             jwt_public_key_file=_path(env.get("REUNITE_JWT_PUBLIC_KEY_FILE")),
             jwks_url=env.get("REUNITE_JWKS_URL") or None,
             jwt_audience=env.get("REUNITE_JWT_AUDIENCE") or None,
@@ -126,6 +145,15 @@ class Settings:
 
 def _path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    """'a, b c' as ('a', 'b', 'c'): items separated by commas or spaces."""
+    return tuple(item for item in value.replace(",", " ").split() if item)
 
 
 def _budgets(value: str) -> tuple[tuple[str, int], ...]:

@@ -16,6 +16,8 @@ from service.postgres.embedded import EmbeddedPostgres
 from service.settings import Settings
 from tests.scenarios.database import reset, with_database
 
+DISCLOSURE_SECRET = "tests-cell-key-secret-of-forty-bytes-long"
+
 
 @pytest.fixture(scope="session")
 async def server_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
@@ -43,7 +45,10 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 async def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, freshness_timeout=10.0)
+    # The analysts' cell-key secret is set: no test writes one into the user's data directory.
+    return Settings(
+        database_url=database_url, freshness_timeout=10.0, disclosure_secret=DISCLOSURE_SECRET
+    )
 
 
 @pytest.fixture(scope="session")

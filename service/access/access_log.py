@@ -106,11 +106,17 @@ def _unread(recorded: asyncio.Future[None]) -> None:
 
 
 async def page(
-    pool: asyncpg.Pool, family_id: UUID | None, subject: str | None, before: int, limit: int
+    pool: asyncpg.Pool,
+    family_id: UUID | None,
+    subject: str | None,
+    before: int,
+    limit: int,
+    backward: bool = False,
 ) -> list[asyncpg.Record]:
-    """Newest first, optionally for one family or one reader."""
+    """Newest first, older than `before`, optionally for one family or one reader; backward:
+    newer than `before`, oldest first (the page before it in the list's order)."""
     # Only the filters given are in the SQL, so each shape has a plan that uses its index.
-    clauses: list[str] = ["id < $1"]
+    clauses: list[str] = ["id > $1" if backward else "id < $1"]
     args: list[object] = [before, limit]
     for fragment, value in (("family_id = ${}", family_id), ("subject = ${}", subject)):
         if value is not None:
@@ -118,6 +124,6 @@ async def page(
             clauses.append(fragment.format(len(args)))
     sql = (
         "SELECT id, read_at, subject, role, operation, family_id FROM access_log"
-        f" WHERE {' AND '.join(clauses)} ORDER BY id DESC LIMIT $2"
+        f" WHERE {' AND '.join(clauses)} ORDER BY id {'ASC' if backward else 'DESC'} LIMIT $2"
     )
     return await pool.fetch(sql, *args)

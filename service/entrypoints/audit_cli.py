@@ -43,7 +43,8 @@ from service.ledger.checkpoints import (
     latest_checkpoint,
 )
 from service.ledger.keys import KeyFileError, KeySettings, generate_keys, load_public_keys
-from service.ledger.proofs import ProofError, prove_events
+from service.ledger.proofs import ProofError, prove_events, prove_reads
+from service.ledger.reads import last_family_read
 from service.ledger.verify import place, read_family, verify_log
 from service.postgres.database import open_database
 from service.settings import Settings
@@ -171,7 +172,14 @@ async def _export(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
     taker = _taker(pool, keys) if keys.signing_key_file is not None else None
     bundle = await export_bundle(pool, args.family, taker)
     args.out.write_text(json.dumps(bundle_to_json(bundle), indent=2) + "\n")
-    print(f"wrote {args.out}: {len(bundle.events)} events, proven against {bundle.checkpoint}")
+    checkpoint = bundle.checkpoint
+    if not checkpoint.covers_reads:
+        reads = "; its reads are left out: the checkpoint does not sign the access log"
+    else:
+        reads = f"; {len(bundle.reads)} reads of it"
+        if not checkpoint.covers_read(await last_family_read(pool, args.family)):
+            reads += " (later ones are left out until a checkpoint covers them)"
+    print(f"wrote {args.out}: {len(bundle.events)} events, proven against {checkpoint}{reads}")
     return 0
 
 
@@ -201,11 +209,16 @@ def _verify_bundle(path: Path, key_file: Path) -> int:
         print(f"REJECTED: cannot read {path}: {e}")
         return 1
     try:
-        summary = verify_bundle(bundle_from_json(data), next(iter(keys)))
+        bundle = bundle_from_json(data)
+        summary = verify_bundle(bundle, next(iter(keys)))
     except BundleRejected as e:
         print(f"REJECTED: {e}")
         return 1
     print(f"OK: {summary}")
+    # Who read the family, each read as proven.
+    for proven in bundle.reads:
+        r = proven.record
+        print(f"read {r.id} at {r.read_at.isoformat()} by {r.subject} ({r.role}): {r.operation}")
     return 0
 
 
@@ -226,19 +239,23 @@ async def export_bundle(
             f"version {broken.version} (position {broken.position}): {broken.what}; "
             "run `reunite verify`"
         )
-    checkpoint = await _covering_checkpoint(pool, max(map(place, events)), taker)
+    last_read = await last_family_read(pool, family_id)
+    checkpoint = await _covering_checkpoint(pool, max(map(place, events)), last_read, taker)
     try:
         proven = await prove_events(pool, family_id, events, checkpoint)
+        reads = await prove_reads(pool, family_id, checkpoint)
     except ProofError as e:
         raise ExportError(f"{checkpoint}: {e}; run `reunite verify`") from None
-    return Bundle(family_id, tuple(proven), checkpoint)
+    return Bundle(family_id, tuple(proven), checkpoint, tuple(reads))
 
 
 async def _covering_checkpoint(
-    pool: asyncpg.Pool, last: LogPosition, taker: CheckpointTaker | None
+    pool: asyncpg.Pool, last: LogPosition, last_read: int, taker: CheckpointTaker | None
 ) -> Checkpoint:
     checkpoint = await latest_checkpoint(pool)
-    if checkpoint is None or not checkpoint.covers(last):
+    # Reads the latest one does not cover are left out unless a key can take one that does.
+    reads_uncovered = checkpoint is not None and not checkpoint.covers_read(last_read)
+    if checkpoint is None or not checkpoint.covers(last) or (reads_uncovered and taker is not None):
         if taker is None:
             raise ExportError(
                 "no checkpoint covers the family's last event, and no key to take one: "

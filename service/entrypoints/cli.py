@@ -111,7 +111,15 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(with_container(settings, orr_command.import_demo))
     if settings.dev:
         print_dev_access(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        # A websocket message over the body limit is refused (1009) as it arrives, not once
+        # uvicorn's default 16 MiB is buffered; the app refuses it too, under any server.
+        ws_max_size=settings.max_body_bytes,
+    )
     return 0
 
 

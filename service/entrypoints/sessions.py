@@ -1,4 +1,5 @@
-"""Websocket sessions: each ends when its token does, and a caller holds only so many.
+"""Websocket sessions: each ends when its token does, a caller holds only so many, and a
+message is only so large.
 
 graphql-transport-ws has no message to re-authenticate: when the token expires the server
 closes the connection with 4403 Forbidden, which graphql-ws clients retry, asking their
@@ -25,8 +26,18 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 
 from schema.context import Context
 from service.access.auth import Identity
+from service.entrypoints.request_limits import (
+    MESSAGE_TOO_BIG,
+    MessageTooBig,
+    RequestLimits,
+    RequestRefused,
+)
 
 TOKEN_EXPIRED = 4403
+BAD_REQUEST = 4400  # graphql-transport-ws: a message the server cannot take
+# Characters of a subscribe's id: every answer to it repeats it, as does a close reason
+# naming it (which may hold at most 123 bytes).
+MAX_OPERATION_ID = 64
 
 
 class Sessions:
@@ -63,8 +74,19 @@ class SessionHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.connection_acknowledged and self.expiry is None and expires_at is not None:
             self.expiry = asyncio.create_task(self._end_at(expires_at))
 
+    async def handle(self) -> None:
+        """strawberry's loop; a message over the size limit ends it with 1009."""
+        # Closed after super().handle() has stopped every operation: none sends after it.
+        try:
+            await super().handle()
+        except MessageTooBig as e:
+            await self.websocket.close(code=MESSAGE_TOO_BIG, reason=str(e))
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        """Refuse an operation over the connection's cap with a code the client can act on."""
+        """Refuse an operation over a size limit or the connection's cap, with a code."""
+        # The refusal repeats nothing of what was sent but the operation's id.
+        if self.connection_acknowledged and await self._oversized(message):
+            return
         limit = self.max_subscriptions_per_connection
         if (
             self.connection_acknowledged
@@ -80,6 +102,25 @@ class SessionHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.send_message({"id": message["id"], "type": "error", "payload": payload})
             return
         await super().handle_subscribe(message)
+
+    async def _oversized(self, message: SubscribeMessage) -> bool:
+        key, payload = message.get("id"), message.get("payload")
+        if isinstance(key, str) and len(key) > MAX_OPERATION_ID:
+            await self.websocket.close(
+                BAD_REQUEST, f"ids are at most {MAX_OPERATION_ID} characters"
+            )
+            return True
+        if not isinstance(payload, dict):
+            return False  # strawberry refuses it as malformed (4400)
+        try:
+            _limits(self).check_parts(
+                payload.get("query"), payload.get("variables"), payload.get("operationName")
+            )
+        except RequestRefused as refused:
+            error = GraphQLError(str(refused), extensions={"code": refused.code})
+            await self.send_message({"id": key, "type": "error", "payload": [error.formatted]})
+            return True
+        return False
 
     async def shutdown(self) -> None:
         if self.expiry is not None:
@@ -97,6 +138,12 @@ class SessionHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await self.websocket.close(code=TOKEN_EXPIRED, reason="token expired")
         except Exception as error:
             await self.handle_task_exception(error)
+
+
+def _limits(handler: SessionHandler) -> RequestLimits:
+    limits = getattr(handler.view, "limits", None)
+    assert isinstance(limits, RequestLimits), "the view keeps its RequestLimits"
+    return limits
 
 
 def _sessions(handler: SessionHandler) -> Sessions:

@@ -3,8 +3,9 @@
 A report as known at K counts the events recorded by K; once K is behind the horizon
 (service.eventstore.horizon) no such event can still appear, and a correction recorded
 later is not known at K, so the figures are final and reproducing them costs a lookup.
-What is kept are the figures before suppression (the report's SQL rows): suppression is
-applied per caller on every answer, so one replay serves every role. Callers asking for
+What is kept are the exact figures with their fingerprints (COURT_REPORT's rows): analysts'
+rounding (schema.disclosure) is applied per caller on every answer, so one replay serves
+every role. Callers asking for
 a sealed report while it is being replayed share that one replay.
 """
 

@@ -1,10 +1,14 @@
-"""A family's evidence bundle: its events, a signed checkpoint and the proofs linking them.
+"""A family's evidence bundle: its events and reads, a signed checkpoint and the proofs
+linking them.
 
 Verifying a bundle is pure: no database, only the bundle and a public key the auditor trusts.
 It shows that each event is exactly as recorded (its hash recomputed with service.eventstore.chain),
 that the events chain from the first version on, that each hash is a leaf of the checkpoint's
-Merkle tree, and that the checkpoint was signed by that key. It cannot show that no later
-event of the family exists: an exporter can leave events out, never alter or add them.
+Merkle tree, and that the checkpoint was signed by that key. Likewise for each read of the
+family (who read it, when, through which operation): its hash recomputed with
+service.ledger.reads and included in the access log's tree the checkpoint signs (message
+format 3 on). It cannot show that no later event, or no other read, of the family exists:
+an exporter can leave events and reads out, never alter or add them.
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ from service.eventstore.records import RecordedEvent
 from service.ledger.checkpoints import Checkpoint
 from service.ledger.keys import key_id
 from service.ledger.merkle import verify_inclusion
+from service.ledger.reads import ReadRecord, record_hash
 
-FORMAT = "reunite-bundle-v1"
+FORMAT = "reunite-bundle-v2"
+# Bundles written before reads were chained hold none, and read as such.
+FORMATS = frozenset({"reunite-bundle-v1", FORMAT})
 KEPT_FORMAT = "reunite-checkpoints-v1"
 HOW_TO_VERIFY = (
     "reunite verify-bundle FILE --public-key KEY.pem. By hand: each hash is sha256 over the "
@@ -35,7 +42,13 @@ HOW_TO_VERIFY = (
     "|| u64be(event_count) || u64be(head_position) || u64be(head_transaction_id) || "
     "i64be(created_at in microseconds since the Unix epoch) || root; with message_format 1 "
     "(or none), b'reunite-checkpoint-v1' || u64be(event_count) || u64be(head_position) || "
-    "u64be(head_transaction_id) || root."
+    "u64be(head_transaction_id) || root. With message_format 3 it covers the format 2 fields "
+    "with b'reunite-checkpoint-v3' in front, then u64be(read_count) || u64be(read_head_id) || "
+    "read_root; read_root is the RFC 6962 root over the hashes of the access log's first "
+    "read_count reads in id order, a leaf being the read's hash alone, and a read's hash is "
+    "sha256(lp(prev_hash) || i64be(id) || i64be(read_at in microseconds) || lp(subject) || "
+    "lp(role) || lp(operation) || i32be(number of families) || each family's 16 bytes), lp "
+    "being i32be(length, -1 for none) || bytes and text UTF-8 (service/ledger/reads.py)."
 )
 # The widest numbers the hashes hold: a version is a 32-bit integer, the rest 64-bit.
 MAX_INT4 = 2**31 - 1
@@ -57,12 +70,22 @@ class ProvenEvent:
 
 
 @dataclass(frozen=True)
+class ProvenRead:
+    """One read of the family with its place among the checkpoint's access-log leaves."""
+
+    record: ReadRecord
+    leaf_index: int
+    proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
 class Bundle:
     """What `reunite export` writes and `reunite verify-bundle` checks."""
 
     family_id: UUID
     events: tuple[ProvenEvent, ...]
     checkpoint: Checkpoint
+    reads: tuple[ProvenRead, ...] = ()
 
 
 def verify_bundle(bundle: Bundle, public_key: bytes) -> str:
@@ -90,10 +113,47 @@ def verify_bundle(bundle: Bundle, public_key: bytes) -> str:
                 f"{_name(proven.event)}: its inclusion proof does not lead to the root "
                 f"of {checkpoint}"
             )
-    return (
+    _check_reads(bundle)
+    summary = (
         f"family {bundle.family_id}: {len(bundle.events)} events, chained and included in "
         f"{checkpoint}, signed by key {checkpoint.key_id}"
     )
+    if checkpoint.read_count is None:
+        return summary
+    return (
+        f"{summary}; {len(bundle.reads)} reads of the family, included in its access log "
+        f"(reads 1..{checkpoint.read_count})"
+    )
+
+
+def _check_reads(bundle: Bundle) -> None:
+    checkpoint = bundle.checkpoint
+    if not bundle.reads:
+        return
+    size, root = checkpoint.read_count, checkpoint.read_root
+    if size is None or root is None or checkpoint.read_head_id is None:
+        raise BundleRejected(
+            f"the bundle holds reads, but {checkpoint} (message format "
+            f"{checkpoint.message_format}) does not sign the access log"
+        )
+    previous: ProvenRead | None = None
+    for proven in bundle.reads:
+        read = proven.record
+        if read.family_id != bundle.family_id:
+            raise BundleRejected(f"{read} is a read of {read.family_id}, not of the family")
+        if previous is not None and not (
+            read.id > previous.record.id and proven.leaf_index > previous.leaf_index
+        ):
+            raise BundleRejected(f"{read} is out of order: reads are listed once each, by id")
+        if record_hash(read) != read.hash:
+            raise BundleRejected(f"{read}: its hash does not match its contents")
+        if read.id > checkpoint.read_head_id:
+            raise BundleRejected(f"{read} is after the last read {checkpoint} covers")
+        if not verify_inclusion(read.hash, proven.leaf_index, size, proven.proof, root):
+            raise BundleRejected(
+                f"{read}: its inclusion proof does not lead to the access-log root of {checkpoint}"
+            )
+        previous = proven
 
 
 def _check_chain(bundle: Bundle) -> None:
@@ -131,6 +191,7 @@ def bundle_to_json(bundle: Bundle) -> dict[str, object]:
         "family_id": str(bundle.family_id),
         "checkpoint": checkpoint_to_json(bundle.checkpoint),
         "events": [_event_to_json(p) for p in bundle.events],
+        "reads": [_read_to_json(p) for p in bundle.reads],
     }
 
 
@@ -148,6 +209,9 @@ def checkpoint_to_json(c: Checkpoint) -> dict[str, object]:
         "key_id": c.key_id,
         "created_at": c.created_at.isoformat(),
         "message_format": c.message_format,
+        "read_count": c.read_count,
+        "read_head_id": c.read_head_id,
+        "read_root": _hex(c.read_root),
     }
 
 
@@ -191,6 +255,22 @@ def _event_to_json(proven: ProvenEvent) -> dict[str, object]:
     }
 
 
+def _read_to_json(proven: ProvenRead) -> dict[str, object]:
+    r = proven.record
+    return {
+        "id": r.id,
+        "read_at": r.read_at.isoformat(),
+        "subject": r.subject,
+        "role": r.role,
+        "operation": r.operation,
+        "family_id": str(r.family_id),
+        "prev_hash": _hex(r.prev_hash),
+        "hash": r.hash.hex(),
+        "leaf_index": proven.leaf_index,
+        "proof": [step.hex() for step in proven.proof],
+    }
+
+
 class _Fields:
     """Typed reads of one JSON object's fields; anything malformed is named and rejected."""
 
@@ -229,9 +309,29 @@ class _Fields:
         """A field that may be null."""
         return None if self.value.get(key) is None else self.parse(key, convert)
 
+    def optional_number(self, key: str, low: int, high: int) -> int | None:
+        """An integer field within low..high that may be null or absent."""
+        return None if self.value.get(key) is None else self.number(key, low, high)
+
+    def proof(self) -> tuple[bytes, ...]:
+        """The proof field: hex strings, one per step."""
+        steps = self.get("proof", list)
+        if not all(isinstance(step, str) for step in steps):
+            raise BundleRejected(f"malformed bundle: {self.where}.proof holds a non-string")
+        try:
+            return tuple(bytes.fromhex(str(step)) for step in steps)
+        except ValueError:
+            raise BundleRejected(f"malformed bundle: {self.where}.proof cannot be read") from None
+
 
 def _b64(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
+
+
+def _utf8(text: str) -> str:
+    # JSON may carry a lone surrogate, which no stored read holds and UTF-8 cannot encode.
+    text.encode("utf-8")
+    return text
 
 
 def _moment(text: str) -> datetime:
@@ -245,13 +345,15 @@ def _moment(text: str) -> datetime:
 def bundle_from_json(data: object) -> Bundle:
     """Read what bundle_to_json wrote, or BundleRejected naming the malformed field."""
     top = _Fields(data, "bundle")
-    if top.value.get("format") != FORMAT:
+    if top.value.get("format") not in FORMATS:
         raise BundleRejected(f"not a {FORMAT} bundle")
     events = top.get("events", list)
+    reads = top.get("reads", list) if "reads" in top.value else []
     return Bundle(
         top.parse("family_id", UUID),
         tuple(_event_from_json(_Fields(e, f"events[{i}]")) for i, e in enumerate(events)),
         _checkpoint_from_json(_Fields(top.value.get("checkpoint"), "checkpoint")),
+        tuple(_read_from_json(_Fields(r, f"reads[{i}]")) for i, r in enumerate(reads)),
     )
 
 
@@ -269,6 +371,10 @@ def _checkpoint_from_json(f: _Fields) -> Checkpoint:
         created_at=f.parse("created_at", _moment),
         # Bundles written before format 2 have no such field: they were signed in format 1.
         message_format=f.get("message_format", int) if "message_format" in f.value else 1,
+        # Null or absent before format 3.
+        read_count=f.optional_number("read_count", 0, MAX_INT8),
+        read_head_id=f.optional_number("read_head_id", 0, MAX_INT8),
+        read_root=f.optional("read_root", bytes.fromhex),
     )
 
 
@@ -294,11 +400,18 @@ def _event_from_json(f: _Fields) -> ProvenEvent:
         # Bundles written before hash format 2 have no such field: their events are format 1.
         hash_format=f.number("hash_format", 1, 2) if "hash_format" in f.value else 1,
     )
-    proof = f.get("proof", list)
-    if not all(isinstance(step, str) for step in proof):
-        raise BundleRejected(f"malformed bundle: {f.where}.proof holds a non-string")
-    try:
-        steps = tuple(bytes.fromhex(str(step)) for step in proof)
-    except ValueError:
-        raise BundleRejected(f"malformed bundle: {f.where}.proof cannot be read") from None
-    return ProvenEvent(event, f.number("leaf_index", 0, MAX_INT8), steps)
+    return ProvenEvent(event, f.number("leaf_index", 0, MAX_INT8), f.proof())
+
+
+def _read_from_json(f: _Fields) -> ProvenRead:
+    record = ReadRecord(
+        id=f.number("id", 1, MAX_INT8),
+        read_at=f.parse("read_at", _moment),
+        subject=f.parse("subject", _utf8),
+        role=f.parse("role", _utf8),
+        operation=f.parse("operation", _utf8),
+        family_id=f.parse("family_id", UUID),
+        prev_hash=f.optional("prev_hash", bytes.fromhex),
+        hash=f.parse("hash", bytes.fromhex),
+    )
+    return ProvenRead(record, f.number("leaf_index", 0, MAX_INT8), f.proof())

@@ -9,17 +9,23 @@ chains the event's stream, followed for hash format 2 by its position, transacti
 recorded_at, which the database assigns and that hash does not cover (a format 1 hash covers
 them itself, so its leaf is the hash alone).
 
-The signed message (message_format 2) is exactly, with integers unsigned 64-bit big-endian
+The checkpoint also covers the access log (service.ledger.reads): its first read_count reads
+in id order, ending at read read_head_id, under the Merkle root read_root of their hashes.
+Reads are numbered under a lock held until commit, so the log up to its last id is final.
+
+The signed message (message_format 3) is exactly, with integers unsigned 64-bit big-endian
 and created_at signed 64-bit microseconds since the Unix epoch::
 
-    b"reunite-checkpoint-v2" || id || event_count || head_position || head_transaction_id
-                             || created_at || root
+    b"reunite-checkpoint-v3" || id || event_count || head_position || head_transaction_id
+                             || created_at || root || read_count || read_head_id || read_root
 
-(21 + 5 * 8 + 32 = 93 bytes; every field has a fixed width, so it reads only one way.) The id
-is drawn from the table's sequence and created_at read from the server before signing, so
-neither can be edited afterwards. Checkpoints signed before (message_format 1) cover only
-``b"reunite-checkpoint-v1" || event_count || head_position || head_transaction_id || root``
-(77 bytes) and are still checked against exactly that.
+(21 + 5 * 8 + 32 + 2 * 8 + 32 = 141 bytes; every field has a fixed width, so it reads only
+one way.) The id is drawn from the table's sequence and created_at read from the server
+before signing, so neither can be edited afterwards. Checkpoints signed before cover less,
+and are still checked against exactly what they signed: message_format 2 the same without
+the access log (``b"reunite-checkpoint-v2" || id || ... || root``, 93 bytes), and
+message_format 1 only ``b"reunite-checkpoint-v1" || event_count || head_position ||
+head_transaction_id || root`` (77 bytes).
 
 A taker never signs a forgery over a signed one: before it vouches for a prefix the latest
 checkpoint covers, that checkpoint's seal must hold and the root there must be its root.
@@ -40,14 +46,22 @@ import asyncpg
 from service.eventstore.chain import EPOCH, LEAF_COLUMNS, ONE_MICROSECOND, row_leaf
 from service.eventstore.records import LogPosition
 from service.ledger.keys import KeyFileError, KeySettings, Signer, key_id, signature_holds
-from service.ledger.merkle import MerkleFrontier
+from service.ledger.merkle import HASH_SIZE, MerkleFrontier
+from service.ledger.reads import LEAVES as READ_LEAVES
+from service.ledger.reads import last_read, read_batches
 
 log = logging.getLogger(__name__)
 
 ALGORITHM = "rfc6962-sha256/ed25519"
 # The format new checkpoints are signed in; each format's signature covers these fields.
-MESSAGE_FORMAT = 2
-SIGNED_FIELDS = {1: "event count, head and root", 2: "id, date, event count, head and root"}
+MESSAGE_FORMAT = 3
+SIGNED_FIELDS = {
+    1: "event count, head and root",
+    2: "id, date, event count, head and root",
+    3: "id, date, event count, head and root, and access-log count, head and root",
+}
+# The first format that signs the access log too.
+READS_FORMAT = 3
 U64 = 2**64
 BATCH_SIZE = 10_000
 
@@ -73,7 +87,7 @@ LEAVES = range_query(LEAF_COLUMNS)
 
 CHECKPOINT_COLUMNS = """
 id, event_count, head_position, head_transaction_id, root, algorithm, signature, public_key,
-key_id, created_at, message_format
+key_id, created_at, message_format, read_count, read_head_id, read_root
 """
 # The id and the time a checkpoint will bear, fixed before it is signed.
 RESERVE = """
@@ -82,11 +96,29 @@ SELECT nextval(pg_get_serial_sequence('checkpoints', 'id')) AS id,
 """
 INSERT = f"""
 INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) OVERRIDING SYSTEM VALUE
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING {CHECKPOINT_COLUMNS}
 """
 LATEST = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 1"
 ALL = f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY event_count, id"
+
+
+def reads_message(
+    id: int,
+    event_count: int,
+    head_position: int,
+    head_transaction_id: int,
+    created_at: datetime,
+    root: bytes,
+    read_count: int,
+    read_head_id: int,
+    read_root: bytes,
+) -> bytes:
+    """The exact bytes a message_format 3 signature covers (see the module docstring)."""
+    fields = struct.pack(">QQQQ", id, event_count, head_position, head_transaction_id)
+    micros = struct.pack(">q", (created_at - EPOCH) // ONE_MICROSECOND)
+    reads = struct.pack(">QQ", read_count, read_head_id)
+    return b"reunite-checkpoint-v3" + fields + micros + root + reads + read_root
 
 
 def checkpoint_message(
@@ -126,6 +158,10 @@ class Checkpoint:
     key_id: str
     created_at: datetime
     message_format: int
+    # Format 3 on: the reads covered, the last one's id, and the root of their hashes.
+    read_count: int | None = None
+    read_head_id: int | None = None
+    read_root: bytes | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Checkpoint:
@@ -141,8 +177,32 @@ class Checkpoint:
         """Whether the event at this place in the log is among those covered."""
         return at <= self.head
 
+    @property
+    def covers_reads(self) -> bool:
+        """Whether it signs the access log too (message format 3 on)."""
+        return self.message_format >= READS_FORMAT
+
+    def covers_read(self, read_id: int) -> bool:
+        """Whether the read with this id is among those covered."""
+        return self.read_head_id is not None and read_id <= self.read_head_id
+
     def message(self) -> bytes:
         """The bytes its signature must cover, in its message format."""
+        if self.message_format >= READS_FORMAT:
+            # seal_fault checks the three are there before anything is signed or checked.
+            assert self.read_count is not None and self.read_head_id is not None
+            assert self.read_root is not None
+            return reads_message(
+                self.id,
+                self.event_count,
+                self.head_position,
+                self.head_transaction_id,
+                self.created_at,
+                self.root,
+                self.read_count,
+                self.read_head_id,
+                self.read_root,
+            )
         if self.message_format == 1:
             return legacy_message(
                 self.event_count, self.head_position, self.head_transaction_id, self.root
@@ -166,12 +226,33 @@ class Checkpoint:
         if not all(0 <= n < U64 for n in numbers):
             # No signature covers such a number: the message has no way to write it.
             return f"its id, event count or head is out of range: {numbers}"
+        if (fault := self._reads_fault()) is not None:
+            return fault
         if key_id(self.public_key) != self.key_id:
             return f"key id {self.key_id} does not name its public key"
         if trusted is not None and self.public_key not in trusted:
             return f"signed by key {self.key_id}, which is not a trusted key"
         if not signature_holds(self.public_key, self.signature, self.message()):
             return f"the signature does not match its {SIGNED_FIELDS[self.message_format]}"
+        return None
+
+    def _reads_fault(self) -> str | None:
+        reads = (self.read_count, self.read_head_id, self.read_root)
+        if not self.covers_reads:
+            if reads != (None, None, None):
+                # Nothing signed them: they must not be taken for signed.
+                return (
+                    f"it names an access-log head that message format {self.message_format} "
+                    "does not sign"
+                )
+            return None
+        if self.read_count is None or self.read_head_id is None or self.read_root is None:
+            return "its access-log count, head or root is missing"
+        if not (0 <= self.read_count < U64 and 0 <= self.read_head_id < U64):
+            return f"its access-log count or head is out of range: {reads[:2]}"
+        # Fixed widths keep the message readable one way only.
+        if len(self.root) != HASH_SIZE or len(self.read_root) != HASH_SIZE:
+            return f"its roots are not {HASH_SIZE} bytes each"
         return None
 
     def __str__(self) -> str:
@@ -222,7 +303,7 @@ class CheckpointRefused(Exception):
 
 
 class CheckpointTaker:
-    """Signs checkpoints, carrying its Merkle frontier forward so each reads only new events.
+    """Signs checkpoints, carrying its Merkle frontiers forward so each reads only what is new.
 
     trusted: the keys the latest checkpoint must be signed with before this builds on it;
     None trusts only the signer's own key.
@@ -241,43 +322,65 @@ class CheckpointTaker:
         self.trusted = frozenset({signer.public_key}) if trusted is None else trusted
         self.frontier = MerkleFrontier()
         self.head = LogPosition()
+        self.read_frontier = MerkleFrontier()
+        self.read_head = 0  # the id of the last read taken as a leaf
 
     async def take(self) -> Checkpoint | None:
-        """Sign the final prefix of the log as it stands now; None while that prefix is empty.
+        """Sign the log's final prefix and the access log; None while the log's prefix is empty.
 
-        CheckpointRefused when the log no longer matches the latest checkpoint.
+        CheckpointRefused when either no longer matches the latest checkpoint.
         """
-        # The latest checkpoint first: the horizon only moves forward, so the log read below
-        # then reaches every event it covers, unless some were deleted.
+        # The latest checkpoint first: the horizon and the last read only move forward, so
+        # what is read below then reaches everything it covers, unless some was deleted.
         previous = await latest_checkpoint(self.pool)
         try:
+            self._check_seal(previous)
             await self._read(await horizon(self.pool), previous)
+            await self._read_reads(await last_read(self.pool), previous)
         except CheckpointRefused:
             # Start afresh next time: leaves read from a forged log are never carried forward.
             self.frontier, self.head = MerkleFrontier(), LogPosition()
+            self.read_frontier, self.read_head = MerkleFrontier(), 0
             raise
         if self.frontier.size == 0:
             return None
-        root = self.frontier.root()
-        # Nothing new since the last one: answer it rather than sign the same prefix twice.
-        if previous is not None and (previous.event_count, previous.head, previous.root) == (
-            self.frontier.size,
-            self.head,
-            root,
+        root, read_root = self.frontier.root(), self.read_frontier.root()
+        # Nothing new since the last one: answer it rather than sign the same prefixes twice.
+        if (
+            previous is not None
+            and previous.covers_reads
+            and _covered(previous)
+            == (
+                self.frontier.size,
+                self.head,
+                root,
+                self.read_frontier.size,
+                self.read_head,
+                read_root,
+            )
         ):
             return previous
-        return await self._store(root)
+        return await self._store(root, read_root)
+
+    def _check_seal(self, previous: Checkpoint | None) -> None:
+        # What this taker has read before it vouched for already; anything longer is checked
+        # against the previous checkpoint, which must hold first.
+        if previous is None or not self._unread(previous):
+            return
+        if (fault := previous.seal_fault(self.trusted)) is not None:
+            raise CheckpointRefused(
+                f"refusing to sign: the previous {previous} does not hold: {fault}; "
+                "run `reunite verify`"
+            )
+
+    def _unread(self, previous: Checkpoint) -> bool:
+        reads = previous.read_count or 0  # None before format 3: no reads signed
+        return previous.event_count > self.frontier.size or reads > self.read_frontier.size
 
     async def _read(self, before: LogPosition, previous: Checkpoint | None) -> None:
-        # A prefix this taker has read before it vouched for already; a longer one is checked.
         unchecked = None
         if previous is not None and previous.event_count > self.frontier.size:
             unchecked = previous
-            if (fault := previous.seal_fault(self.trusted)) is not None:
-                raise CheckpointRefused(
-                    f"refusing to sign: the previous {previous} does not hold: {fault}; "
-                    "run `reunite verify`"
-                )
         async for rows in batches(self.pool, LEAVES, self.head, before, self.batch_size):
             for row in rows:
                 self.frontier.append(row_leaf(row))
@@ -299,7 +402,35 @@ class CheckpointTaker:
                 "moved; run `reunite verify`"
             )
 
-    async def _store(self, root: bytes) -> Checkpoint:
+    async def _read_reads(self, through: int, previous: Checkpoint | None) -> None:
+        signed = 0 if previous is None else previous.read_count or 0
+        unchecked = previous if signed > self.read_frontier.size else None
+        size = self.batch_size
+        async for rows in read_batches(self.pool, READ_LEAVES, self.read_head, through, size):
+            for row in rows:
+                self.read_frontier.append(row["hash"])
+                self.read_head = row["id"]
+                if unchecked is not None and self.read_frontier.size == signed:
+                    self._compare_reads(unchecked)
+        if unchecked is not None and self.read_frontier.size < signed:
+            raise CheckpointRefused(
+                f"refusing to sign: the previous {unchecked} covers {signed} reads, the access "
+                f"log holds only {self.read_frontier.size}: reads it covered were deleted; "
+                "run `reunite verify`"
+            )
+
+    def _compare_reads(self, previous: Checkpoint) -> None:
+        if (self.read_head, self.read_frontier.root()) != (
+            previous.read_head_id,
+            previous.read_root,
+        ):
+            raise CheckpointRefused(
+                f"refusing to sign: the access log's first {previous.read_count} reads no "
+                f"longer match the previous {previous}: a read it covered was altered, deleted "
+                "or inserted; run `reunite verify`"
+            )
+
+    async def _store(self, root: bytes, read_root: bytes) -> Checkpoint:
         # The id and date are fixed first, so the signature covers them too.
         reserved = await self.pool.fetchrow(RESERVE)
         assert reserved is not None
@@ -315,12 +446,19 @@ class CheckpointTaker:
             key_id=self.signer.key_id,
             created_at=reserved["created_at"],
             message_format=MESSAGE_FORMAT,
+            read_count=self.read_frontier.size,
+            read_head_id=self.read_head,
+            read_root=read_root,
         )
         checkpoint = replace(unsigned, signature=self.signer.sign(unsigned.message()))
         # The dataclass's fields are in CHECKPOINT_COLUMNS's order.
         row = await self.pool.fetchrow(INSERT, *vars(checkpoint).values())
         assert row is not None
         return Checkpoint.from_row(row)
+
+
+def _covered(c: Checkpoint) -> tuple[object, ...]:
+    return (c.event_count, c.head, c.root, c.read_count, c.read_head_id, c.read_root)
 
 
 async def checkpoint_periodically(

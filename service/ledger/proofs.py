@@ -1,5 +1,6 @@
 """Proofs for one family: inclusion of its events in the latest signed checkpoint's tree,
-and the check that the checkpoint signed exactly the family's events, no more, no fewer."""
+and the check that the checkpoint signed exactly the family's events, no more, no fewer;
+inclusion of its reads in the access log's tree the checkpoint signs."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import asyncpg
 
 from service.eventstore.chain import LEAF_COLUMNS, event_leaf, row_leaf, verify_stream
 from service.eventstore.records import LogPosition, RecordedEvent
-from service.ledger.bundle import ProvenEvent
+from service.ledger.bundle import ProvenEvent, ProvenRead
 from service.ledger.checkpoints import (
     BATCH_SIZE,
     Checkpoint,
@@ -22,6 +23,8 @@ from service.ledger.checkpoints import (
     range_query,
 )
 from service.ledger.merkle import MerkleTree, verify_inclusion
+from service.ledger.reads import LEAVES as READ_LEAVES
+from service.ledger.reads import family_reads, read_batches, record_hash
 from service.ledger.verify import CheckpointFailure, VerifyReport, place, read_family
 
 
@@ -126,6 +129,38 @@ async def prove_events(
         )
         for e in covered
     ]
+
+
+async def prove_reads(
+    pool: asyncpg.Pool, family_id: UUID, checkpoint: Checkpoint
+) -> list[ProvenRead]:
+    """Proofs of the family's reads the checkpoint signed; ProofError if its root is lost."""
+    if checkpoint.read_head_id is None:
+        return []
+    records = await family_reads(pool, family_id, checkpoint.read_head_id)
+    leaves: list[bytes] = []
+    leaf_of: dict[int, int] = {}
+    through = checkpoint.read_head_id
+    async for rows in read_batches(pool, READ_LEAVES, 0, through, BATCH_SIZE):
+        for row in rows:
+            leaf_of[row["id"]] = len(leaves)
+            leaves.append(row["hash"])
+    tree = MerkleTree(leaves)
+    if tree.size != checkpoint.read_count or tree.root() != checkpoint.read_root:
+        raise ProofError(
+            f"the {tree.size} reads up to its access-log head no longer have its root: "
+            "a read it covered was altered, deleted or inserted"
+        )
+    proven = []
+    for record in records:
+        # Both must hold for the bundle to verify: said now, not by the auditor later.
+        index = leaf_of.get(record.id)
+        if index is None or leaves[index] != record.hash:
+            raise ProofError(f"{record} changed while it was being read; run `reunite verify`")
+        if record_hash(record) != record.hash:
+            raise ProofError(f"{record}: its hash does not match its contents")
+        proven.append(ProvenRead(record, index, tuple(tree.proof(index))))
+    return proven
 
 
 async def verify_family(

@@ -1,16 +1,19 @@
-"""Verify the log: every stream's hash chain and every signed checkpoint, in one pass.
+"""Verify the log: every stream's hash chain, the access log's chain and every signed
+checkpoint, in one pass over each.
 
 The walk reads the final prefix of the log in pages and keeps, per stream, only the last
 verified (version, hash), and one Merkle frontier for the whole log; memory grows with the
 number of streams, not events. A chain finds an event altered, swapped or deleted inside a
 stream; a checkpoint root finds what a chain cannot: the last events of a stream, or a whole
-stream, deleted, or a stream rewritten with recomputed hashes.
+stream, deleted, or a stream rewritten with recomputed hashes. The access log is one chain
+in id order, walked the same way with a frontier of its own, and must end where the
+database's record of its head says.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
@@ -32,6 +35,7 @@ from service.ledger.checkpoints import (
     range_query,
 )
 from service.ledger.merkle import MerkleFrontier
+from service.ledger.reads import HEAD, READS, ReadBreak, ReadChain, ReadRecord, read_batches
 
 EVENTS = range_query(COLUMNS)
 WHOLE_STREAM = 2**31 - 1
@@ -62,6 +66,9 @@ class VerifyReport:
     # inclusion cannot be. Zero when the checkpoint failed: nothing is proven then.
     unproven: int = 0
     against: Checkpoint | None = None  # the checkpoint a family was proven against
+    reads: int | None = None  # access-log rows checked; None when the access log was not
+    read_broken: ReadBreak | None = None
+    unproven_reads: int = 0  # reads after the newest checkpoint that signs the access log
 
     @property
     def proven(self) -> int:
@@ -71,7 +78,7 @@ class VerifyReport:
     @property
     def ok(self) -> bool:
         """Whether every chain and checkpoint held."""
-        return self.broken is None and self.failed is None
+        return self.broken is None and self.failed is None and self.read_broken is None
 
     @property
     def rate(self) -> float:
@@ -80,17 +87,24 @@ class VerifyReport:
 
     def lines(self) -> list[str]:
         """The report as printed by `reunite verify`."""
-        counts = f"{self.events} events, {self.streams} streams, {self.checkpoints} checkpoints"
+        reads = "" if self.reads is None else f"{self.reads} reads, "
+        counts = (
+            f"{self.events} events, {self.streams} streams, {reads}{self.checkpoints} checkpoints"
+        )
         lines = [f"OK: {counts} verified"] if self.ok else []
         if self.broken is not None:
             b = self.broken
             lines.append(
                 f"BROKEN: stream {b.stream_id} version {b.version} position {b.position}: {b.what}"
             )
+        if self.read_broken is not None:
+            lines.append(f"BROKEN: access-log row {self.read_broken.id}: {self.read_broken.what}")
         if self.failed is not None:
             lines.append(f"BROKEN: {self.failed}")
         if self.unproven:
             lines.append(f"{self.unproven} events are not yet covered by a signed checkpoint")
+        if self.unproven_reads and self.failed is None:
+            lines.append(f"{self.unproven_reads} reads are not yet covered by a signed checkpoint")
         lines.append(f"{self.seconds:.2f} s, {self.rate:,.0f} events/s")
         return lines
 
@@ -159,8 +173,13 @@ class CheckpointWalk:
         self.pending = sorted(checkpoints, key=lambda c: (c.event_count, c.id), reverse=True)
         self.trusted = trusted
         self.frontier = MerkleFrontier()
-        self.verified = 0
+        self.held: set[Checkpoint] = set()
         self.failed: CheckpointFailure | None = None
+
+    @property
+    def verified(self) -> int:
+        """How many checkpoints held, so far."""
+        return len(self.held)
 
     def add(self, event: RecordedEvent) -> None:
         """Take the next event of the log as the next leaf."""
@@ -182,8 +201,14 @@ class CheckpointWalk:
 
     def _fail(self, checkpoint: Checkpoint, fault: str | None) -> None:
         if fault is None:
-            self.verified += 1
+            self.held.add(checkpoint)
         elif self.failed is None:
+            self.failed = CheckpointFailure(checkpoint, fault)
+
+    def refute(self, checkpoint: Checkpoint, fault: str) -> None:
+        """A checkpoint whose events held does not hold for the access log."""
+        self.held.discard(checkpoint)
+        if self.failed is None:
             self.failed = CheckpointFailure(checkpoint, fault)
 
     def finish(self) -> None:
@@ -194,6 +219,72 @@ class CheckpointWalk:
                 f"{self.frontier.size}: events it covered were deleted"
             )
             self._fail(checkpoint, fault)
+
+
+class ReadCheckpointWalk:
+    """Grows the access log's Merkle root read by read, compared at each checkpoint's count."""
+
+    def __init__(
+        self, checkpoints: Sequence[Checkpoint], refute: Callable[[Checkpoint, str], None]
+    ) -> None:
+        signing = [c for c in checkpoints if c.covers_reads and c.read_count is not None]
+        self.pending = sorted(signing, key=lambda c: (c.read_count or 0, c.id), reverse=True)
+        self.refute = refute
+        self.frontier = MerkleFrontier()
+        self.last_id = 0
+        self._reach()  # those signed over an empty access log
+
+    def add(self, record: ReadRecord) -> None:
+        """Take the next read of the access log as the next leaf."""
+        self.frontier.append(record.hash)
+        self.last_id = record.id
+        self._reach()
+
+    def _reach(self) -> None:
+        while self.pending and self.pending[-1].read_count == self.frontier.size:
+            checkpoint = self.pending.pop()
+            if checkpoint.read_head_id != self.last_id:
+                self.refute(
+                    checkpoint,
+                    f"its last read is row {checkpoint.read_head_id}, but read "
+                    f"{self.frontier.size} of the access log is row {self.last_id}: reads it "
+                    "covered were deleted or inserted",
+                )
+            elif checkpoint.read_root != self.frontier.root():
+                self.refute(
+                    checkpoint,
+                    "the root of its reads differs: a read it covered was altered or replaced",
+                )
+
+    def finish(self) -> None:
+        """A checkpoint not reached covers more reads than the access log now holds."""
+        for checkpoint in reversed(self.pending):
+            self.refute(
+                checkpoint,
+                f"it covers {checkpoint.read_count} reads, the access log holds only "
+                f"{self.frontier.size}: reads it covered were deleted",
+            )
+
+
+async def verify_reads(
+    pool: asyncpg.Pool,
+    checkpoints: Sequence[Checkpoint],
+    refute: Callable[[Checkpoint, str], None],
+    batch_size: int = BATCH_SIZE,
+) -> ReadChain:
+    """Walk the access log's chain and each checkpoint's reads, refuting those that fail."""
+    head = await pool.fetchrow(HEAD)
+    assert head is not None
+    chain = ReadChain(head["last_id"], head["hash"])
+    walk = ReadCheckpointWalk(checkpoints, refute)
+    async for rows in read_batches(pool, READS, 0, head["last_row"], batch_size):
+        for row in rows:
+            record = ReadRecord.from_row(row)
+            chain.add(record)
+            walk.add(record)
+    chain.finish()
+    walk.finish()
+    return chain
 
 
 async def verify_log(
@@ -223,6 +314,8 @@ async def verify_log(
         count += len(rows)
     chains.finish()
     walk.finish()
+    checkpoints = [*stored, *gone]
+    reads = await verify_reads(pool, checkpoints, walk.refute, batch_size)
     if gone and walk.failed is None:
         walk.failed = CheckpointFailure(
             gone[0],
@@ -230,7 +323,18 @@ async def verify_log(
             "checkpoints were deleted or edited",
         )
     elapsed = time.perf_counter() - started
-    return VerifyReport(count, chains.streams, walk.verified, elapsed, chains.broken, walk.failed)
+    signed_reads = max((c.read_count or 0 for c in checkpoints if c.covers_reads), default=0)
+    return VerifyReport(
+        count,
+        chains.streams,
+        walk.verified,
+        elapsed,
+        chains.broken,
+        walk.failed,
+        reads=reads.count,
+        read_broken=reads.broken,
+        unproven_reads=max(0, reads.count - signed_reads),
+    )
 
 
 async def read_family(pool: asyncpg.Pool, family_id: UUID) -> list[RecordedEvent]:

@@ -78,9 +78,9 @@ async def test_analysts_get_aggregates_only(
     http: httpx.AsyncClient,
     server_settings: Settings,
 ) -> None:
-    # Small-count suppression itself: tests/integration/test_court_report.py.
+    # The rounding itself: tests/integration/test_analyst_disclosure_attacks.py.
     analyst = client(http, server_settings, Role.ANALYST, "an.analyst")
-    report = await analyst.run('{ courtReport(asOf: "2030-01-01") { children { total } } }')
+    report = await analyst.run('{ courtReport(asOf: "2029-12-31") { children { total } } }')
     assert "courtReport" in report
     refused = await analyst.post("{ families(first: 1) { edges { node { caseNumber } } } }")
     assert refused.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -91,7 +91,7 @@ async def test_demand_limits_per_role_have_clear_errors(
     server_settings: Settings,
 ) -> None:
     analyst = client(http, server_settings, Role.ANALYST, "an.analyst")
-    deep = await analyst.post("""{ courtReport(asOf: "2018-07-26") { inCare { removed {
+    deep = await analyst.post("""{ courtReport(asOf: "2018-07-31") { inCare { removed {
         total } } discharged { total { total } } } a1: __typename a2: __typename
         a3: __typename a4: __typename a5: __typename a6: __typename }""")
     messages = " ".join(e["message"] for e in deep.json()["errors"])

@@ -21,7 +21,8 @@ from tests.scenarios.graphql import SEPARATE, WHEN, Client, ok, open_family, tok
 
 pytestmark = pytest.mark.e2e
 
-REPORT = """query($knownAt: DateTime) { courtReport(asOf: "2018-07-26", knownAt: $knownAt) {
+# A month's last day: analysts are asked too, and have figures for no other (OFF_CALENDAR).
+REPORT = """query($knownAt: DateTime) { courtReport(asOf: "2018-07-31", knownAt: $knownAt) {
   children { total under5 } discharged { total { total } } inCare { total { total } } } }"""
 
 
@@ -34,6 +35,12 @@ def client(http: httpx.AsyncClient, settings: Settings, role: Role, sub: str) ->
 
 def moment(seconds: float = 0) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def next_month() -> str:
+    """The start of next month, UTC: a moment analysts may ask for as knownAt."""
+    ahead = datetime.now(UTC).replace(day=28) + timedelta(days=4)
+    return f"{ahead:%Y-%m}-01T00:00:00Z"
 
 
 async def separated_child(caseworker: Client) -> None:
@@ -104,8 +111,8 @@ async def test_an_analyst_gets_one_report_as_known_at_a_time_per_request_not_two
     one = await analyst.run(REPORT, knownAt="2018-08-01T00:00:00Z")
     assert one["courtReport"]["children"] is not None
     two = await analyst.post(
-        """{ a: courtReport(asOf: "2018-07-26", knownAt: "2018-08-01T00:00:00Z") { asOf }
-             b: courtReport(asOf: "2018-07-27", knownAt: "2018-08-01T00:00:00Z") { asOf } }"""
+        """{ a: courtReport(asOf: "2018-06-30", knownAt: "2018-08-01T00:00:00Z") { asOf }
+             b: courtReport(asOf: "2018-07-31", knownAt: "2018-08-01T00:00:00Z") { asOf } }"""
     )
     assert only_error(two.json())["extensions"]["code"] == "TOO_COSTLY"
 
@@ -116,22 +123,22 @@ async def test_a_fifth_concurrent_expensive_request_of_one_subject_is_rate_limit
     analyst = client(http, server_settings, Role.ANALYST, "busy.analyst")
     other = client(http, server_settings, Role.ANALYST, "other.analyst")
     async with log_locked(database) as lock:
-        # Reports past the horizon, so none is kept and each holds a replay slot.
-        running = [
-            asyncio.create_task(analyst.post(REPORT, knownAt=moment(3600 + n))) for n in range(4)
-        ]
+        # Reports past the horizon, so none is kept and each holds a replay slot: as known
+        # at the start of next month (analysts may ask for no other moment than a month's).
+        ahead = next_month()
+        running = [asyncio.create_task(analyst.post(REPORT, knownAt=ahead)) for _ in range(4)]
         await blocked_on_the_lock(lock, 1)  # one replay runs at a time, the others queue
-        fifth = await analyst.post(REPORT, knownAt=moment(7200))
+        fifth = await analyst.post(REPORT, knownAt=ahead)
         error = only_error(fifth.json())
         assert error["extensions"]["code"] == "RATE_LIMITED"
         assert error["extensions"]["retryAfter"] >= 1
         assert int(fifth.headers["Retry-After"]) == error["extensions"]["retryAfter"]
-        another_subject = asyncio.create_task(other.post(REPORT, knownAt=moment(7200)))
+        another_subject = asyncio.create_task(other.post(REPORT, knownAt=ahead))
         await asyncio.sleep(0.5)
         assert not another_subject.done()  # admitted, waiting for the log: the limit is per subject
     for answer in [*await asyncio.gather(*running), await another_subject]:
         assert "errors" not in answer.json(), answer.json()
-    assert "errors" not in (await analyst.post(REPORT, knownAt=moment(7200))).json()
+    assert "errors" not in (await analyst.post(REPORT, knownAt=ahead)).json()
 
 
 async def test_a_sealed_report_answers_identically_and_without_reading_the_log_again(

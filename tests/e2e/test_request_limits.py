@@ -1,16 +1,22 @@
-"""Request sizes are refused before GraphQL runs, and the read audit stores what ran."""
+"""Request sizes are refused before GraphQL runs, over HTTP and the websocket, and the read
+audit stores what ran."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
+import websockets
 
 from service.access.auth import Role
 from service.settings import Settings
 from tests.scenarios.graphql import Client, open_family, token
+from tests.scenarios.websocket import PROTOCOL, bearer, close_code, message, session, subscribe
 
 pytestmark = pytest.mark.e2e
 
@@ -125,3 +131,68 @@ def test_each_limit_is_read_from_the_environment() -> None:
         settings.max_operation_name_chars,
     )
     assert limits == (1024, 512, 256, 32)
+
+
+EVENTS = "subscription($id: UUID!) { familyEvents(familyId: $id) { version } }"
+
+
+@pytest.mark.parametrize(
+    "part, payload, says",
+    [
+        ("query", {"query": EVENTS + "\n# " + MARKER * 2_000}, "query text exceeds 20000"),
+        ("variables", {"query": EVENTS, "variables": {"pad": MARKER * 7_000}}, "variables"),
+        (
+            "operationName",
+            {"query": EVENTS, "operationName": MARKER * 10},
+            "operationName must be a string of at most 100",
+        ),
+    ],
+)
+async def test_a_websocket_subscribe_over_a_limit_is_refused_with_a_code_and_never_echoed(
+    server: str, server_settings: Settings, part: str, payload: dict[str, Any], says: str
+) -> None:
+    async with session(server, bearer(server_settings, "ws.flooder")) as ws:
+        payload.setdefault("variables", {}).setdefault("id", str(uuid4()))
+        await ws.send(json.dumps({"id": part, "type": "subscribe", "payload": payload}))
+        raw = await asyncio.wait_for(ws.recv(), 10)
+        assert MARKER not in raw and len(raw) < 500
+        refused = json.loads(raw)
+        assert (refused["id"], refused["type"]) == (part, "error")
+        assert refused["payload"][0]["extensions"] == {"code": "REQUEST_TOO_LARGE"}
+        assert says in refused["payload"][0]["message"]
+        # The connection goes on: an operation within the limits is taken.
+        await subscribe(ws, "within", EVENTS, id=str(uuid4()))
+        await ws.send(json.dumps({"type": "ping"}))
+        assert (await message(ws))["type"] == "pong"
+
+
+async def test_a_websocket_message_over_the_body_limit_closes_the_connection_with_1009(
+    server: str, server_settings: Settings
+) -> None:
+    big = {"query": EVENTS, "variables": {"id": str(uuid4()), "pad": MARKER * 30_000}}
+    async with session(server, bearer(server_settings, "ws.flooder")) as ws:
+        await ws.send(json.dumps({"id": "big", "type": "subscribe", "payload": big}))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009
+    assert closed.value.rcvd.reason == f"message exceeds {Settings().max_body_bytes} bytes"
+    # Before connection_init too: nothing is decoded first.
+    url = server.replace("http", "ws") + "/graphql"
+    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"pad": MARKER * 30_000}}))
+        assert await close_code(ws, within=10) == 1009
+
+
+async def test_a_websocket_operation_id_too_long_to_repeat_is_refused(
+    server: str, server_settings: Settings
+) -> None:
+    async with session(server, bearer(server_settings, "ws.flooder")) as ws:
+        await subscribe(ws, MARKER * 10, EVENTS, id=str(uuid4()))
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 10)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
+        4400,
+        "ids are at most 64 characters",
+    )

@@ -3,11 +3,9 @@ neither a connection nor a caller holds more than its share."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from typing import Any
 from uuid import uuid4
 
@@ -19,46 +17,13 @@ from service.access.auth import Authenticator, Role
 from service.entrypoints.app import create_app
 from service.settings import Settings
 from tests.scenarios.graphql import ADD, OPEN, WHEN, Client, ok
+from tests.scenarios.websocket import PROTOCOL, bearer, close_code, message, session, subscribe
 
 pytestmark = pytest.mark.e2e
 
-PROTOCOL = "graphql-transport-ws"
 EVENTS = """subscription($id: UUID!, $after: Int) {
   familyEvents(familyId: $id, afterVersion: $after) { version eventType } }"""
 DEFAULTS = Settings()
-
-
-@asynccontextmanager
-async def session(server: str, bearer: str) -> AsyncIterator[Any]:
-    """A websocket whose connection_init carried this token and was acknowledged."""
-    url = server.replace("http", "ws") + "/graphql"
-    async with websockets.connect(url, subprotocols=[PROTOCOL]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": bearer}}))
-        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
-        yield ws
-
-
-async def subscribe(ws: Any, key: str, query: str, **variables: Any) -> None:
-    payload = {"query": query, "variables": variables}
-    await ws.send(json.dumps({"id": key, "type": "subscribe", "payload": payload}))
-
-
-async def message(ws: Any) -> dict[str, Any]:
-    received: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout=10))
-    return received
-
-
-async def close_code(ws: Any, within: float) -> int:
-    """The code the server closed with, failing if it kept the connection open."""
-    with pytest.raises(websockets.ConnectionClosed) as closed:
-        while True:
-            await asyncio.wait_for(ws.recv(), timeout=within)
-    assert closed.value.rcvd is not None
-    return closed.value.rcvd.code
-
-
-def bearer(settings: Settings, subject: str, ttl: int | None = None) -> str:
-    return "Bearer " + Authenticator(settings).mint(subject, Role.CASEWORKER, ttl)
 
 
 async def test_a_subscription_ends_when_its_token_expires_and_resumes_with_a_fresh_one(

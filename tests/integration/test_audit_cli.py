@@ -12,6 +12,7 @@ from uuid import uuid4
 
 import pytest
 
+from service.access.auth import Identity, Role
 from service.application.container import Container
 from service.entrypoints import audit_cli
 from service.postgres.database import Database
@@ -79,7 +80,7 @@ async def test_an_auditor_checkpoints_verifies_exports_and_checks_a_bundle_offli
     assert code == 0 and out.startswith("checkpoint 1 (events 1..12, head position ")
     code, out, _ = await cli("verify")
     assert code == 0
-    assert out.splitlines()[0] == "OK: 12 events, 2 streams, 1 checkpoints verified"
+    assert out.splitlines()[0] == "OK: 12 events, 2 streams, 0 reads, 1 checkpoints verified"
     assert out.splitlines()[1].endswith("events/s")
 
     bundle = tmp_path / "bundle.json"
@@ -245,3 +246,69 @@ async def test_a_kept_checkpoint_missing_from_the_database_fails_verify(
     (tmp_path / "latin1.json").write_bytes(b'{"format": "caf\xe9"}')
     code, _, err = await cli("verify", "--checkpoints", str(tmp_path / "latin1.json"))
     assert code == 2 and err.startswith("reunite verify: ")
+
+
+async def test_a_bundle_proves_who_read_the_family_and_refuses_an_edited_read(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    family, *_ = await open_separated_family(container.commands)
+    other, *_ = await open_separated_family(container.commands)
+    log = container.access_log
+    await log.record(Identity("ana.auditor", Role.AUDITOR), "query:family", [family, other])
+    await log.record(Identity("carlos.counsel", Role.COUNSEL), "query:timeline", [family])
+    await log.record(Identity("bea.caseworker", Role.CASEWORKER), "query:family", [other])
+    # The latest checkpoint signs no reads yet: with a key, export takes one that does.
+    signing_with(keys, monkeypatch)
+    bundle = tmp_path / "bundle.json"
+    code, out, _ = await cli("export", str(family), "--out", str(bundle))
+    assert code == 0 and out.endswith("(events 1..12, head position 12); 2 reads of it\n")
+
+    public = str(keys / "verify-key.pem")
+    code, out, _ = await cli("verify-bundle", str(bundle), "--public-key", public)
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0].endswith("; 2 reads of the family, included in its access log (reads 1..4)")
+    assert lines[1].startswith("read ") and lines[1].endswith(
+        " by ana.auditor (auditor): query:family"
+    )
+    assert lines[2].endswith(" by carlos.counsel (counsel): query:timeline")
+
+    # A later read, and no key: the bundle holds the signed reads and says the rest are out.
+    await log.record(Identity("dan.counsel", Role.COUNSEL), "query:family", [family])
+    monkeypatch.delenv("REUNITE_SIGNING_KEY_FILE")
+    code, out, _ = await cli("export", str(family), "--out", str(tmp_path / "again.json"))
+    assert code == 0 and out.endswith(
+        "; 2 reads of it (later ones are left out until a checkpoint covers them)\n"
+    )
+
+    data = json.loads(bundle.read_text())
+    data["reads"][1]["subject"] = "nobody"
+    bundle.write_text(json.dumps(data))
+    code, out, _ = await cli("verify-bundle", str(bundle), "--public-key", public)
+    assert (code, out) == (
+        1,
+        f"REJECTED: access-log row {data['reads'][1]['id']}: its hash does not match its "
+        "contents\n",
+    )
+
+
+async def test_verify_names_an_edited_read_and_export_refuses_an_access_log_rewritten(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    signing_with(keys, monkeypatch)
+    family, *_ = await open_separated_family(container.commands)
+    for _ in range(3):
+        await container.access_log.record(Identity("ana", Role.AUDITOR), "query:f", [family])
+    assert (await cli("checkpoint"))[0] == 0
+    pool = container.database.pool
+    await bypassing_the_guard(pool, "UPDATE access_log SET subject = 'nobody' WHERE id = 2")
+
+    code, out, _ = await cli("verify")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "BROKEN: access-log row 2: its hash does not match its contents: the row was edited"
+    )
+    # Rechained with a hash over the forged row: the signed root no longer holds.
+    await bypassing_the_guard(pool, "UPDATE access_log SET hash = sha256(hash) WHERE id = 2")
+    code, _, err = await cli("export", str(family), "--out", str(tmp_path / "b.json"))
+    assert code == 2 and "reads up to its access-log head no longer have its root" in err

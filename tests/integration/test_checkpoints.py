@@ -9,13 +9,16 @@ import asyncpg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from service.access.auth import Identity, Role
 from service.application.container import Container
 from service.eventstore.chain import event_leaf
 from service.eventstore.records import LogPosition, RecordedEvent
 from service.ledger.checkpoints import (
     ALGORITHM,
+    RESERVE,
     CheckpointTaker,
     all_checkpoints,
+    checkpoint_message,
     checkpoint_periodically,
     latest_checkpoint,
     legacy_message,
@@ -119,8 +122,10 @@ async def test_checkpoints_refuse_update_and_delete(container: Container) -> Non
 
 
 async def test_checkpoints_are_taken_periodically_until_stopped(container: Container) -> None:
-    # Recorded first: a tick between two of the family's commands would sign a shorter prefix.
+    # Recorded and final first: a tick between two of the family's commands, or while another
+    # session on the server holds the horizon back, would sign a shorter prefix.
     await open_separated_family(container.commands)
+    await settled(container.database.pool)
     stop = asyncio.Event()
     task = asyncio.create_task(checkpoint_periodically(container.database.pool, 0.05, stop, SIGNER))
     for _ in range(500):
@@ -197,7 +202,7 @@ async def test_a_checkpoint_signed_before_format_2_still_verifies(container: Con
     await open_separated_family(container.commands)
     await settled(pool)
     new = await CheckpointTaker(pool, SIGNER).take()
-    assert new is not None and new.message_format == 2 and new.seal_fault(TRUSTED) is None
+    assert new is not None and new.message_format == 3 and new.seal_fault(TRUSTED) is None
     assert (await verify_log(pool, TRUSTED)).checkpoints == 2
 
 
@@ -215,3 +220,39 @@ async def test_a_fresh_taker_checks_an_untouched_log_against_the_latest_checkpoi
 
     assert first is not None and second is not None
     assert (second.id, second.event_count) == (first.id + 1, 12)
+
+
+async def test_a_checkpoint_signed_before_reads_were_signed_still_verifies_and_is_built_on(
+    container: Container,
+) -> None:
+    pool = container.database.pool
+    family, *_ = await open_separated_family(container.commands)
+    await container.access_log.record(Identity("ana", Role.AUDITOR), "query:family", [family])
+    await settled(pool)
+    log = await whole_log(container)
+    head, root = log[-1], merkle_root(event_leaf(e) for e in log)
+    reserved = await pool.fetchrow(RESERVE)
+    assert reserved is not None
+    cid, created_at = reserved["id"], reserved["created_at"]
+    message = checkpoint_message(
+        cid, len(log), head.position, head.transaction_id, created_at, root
+    )
+    # As a server before migration 0010 inserted it: format 2, no access-log head.
+    await pool.execute(
+        "INSERT INTO checkpoints (id, event_count, head_position, head_transaction_id, root,"
+        " algorithm, signature, public_key, key_id, created_at, message_format)"
+        " OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 2)",
+        *(cid, len(log), head.position, head.transaction_id, root, ALGORITHM),
+        *(SIGNER.sign(message), SIGNER.public_key, SIGNER.key_id, created_at),
+    )
+    [old] = await all_checkpoints(pool)
+    assert (old.message_format, old.read_count, old.seal_fault(TRUSTED)) == (2, None, None)
+    report = await verify_log(pool, TRUSTED)
+    assert report.ok and report.lines()[1] == "1 reads are not yet covered by a signed checkpoint"
+
+    # Nothing new in the log, but the access log is not signed yet: a format-3 one is.
+    new = await CheckpointTaker(pool, SIGNER).take()
+    assert new is not None and (new.message_format, new.read_count) == (3, 1)
+    assert (await verify_log(pool, TRUSTED)).lines()[0] == (
+        "OK: 6 events, 1 streams, 1 reads, 2 checkpoints verified"
+    )

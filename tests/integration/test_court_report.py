@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -29,6 +29,7 @@ from domain.values import (
 from projections import case_queries as sql
 from schema.build import create_schema
 from schema.context import Context
+from schema.disclosure import FINGERPRINTS, child_hash
 from schema.loaders import Loaders
 from service.access.auth import Identity, Role
 from service.application.container import Container
@@ -151,7 +152,8 @@ async def test_removals_without_a_documented_choice(
     court: dict[str, Case],
 ) -> None:
     pool = container.database.pool
-    rows = await pool.fetch(sql.listed_parents_sql(sql.REMOVALS_WITHOUT_CHOICE), UUID(int=0), 10)
+    listed = sql.listed_parents_sql(sql.REMOVALS_WITHOUT_CHOICE)
+    rows = await pool.fetch(listed, UUID(int=0), 10, *sql.Narrowing().args())
     assert [r["parent_id"] for r in rows] == [court["removed"].parent]
 
 
@@ -160,7 +162,7 @@ async def test_reinterview_eligible_parents(
     court: dict[str, Case],
 ) -> None:
     eligible = sql.listed_parents_sql(sql.REINTERVIEW_ELIGIBLE)
-    rows = await container.database.pool.fetch(eligible, UUID(int=0), 10)
+    rows = await container.database.pool.fetch(eligible, UUID(int=0), 10, *sql.Narrowing().args())
     assert [r["parent_id"] for r in rows] == [court["waived"].parent]
 
 
@@ -223,28 +225,68 @@ async def test_children_page_in_separation_order_and_parents_by_situation(
     ]
 
 
-async def test_analysts_see_small_counts_suppressed_where_caseworkers_see_them(
+async def test_analysts_see_month_ends_rounded_where_caseworkers_see_any_day_exact(
     container: Container,
     court: dict[str, Case],
 ) -> None:
-    query = """{ courtReport(asOf: "2018-07-26") {
-        children { total under5 } inCare { removed { total under5 } } } }"""
-    answers = {}
-    for role in (Role.CASEWORKER, Role.ANALYST):
+    query = """query($asOf: Date!, $knownAt: DateTime) {
+        courtReport(asOf: $asOf, knownAt: $knownAt) {
+        children { total under5 from5To17 } inCare { total { total }
+        removed { total under5 } locationUnknown { total from5To17 } } } }"""
+
+    async def answer(role: Role, as_of: str, known_at: str | None = None) -> Any:
         ctx = Context(
             container, None, None, Identity("jo", role), Loaders.create(container.database.pool)
         )
-        result = await create_schema().execute(query, context_value=ctx)
-        assert result.errors is None and result.data is not None, result.errors
-        answers[role] = result.data["courtReport"]
-    assert answers[Role.CASEWORKER] == {
-        "children": {"total": 6, "under5": 2},
-        "inCare": {"removed": {"total": 1, "under5": 1}},
-    }
-    assert answers[Role.ANALYST] == {
-        "children": {"total": 6, "under5": None},
-        "inCare": {"removed": {"total": None, "under5": None}},
-    }
+        variables = {"asOf": as_of, "knownAt": known_at}
+        return await create_schema().execute(query, variable_values=variables, context_value=ctx)
+
+    exact = (await answer(Role.CASEWORKER, "2018-07-31")).data
+    shown = (await answer(Role.ANALYST, "2018-07-31")).data
+    assert exact is not None and shown is not None
+    assert exact["courtReport"]["children"] == {"total": 6, "under5": 2, "from5To17": 4}
+    assert exact["courtReport"]["inCare"]["removed"] == {"total": 1, "under5": 1}
+    pairs = list(zip(leaves(exact), leaves(shown), strict=True))
+    assert all(s % 5 == 0 and abs(s - e) <= 4 for e, s in pairs)
+    assert all(s in (0, 5) for e, s in pairs if 0 < e < 5)  # never shown as themselves
+    # The same children give the same figure: asked again, and as known at the start of
+    # next month (replayed); as known at any other moment is refused to analysts.
+    assert (await answer(Role.ANALYST, "2018-07-31")).data == shown
+    now = await database_now(container)
+    vintage = f"{(now.replace(day=28) + timedelta(days=4)).strftime('%Y-%m')}-01T00:00:00Z"
+    assert (await answer(Role.ANALYST, "2018-07-31", vintage)).data == shown
+    off = await answer(Role.ANALYST, "2018-07-31", now.isoformat())
+    assert off.errors and off.errors[0].extensions == {"code": "OFF_CALENDAR"}
+    assert (await answer(Role.CASEWORKER, "2018-07-31", now.isoformat())).errors is None
+    # Any day but a month's last is refused to analysts, with what to ask instead.
+    refused = await answer(Role.ANALYST, "2018-07-26")
+    assert refused.data is None and refused.errors
+    assert refused.errors[0].extensions == {"code": "OFF_CALENDAR"}
+    assert "2018-06-30 or 2018-07-31" in refused.errors[0].message
+    assert (await answer(Role.CASEWORKER, "2018-07-26")).errors is None
+
+
+def leaves(tree: Any) -> list[int]:
+    """Every count in a nested answer, in order."""
+    if isinstance(tree, dict):
+        return [n for value in tree.values() for n in leaves(value)]
+    return [tree]
+
+
+async def database_now(container: Container) -> datetime:
+    moment: datetime = await container.database.pool.fetchval("SELECT clock_timestamp()")
+    return moment
+
+
+async def test_the_fingerprint_sql_computes_is_the_one_documented(
+    container: Container, court: dict[str, Case]
+) -> None:
+    pool = container.database.pool
+    rows = await pool.fetch(
+        f"SELECT child_id, {sql.CHILD_HASH.format('child_id')} AS h FROM child_case"
+    )
+    assert len(rows) == 6
+    assert all(r["h"] % FINGERPRINTS == child_hash(r["child_id"]) for r in rows)
 
 
 async def with_second_child(case: Case, child: UUID, when: datetime) -> None:

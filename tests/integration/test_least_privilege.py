@@ -27,9 +27,11 @@ pytestmark = pytest.mark.integration
 APP_ROLE = "reunite_app"
 LOGS = ("events", "access_log")
 FORGED_READ = """
-INSERT INTO access_log (id, read_at, subject, role, operation, family_id)
-VALUES (1000000000, '2001-01-01T00:00:00Z', 'mallory', 'caseworker', 'query family', $1)
-RETURNING id, read_at, statement_timestamp() AS started, clock_timestamp() AS now
+INSERT INTO access_log (id, read_at, subject, role, operation, family_id, prev_hash, hash)
+VALUES (1000000000, '2001-01-01T00:00:00Z', 'mallory', 'caseworker', 'query family', $1,
+        $2, $2)
+RETURNING id, read_at, prev_hash, hash, statement_timestamp() AS started,
+          clock_timestamp() AS now
 """
 
 
@@ -152,16 +154,50 @@ async def test_the_app_role_sees_who_holds_back_the_log_but_not_what_others_run(
     assert others == 0
 
 
-@pytest.mark.parametrize("as_owner", [False, True], ids=["app role", "owner"])
-async def test_a_read_is_numbered_and_dated_by_the_database_whatever_the_writer_says(
-    container: Container, served: Database, as_owner: bool
+async def test_a_read_is_numbered_dated_and_chained_by_the_database_whatever_the_owner_says(
+    container: Container,
 ) -> None:
-    pool = container.database.pool if as_owner else served.pool
-    first = await pool.fetchrow(FORGED_READ, uuid4())
-    second = await pool.fetchrow(FORGED_READ, uuid4())
+    pool = container.database.pool
+    first = await pool.fetchrow(FORGED_READ, uuid4(), bytes(32))
+    second = await pool.fetchrow(FORGED_READ, uuid4(), bytes(32))
     assert first is not None and second is not None
     assert first["id"] < second["id"] < 1000000000
     assert first["started"] <= first["read_at"] <= first["now"]
+    assert first["prev_hash"] is None and second["prev_hash"] == first["hash"] != bytes(32)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        FORGED_READ,
+        "INSERT INTO access_log (subject, role, operation, family_id, hash)"
+        " VALUES ('m', 'r', 'o', $1, '\\x00')",
+        "INSERT INTO access_log (subject, role, operation, family_id, prev_hash)"
+        " SELECT 'm', 'r', 'o', $1, hash FROM access_log LIMIT 1",
+    ],
+    ids=["every column", "its hash", "its prev_hash"],
+)
+async def test_the_app_role_may_give_a_read_only_what_it_is(
+    served: Database, statement: str
+) -> None:
+    args = (uuid4(), bytes(32)) if statement == FORGED_READ else (uuid4(),)
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+        await served.pool.execute(statement, *args)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE access_log_head SET hash = NULL",
+        "SELECT * FROM access_log_head",
+        "INSERT INTO access_log_head (last_id) VALUES (7)",
+    ],
+)
+async def test_the_app_role_may_neither_see_nor_move_the_access_logs_head(
+    served: Database, statement: str
+) -> None:
+    with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+        await served.pool.execute(statement)
 
 
 @pytest.fixture

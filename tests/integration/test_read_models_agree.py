@@ -107,3 +107,8 @@ async def test_aggregate_replay_and_read_models_agree(container: Container, fami
     assert adults == expected_adults(family)
     timeline = await pool.fetchval("SELECT count(*) FROM timeline")
     assert timeline == family.version
+    # Counsel of record, whom a counsel token's reach follows.
+    standing = await pool.fetch("SELECT * FROM counsel_clients WHERE active")
+    assert {(r["counsel"], r["person_id"]): r["consent_to_disclosure"] for r in standing} == {
+        key: found.consent_to_disclosure for key, found in family.representations.items()
+    }

@@ -29,6 +29,7 @@ from domain.values import (
 )
 from schema.build import create_schema
 from schema.context import Context
+from schema.disclosure import POOLED_ID
 from schema.loaders import Loaders
 from service.access.auth import Identity, Role
 from service.application.container import Container
@@ -217,7 +218,7 @@ async def test_a_child_lists_only_the_adults_linked_to_it(container: Container) 
         assert data["child"]["parents"] == [{"parentId": str(adult)}]
 
 
-async def test_facilities_on_a_date_with_small_counts_suppressed_for_analysts(
+async def test_facilities_on_a_date_exact_and_as_analysts_see_them(
     container: Container,
 ) -> None:
     for month, day in ((5, 20), (5, 21), (5, 22), (5, 24), (6, 1)):
@@ -241,16 +242,31 @@ async def test_facilities_on_a_date_with_small_counts_suppressed_for_analysts(
         },
         {"facilityId": "cayuga", "census": 0, "stays": 1, "medianDays": 20.0, "p90Days": 20.0},
     ]
-    analyst = await ask(container, query, Role.ANALYST)
-    # One stay's median is that child's days in care: suppressed with the count of stays.
-    assert analyst["facilities"][1] == {
-        "facilityId": "cayuga",
-        "census": 0,
-        "stays": None,
-        "medianDays": None,
-        "p90Days": None,
-    }
-    assert analyst["facilities"][0] == seen["facilities"][0]
+    # Analysts: month ends only; both facilities have fewer than 10 stays, so neither is
+    # named: their counts are pooled, rounded to multiples of 5, with no distribution.
+    refused = await create_schema().execute(query, context_value=context(container))
+    assert refused.errors and refused.errors[0].extensions == {"code": "OFF_CALENDAR"}
+    month_end = query.replace("2018-07-01", "2018-06-30")
+    exact = (await ask(container, month_end))["facilities"]
+    assert [(f["census"], f["stays"]) for f in exact] == [(5, 5), (0, 1)]
+    analyst = await ask(container, month_end, Role.ANALYST)
+    assert analyst["facilities"] == [
+        {
+            "facilityId": POOLED_ID,
+            "census": 5,  # a multiple of 5 is shown as it is
+            "stays": analyst["facilities"][0]["stays"],
+            "medianDays": None,
+            "p90Days": None,
+        }
+    ]
+    assert analyst["facilities"][0]["stays"] in (5, 10)  # 6 stays
+    assert await ask(container, month_end, Role.ANALYST) == analyst  # the same, asked again
+
+
+def context(container: Container, role: Role = Role.ANALYST) -> Context:
+    return Context(
+        container, None, None, Identity("an", role), Loaders.create(container.database.pool)
+    )
 
 
 async def negative_fear(case: Case, while_separated: bool = True) -> None:

@@ -82,7 +82,7 @@ async def test_an_untouched_log_verifies(container: Container) -> None:
     await three_families_and_a_checkpoint(container)
     report = await verify(container)
     assert report.ok
-    assert report.lines()[0] == "OK: 18 events, 3 streams, 1 checkpoints verified"
+    assert report.lines()[0] == "OK: 18 events, 3 streams, 0 reads, 1 checkpoints verified"
     assert report.lines()[-1].endswith("events/s")
 
 
@@ -244,7 +244,8 @@ async def test_an_edited_checkpoint_row_is_detected(container: Container, assign
 
     assert report.broken is None and report.failed is not None
     assert report.failed.what == (
-        "the signature does not match its id, date, event count, head and root"
+        "the signature does not match its id, date, event count, head and root, "
+        "and access-log count, head and root"
     )
 
 
@@ -261,7 +262,8 @@ async def test_a_checkpoint_moved_to_another_id_is_detected(container: Container
 
     assert report.failed is not None and report.failed.checkpoint.id == signed.id + 4
     assert report.failed.what == (
-        "the signature does not match its id, date, event count, head and root"
+        "the signature does not match its id, date, event count, head and root, "
+        "and access-log count, head and root"
     )
 
 
@@ -313,7 +315,7 @@ async def insert_checkpoint(pool: asyncpg.Pool, c: Checkpoint) -> None:
 async def test_reading_in_small_pages_finds_the_same(container: Container) -> None:
     families = await three_families_and_a_checkpoint(container)
     assert (await verify(container, batch_size=4)).lines()[0] == (
-        "OK: 18 events, 3 streams, 1 checkpoints verified"
+        "OK: 18 events, 3 streams, 0 reads, 1 checkpoints verified"
     )
     await bypassing_the_guard(
         container.database.pool,

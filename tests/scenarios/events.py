@@ -35,6 +35,7 @@ from domain.values import (
     RelationshipKind,
     RemovalElection,
     RemovalKind,
+    RepresentationBasis,
     ReturnRoute,
     ReunificationPreference,
     SeparationReason,
@@ -159,6 +160,13 @@ def story() -> tuple[Event, ...]:
         "per the CBP record",
         at(403),
     )
+    family.record_representation(
+        "cy.counsel", mother, RepresentationBasis.NOTICE_OF_APPEARANCE, "EOIR-28", True, at(100)
+    )
+    family.record_representation(
+        "ana.attorney", son, RepresentationBasis.COURT_APPOINTMENT, None, False, at(100)
+    )
+    family.end_representation("cy.counsel", mother, "substituted by new counsel", at(403))
     family.close_case("reunified; nothing further", at(404))
     return tuple(family.collect_events())
 
@@ -213,6 +221,9 @@ CARRIERS: dict[type[Enum], Carrier] = {
         lambda: f.return_parent(mother, how, at(2)),
     ),
     DischargeReason: lambda f, _, son, reason: f.discharge_child(son, reason, None, at(1)),
+    RepresentationBasis: lambda f, mother, _, basis: f.record_representation(
+        "cy.counsel", mother, basis, None, True, at(1)
+    ),
 }
 
 

@@ -39,6 +39,7 @@ from domain.values import (
     RelationshipKind,
     RemovalElection,
     RemovalKind,
+    RepresentationBasis,
     ReturnRoute,
     ReunificationPreference,
     SeparationReason,
@@ -279,6 +280,20 @@ def reopen_asylum_case(d: Draw, f: Family) -> Command:
     return lambda g: g.reopen_asylum_case(p, proceeding, t, historical=h)
 
 
+lawyers = st.sampled_from(["cy.counsel", "ana.attorney", " "])
+
+
+def record_representation(d: Draw, f: Family) -> Command:
+    p, counsel, basis = someone(d, f), d(lawyers), d(st.sampled_from(RepresentationBasis))
+    reference, consent, t, h = d(st.none() | texts), d(st.booleans()), d(times), d(old)
+    return lambda g: g.record_representation(counsel, p, basis, reference, consent, t, historical=h)
+
+
+def end_representation(d: Draw, f: Family) -> Command:
+    p, counsel, why, t, h = someone(d, f), d(lawyers), d(texts), d(times), d(old)
+    return lambda g: g.end_representation(counsel, p, why, t, historical=h)
+
+
 def correct_entry(d: Draw, f: Family) -> Command:
     version = d(st.integers(0, f.version + 1))
     target = f.history[version - 1] if 1 <= version <= f.version else f.history[0]
@@ -328,6 +343,8 @@ BUILDERS: list[Builder] = [
     elect_settlement,
     reinterview,
     reopen_asylum_case,
+    record_representation,
+    end_representation,
     correct_entry,
     retract_entry,
     flag_data_quality,

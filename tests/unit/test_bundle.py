@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -14,12 +15,13 @@ from uuid import UUID
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from service.eventstore.chain import event_leaf
+from service.eventstore.chain import EPOCH, event_leaf
 from service.eventstore.records import RecordedEvent
 from service.ledger.bundle import (
     Bundle,
     BundleRejected,
     ProvenEvent,
+    ProvenRead,
     bundle_from_json,
     bundle_to_json,
     verify_bundle,
@@ -27,6 +29,7 @@ from service.ledger.bundle import (
 from service.ledger.checkpoints import ALGORITHM, Checkpoint, checkpoint_message, legacy_message
 from service.ledger.keys import Signer
 from service.ledger.merkle import MerkleTree
+from service.ledger.reads import ReadRecord, record_hash
 from tests.scenarios.family import T0
 from tests.scenarios.ledger import NEIGHBOURS, recorded
 
@@ -284,7 +287,7 @@ def test_a_bundle_cut_short_still_proves_the_events_it_holds() -> None:
 
 MALFORMED: dict[str, tuple[Callable[[Json], object], str]] = {
     "not an object": (lambda d: [d], "bundle is not an object"),
-    "another format": (lambda d: {**d, "format": "v0"}, "not a reunite-bundle-v1 bundle"),
+    "another format": (lambda d: {**d, "format": "v0"}, "not a reunite-bundle-v2 bundle"),
     "a missing hash": (
         lambda d: d["events"][1].pop("hash") and d,
         "events[1].hash is missing or not of type str",
@@ -345,4 +348,257 @@ def test_a_malformed_bundle_is_rejected_naming_the_field(case: str) -> None:
     change, message = MALFORMED[case]
     with pytest.raises(BundleRejected) as rejected:
         verdict(change(copy.deepcopy(as_file())))
+    assert message in str(rejected.value)
+
+
+# ---------------------------------------------------------------------------------------
+# Reads of the family, proven against a checkpoint that signs the access log (format 3)
+
+READERS = [("ana.auditor", "auditor"), ("carlos.counsel", "counsel"), ("niño.lópez", "counsel")]
+
+
+def access_log(count: int = 12) -> list[ReadRecord]:
+    """Reads of the family among reads of its neighbours, chained as the database chains them."""
+    reads: list[ReadRecord] = []
+    previous = None
+    for n in range(1, count + 1):
+        subject, role = READERS[n % 3]
+        # Numbers skip now and then, as a rolled-back read leaves them.
+        unsigned = ReadRecord(
+            id=n + n // 5,
+            read_at=T0 + timedelta(days=400, seconds=n, microseconds=n),
+            subject=subject,
+            role=role,
+            operation="query:family,timeline",
+            family_id=FAMILY if n % 3 == 1 else NEIGHBOURS[n % 2],
+            prev_hash=previous,
+            hash=b"",
+        )
+        read = replace(unsigned, hash=record_hash(unsigned))
+        reads.append(read)
+        previous = read.hash
+    return reads
+
+
+def signed_with_reads(log: list[RecordedEvent], reads: list[ReadRecord]) -> Checkpoint:
+    c = signed(log)
+    unsigned = replace(
+        c,
+        message_format=3,
+        read_count=len(reads),
+        read_head_id=reads[-1].id,
+        read_root=MerkleTree(r.hash for r in reads).root(),
+    )
+    return replace(unsigned, signature=SIGNER.sign(unsigned.message()))
+
+
+def exported_with_reads() -> Bundle:
+    log, reads = interleaved_log(), access_log()
+    tree = MerkleTree(r.hash for r in reads)
+    proven = tuple(
+        ProvenRead(r, i, tuple(tree.proof(i))) for i, r in enumerate(reads) if r.family_id == FAMILY
+    )
+    return replace(exported(log), checkpoint=signed_with_reads(log, reads), reads=proven)
+
+
+def file_with_reads() -> Json:
+    data: Json = json.loads(json.dumps(bundle_to_json(exported_with_reads())))
+    return data
+
+
+def test_a_bundle_with_the_familys_reads_is_accepted_and_round_trips() -> None:
+    bundle = exported_with_reads()
+    assert [p.record.id for p in bundle.reads] == [1, 4, 8, 12]
+    assert bundle_from_json(json.loads(json.dumps(bundle_to_json(bundle)))) == bundle
+    assert verdict(file_with_reads()) == (
+        f"family {FAMILY}: 5 events, chained and included in checkpoint 3 "
+        f"(events 1..15, head position 15), signed by key {SIGNER.key_id}; 4 reads of the "
+        "family, included in its access log (reads 1..12)"
+    )
+
+
+def test_the_reads_hash_matches_the_encoding_the_database_uses() -> None:
+    # The bytes of migration 0010's trigger, spelled out for one read.
+    read = access_log(1)[0]
+    message = (
+        b"\xff\xff\xff\xff"
+        + read.id.to_bytes(8, "big")
+        + ((read.read_at - EPOCH) // timedelta(microseconds=1)).to_bytes(8, "big")
+        + b"".join(len(t.encode()).to_bytes(4, "big") + t.encode() for t in read_text(read))
+        + (1).to_bytes(4, "big")
+        + read.family_id.bytes
+    )
+    assert read.hash == hashlib.sha256(message).digest()
+
+
+def read_text(read: ReadRecord) -> list[str]:
+    return [read.subject, read.role, read.operation]
+
+
+READ_EDITS: dict[str, tuple[Callable[[Json], None], str]] = {
+    "who read": (
+        lambda d: d["reads"][1].update(subject="someone.else"),
+        "access-log row 4: its hash does not match its contents",
+    ),
+    "when, by a microsecond": (
+        lambda d: d["reads"][0].update(read_at="2019-06-24T09:00:01.000002+00:00"),
+        "access-log row 1: its hash does not match its contents",
+    ),
+    "through which operation": (
+        lambda d: d["reads"][2].update(operation="query:children"),
+        "access-log row 8: its hash does not match its contents",
+    ),
+    "its number": (
+        lambda d: d["reads"][2].update(id=7),
+        "access-log row 7: its hash does not match its contents",
+    ),
+    "its hash, recomputed over a new reader": (
+        lambda d: d["reads"][1].update(subject="mallory", hash=forged_read_hash(d["reads"][1])),
+        "access-log row 4: its inclusion proof does not lead to the access-log root",
+    ),
+    "a proof step": (
+        lambda d: d["reads"][3]["proof"].__setitem__(0, flip_hex(d["reads"][3]["proof"][0])),
+        "access-log row 12: its inclusion proof does not lead to the access-log root",
+    ),
+    "a leaf index": (
+        lambda d: d["reads"][1].update(leaf_index=4),
+        "access-log row 4: its inclusion proof does not lead to the access-log root",
+    ),
+    "another family's read passed off as the family's": (
+        lambda d: d["reads"][0].update(family_id=str(NEIGHBOURS[0])),
+        f"access-log row 1 is a read of {NEIGHBOURS[0]}, not of the family",
+    ),
+    "two reads swapped": (
+        lambda d: d["reads"].insert(0, d["reads"].pop(1)),
+        "access-log row 1 is out of order: reads are listed once each, by id",
+    ),
+    "a read listed twice": (
+        lambda d: d["reads"].append(d["reads"][-1]),
+        "access-log row 12 is out of order",
+    ),
+    "the number of reads signed": (
+        lambda d: d["checkpoint"].update(read_count=13),
+        "the signature does not match its id, date, event count, head and root, and "
+        "access-log count, head and root",
+    ),
+    "the last read signed": (
+        lambda d: d["checkpoint"].update(read_head_id=3),
+        "the signature does not match",
+    ),
+    "the access log's root": (
+        lambda d: d["checkpoint"].update(read_root=flip_hex(d["checkpoint"]["read_root"])),
+        "the signature does not match",
+    ),
+    "the message format, to one that does not sign reads": (
+        lambda d: d["checkpoint"].update(message_format=2),
+        "it names an access-log head that message format 2 does not sign",
+    ),
+    "the access log's head, dropped with the format": (
+        lambda d: d["checkpoint"].update(
+            message_format=2, read_count=None, read_head_id=None, read_root=None
+        ),
+        "the signature does not match its id, date, event count, head and root",
+    ),
+    "the access log's root, cut short": (
+        lambda d: d["checkpoint"].update(read_root=d["checkpoint"]["read_root"][:-2]),
+        "its roots are not 32 bytes each",
+    ),
+}
+
+
+def forged_read_hash(read: Json) -> str:
+    record = _read_record(read)
+    return record_hash(replace(record, subject="mallory")).hex()
+
+
+def _read_record(read: Json) -> ReadRecord:
+    return ReadRecord(
+        id=read["id"],
+        read_at=datetime.fromisoformat(read["read_at"]),
+        subject=read["subject"],
+        role=read["role"],
+        operation=read["operation"],
+        family_id=UUID(read["family_id"]),
+        prev_hash=bytes.fromhex(read["prev_hash"]) if read["prev_hash"] else None,
+        hash=bytes.fromhex(read["hash"]),
+    )
+
+
+@pytest.mark.parametrize("edit", READ_EDITS, ids=list(READ_EDITS))
+def test_a_read_edited_by_hand_is_rejected_naming_what_failed(edit: str) -> None:
+    change, message = READ_EDITS[edit]
+    data = file_with_reads()
+    change(data)
+    with pytest.raises(BundleRejected) as rejected:
+        verdict(data)
+    assert message in str(rejected.value)
+
+
+def test_reads_against_a_checkpoint_that_does_not_sign_the_access_log_are_rejected() -> None:
+    bundle = replace(exported_with_reads(), checkpoint=signed(interleaved_log()))
+    with pytest.raises(BundleRejected, match=r"\(message format 2\) does not sign the access"):
+        verify_bundle(bundle, SIGNER.public_key)
+
+
+def test_a_read_after_the_checkpoints_last_is_rejected() -> None:
+    bundle = exported_with_reads()
+    last = bundle.reads[-1]
+    later = replace(last, record=rehash(replace(last.record, id=40)), leaf_index=12)
+    with pytest.raises(BundleRejected, match="access-log row 40 is after the last read"):
+        verify_bundle(replace(bundle, reads=(*bundle.reads, later)), SIGNER.public_key)
+
+
+def rehash(read: ReadRecord) -> ReadRecord:
+    return replace(read, hash=record_hash(read))
+
+
+def test_a_bundle_written_before_reads_were_chained_still_reads_and_verifies() -> None:
+    data = as_file()
+    data["format"] = "reunite-bundle-v1"
+    del data["reads"]
+    for key in ("read_count", "read_head_id", "read_root"):
+        del data["checkpoint"][key]
+    assert verdict(data).endswith(f"signed by key {SIGNER.key_id}")
+
+
+def test_a_bundle_left_without_some_reads_still_proves_the_others() -> None:
+    data = file_with_reads()
+    data["reads"].pop(1)
+    assert "3 reads of the family" in verdict(data)
+
+
+READ_MALFORMED: dict[str, tuple[Callable[[Json], object], str]] = {
+    "reads not a list": (lambda d: d.update(reads={}) or d, "bundle.reads is missing or not"),
+    "a read id of zero": (
+        lambda d: d["reads"][0].update(id=0) or d,
+        "reads[0].id is 0, outside 1..",
+    ),
+    "a reader no read could hold": (
+        lambda d: d["reads"][0].update(subject="\ud800") or d,
+        "reads[0].subject cannot be read",
+    ),
+    "a read time without offset": (
+        lambda d: d["reads"][0].update(read_at="2019-06-24T09:00:00") or d,
+        "reads[0].read_at cannot be read",
+    ),
+    "a read proof step not hex": (
+        lambda d: d["reads"][0]["proof"].append("zz") or d,
+        "reads[0].proof cannot be read",
+    ),
+    "a read proof step not a string": (
+        lambda d: d["reads"][0]["proof"].append(7) or d,
+        "reads[0].proof holds a non-string",
+    ),
+    "a negative read count": (
+        lambda d: d["checkpoint"].update(read_count=-1) or d,
+        "checkpoint.read_count is -1, outside 0..",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", READ_MALFORMED, ids=list(READ_MALFORMED))
+def test_a_malformed_read_is_rejected_naming_the_field(case: str) -> None:
+    change, message = READ_MALFORMED[case]
+    with pytest.raises(BundleRejected) as rejected:
+        verdict(change(copy.deepcopy(file_with_reads())))
     assert message in str(rejected.value)

@@ -89,6 +89,8 @@ def test_the_family_declares_every_event_of_the_domain() -> None:
         "EntryRetracted",
         "CaseClosed",
         "DataQualityFlagged",
+        "RepresentationRecorded",
+        "RepresentationEnded",
     }
 
 

@@ -1,0 +1,99 @@
+"""Parsed and validated documents kept by query text, within a budget of text, not a count.
+
+strawberry's ParserCache and ValidationCache are bounded by entries: a thousand documents
+near the token limit hold about a gigabyte (a parsed document takes about 100 bytes per
+character of its text). Bounding the text kept bounds the memory, whatever callers send.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from graphql import DocumentNode, GraphQLError, parse
+from graphql.validation import ASTValidationRule
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
+
+# Characters of query text kept: some 25 MB of parsed documents at most, and room for a
+# few hundred operations of the size clients send (one to two thousand characters).
+BUDGET_CHARS = 256 * 1024
+
+Rules = tuple[type[ASTValidationRule], ...]
+
+
+@dataclass
+class Kept:
+    """One document and its validation errors under each set of rules (one per role)."""
+
+    document: DocumentNode
+    validated: dict[Rules, list[GraphQLError]] = field(default_factory=dict)
+
+
+class KeptDocuments:
+    """A least-recently-used map of query text to its document, within `budget` characters."""
+
+    def __init__(self, budget: int = BUDGET_CHARS) -> None:
+        self.budget = budget
+        self.held = 0
+        self.kept: OrderedDict[str, Kept] = OrderedDict()
+
+    def get(self, query: str) -> Kept | None:
+        """What is kept of this text, now the most recently used."""
+        kept = self.kept.get(query)
+        if kept is not None:
+            self.kept.move_to_end(query)
+        return kept
+
+    def keep(self, query: str, document: DocumentNode) -> Kept:
+        """Keep a parsed document, forgetting the least recently used beyond the budget."""
+        kept = Kept(document)
+        if len(query) > self.budget:
+            return kept  # larger than everything kept together: parsed each time
+        if (old := self.kept.pop(query, None)) is not None:
+            self.held -= len(query)
+            kept = old
+        self.kept[query] = kept
+        self.held += len(query)
+        while self.held > self.budget:
+            text, _ = self.kept.popitem(last=False)
+            self.held -= len(text)
+        return kept
+
+
+KEPT = KeptDocuments()  # one per process, shared by every request
+
+
+class DocumentCache(SchemaExtension):
+    """Parse and validate each query text once per role, from KEPT.
+
+    Listed after the extensions that add validation rules (the role's limits). A syntax
+    error leaves the document unparsed: strawberry then parses it again where the error
+    becomes the answer, coded and masked like any other (at most MAX_TOKENS tokens)."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.query is not None:
+            kept = KEPT.get(context.query)
+            if kept is None:
+                with contextlib.suppress(GraphQLError):
+                    kept = KEPT.keep(context.query, parse(context.query, **context.parse_options))
+            if kept is not None:
+                context.graphql_document = kept.document
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None:  # strawberry validates only what parsed
+            rules = tuple(context.validation_rules)
+            kept = KEPT.get(context.query) if context.query is not None else None
+            if kept is None or kept.document is not document:  # not from KEPT: alone
+                kept = Kept(document)
+            if rules not in kept.validated:
+                schema = context.schema._schema
+                kept.validated[rules] = validate_document(schema, document, rules)
+            context.pre_execution_errors = kept.validated[rules]
+        yield
