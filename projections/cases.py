@@ -161,9 +161,14 @@ TABLE_COLUMNS = {
 
 
 def _shallow(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
-    # Rows are built fresh per batch and never changed after: no deep copy (astuple) needed.
+    """A row's values, its list columns (arrays) as tuples: hashable (projections.row_changes
+    compares rows by hash), and COPY takes either. No deep copy (astuple): the tuple is taken
+    before the fold goes on."""
     getter = operator.attrgetter(*_columns(cls))
-    return lambda row: tuple(getter(row))
+    arrays = frozenset(i for i, f in enumerate(fields(cls)) if str(f.type).startswith("list"))
+    if not arrays:
+        return lambda row: tuple(getter(row))
+    return lambda row: tuple(tuple(v) if i in arrays else v for i, v in enumerate(getter(row)))
 
 
 KEY = {table: TABLE_COLUMNS[table].index(column) for table, column in KEY_COLUMN.items()}

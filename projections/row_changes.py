@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-Row = tuple[Any, ...]
+Row = tuple[Any, ...]  # hashable: array columns as tuples (projections.cases)
 # Per keyed table: key -> hash of the row; per other table: hash of all the family's rows.
 Fingerprint = dict[Any, int] | int
 Fingerprints = dict[str, Fingerprint]
@@ -32,16 +32,11 @@ class Changes:
     rows: list[Row] = field(default_factory=list)
 
 
-def row_hash(row: Row) -> int:
-    """A row's hash; its array columns (lists) hashed as tuples."""
-    return hash(tuple(tuple(v) if isinstance(v, list) else v for v in row))
-
-
 def fingerprint(rows: Sequence[Row], key: int | None) -> Fingerprint:
     """What to remember of a family's rows in one table."""
     if key is None:
-        return hash(tuple(map(row_hash, rows)))
-    return {row[key]: row_hash(row) for row in rows}
+        return hash(tuple(rows))
+    return {row[key]: hash(row) for row in rows}
 
 
 def changes(before: Fingerprint | None, rows: Sequence[Row], key: int | None) -> Changes:
@@ -51,7 +46,7 @@ def changes(before: Fingerprint | None, rows: Sequence[Row], key: int | None) ->
     if key is None or isinstance(before, int):
         same = isinstance(before, int) and before == fingerprint(rows, None)
         return Changes() if same else Changes(whole=True, rows=list(rows))
-    now = {row[key]: (row_hash(row), row) for row in rows}
+    now = {row[key]: (hash(row), row) for row in rows}
     return Changes(
         gone=[k for k, h in before.items() if k not in now or now[k][0] != h],
         rows=[row for k, (h, row) in now.items() if before.get(k) != h],

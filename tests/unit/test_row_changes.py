@@ -9,7 +9,8 @@ from projections.row_changes import Changes, Row, changes, fingerprint
 
 # Rows of (key, value, array): keys unique within a family's rows, as a table's key is.
 ROWS = st.dictionaries(
-    st.integers(0, 8), st.tuples(st.text(max_size=2), st.lists(st.integers(0, 2), max_size=2))
+    st.integers(0, 8),
+    st.tuples(st.text(max_size=2), st.lists(st.integers(0, 2), max_size=2).map(tuple)),
 ).map(lambda found: [(k, v, array) for k, (v, array) in found.items()])
 
 
