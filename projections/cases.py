@@ -3,6 +3,7 @@ counsel_clients."""
 
 from __future__ import annotations
 
+import asyncio
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import fields
@@ -220,7 +221,11 @@ class CasesProjection:
         stored = map(recorded_event, await conn.fetch(STREAMS, ids, before))
         for envelope in decoded(stored, self.decode):
             streams[envelope.recorded.stream_id].append(envelope)
-        return {i: case_rows(history + own[i], self.effective) for i, history in streams.items()}
+        folded = {}
+        for i, history in streams.items():
+            folded[i] = case_rows(history + own[i], self.effective)
+            await asyncio.sleep(0)  # a long family folds for a while: let requests run
+        return folded
 
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         own: dict[UUID, list[Envelope]] = {}
@@ -239,6 +244,7 @@ class CasesProjection:
                 todo[table].append((family_id, changes(before.get(table), found, key)))
                 written[table] = fingerprint(found, key)
             self.folded.keep(family_id, own[family_id][-1].recorded.version, rows, written)
+            await asyncio.sleep(0)
         for table in TABLES:
             await _write(conn, table, todo[table])
 

@@ -12,8 +12,8 @@ from projections.projection import Envelope
 from projections.row_changes import Fingerprints
 
 # Bounded by the events the kept families hold (a family's version counts its events):
-# a fold holds about 2 KB an event at most (a member added), so 10,000 is about 20 MB.
-DEFAULT_EVENTS = 10_000
+# a fold holds about 2 KB an event at most (a member added), so 20,000 is about 40 MB.
+DEFAULT_EVENTS = 20_000
 
 
 class FoldedFamilies:

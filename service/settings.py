@@ -66,7 +66,7 @@ class Settings:
     # Events held in memory, at most: loaded families kept for the next command (about 1.4 KB
     # an event) and the cases projection's kept folds (about 2 KB an event).
     family_cache_events: int = 20_000
-    fold_cache_events: int = 10_000
+    fold_cache_events: int = 20_000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
