@@ -19,6 +19,7 @@ from service.eventstore.provenance import Provenance
 from service.eventstore.records import Connection, LogPosition, NewEvent
 from service.ledger.verify import place
 from tests.scenarios.family import open_separated_family
+from tests.scenarios.ledger import settled
 
 WRITER = Provenance(actor="importer", role="importer", source="test")
 
@@ -248,6 +249,7 @@ async def test_a_batch_whose_checkpoint_was_renewed_meanwhile_saves_nothing(
 ) -> None:
     await record_families(container, 3)
     pool = container.database.pool
+    await settled(pool)  # else another database's transaction may leave the batch empty
 
     class Renewed(Wrapping):
         """The timeline, while another worker renews its checkpoint mid-batch."""
