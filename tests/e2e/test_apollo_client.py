@@ -8,10 +8,6 @@ normalised cache shows the family's new version without refetching it; see the s
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,13 +19,12 @@ from service.orr_import.report import Outcome
 from service.postgres.database import Database
 from service.settings import Settings
 from tests.scenarios.graphql import token
+from tests.scenarios.node_clients import NODE, run_client
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).parents[2]
-CLIENTS = ROOT / "clients"
 DEMO = ROOT / "data" / "orr-separated-children-2018.csv"
-NODE = shutil.which("node")
 ROWS = 12  # of the demo's ORR list: a child, a parent and their history each
 
 
@@ -49,25 +44,10 @@ async def test_an_apollo_client_pages_writes_reads_its_write_and_keeps_its_cache
     server: str, server_settings: Settings, settings: Settings, database: Database, tmp_path: Path
 ) -> None:
     assert not server_settings.dev, "the flow is against production mode"
-    assert NODE is not None
-    assert (CLIENTS / "node_modules" / "@apollo" / "client").is_dir(), (
-        "run `make test` (or `npm ci` in clients/) to install the client"
-    )
     await seed(tmp_path, settings, database)
-    env = {**os.environ, "REUNITE_TOKEN": token(server_settings, Role.CASEWORKER, "apollo")}
-    process = await asyncio.create_subprocess_exec(
-        NODE,
-        str(CLIENTS / "apollo_flow.mjs"),
-        f"{server}/graphql",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), timeout=120)
-    report = output.decode()
-    print(report)  # pytest -s shows each step
-    assert process.returncode == 0, report
-    summary = json.loads(report.strip().splitlines()[-1])
+    who = token(server_settings, Role.CASEWORKER, "apollo")
+    summary = await run_client("apollo_flow.mjs", "@apollo/client", f"{server}/graphql", who)
+    report = summary["report"]
     assert summary["children"] == ROWS, report
     assert summary["forwardPages"] == summary["backwardPages"] == ROWS // 2, report
     assert summary["versions"][1] == summary["versions"][0] + 1, report
