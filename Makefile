@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # The Node clients (clients/audit.mjs, clients/apollo_flow.mjs), installed from their lock file.
 CLIENTS_STAMP := clients/node_modules/.installed-$(shell cksum clients/package-lock.json | cut -d' ' -f1)
 
-.PHONY: install clients run test check lint typecheck bench schema clean
+.PHONY: install clients browser run test check lint typecheck bench schema clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -29,12 +29,22 @@ $(CLIENTS_STAMP): clients/package-lock.json
 
 clients: $(CLIENTS_STAMP)
 
+# The console's browser tests (tests/e2e/test_console.py) drive Debian's chromium through
+# Playwright; installed here when missing and run as root, else they are skipped.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+			|| { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }; \
+		else echo "chromium not found: the console's browser tests are skipped;" \
+			"install it with apt-get install chromium chromium-driver"; fi; }
+
 # --demo imports data/orr-separated-children-2018.csv first; a restart finds it imported.
 run: $(STAMP)
 	$(BIN)/reunite serve --dev --demo
 
 # Branch coverage and its floor are tool.coverage in pyproject.toml.
-test: $(STAMP) $(CLIENTS_STAMP)
+test: $(STAMP) $(CLIENTS_STAMP) browser
 	$(BIN)/pytest --cov
 
 lint: $(STAMP)

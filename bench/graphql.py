@@ -30,7 +30,7 @@ import sys
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, cast
+from typing import IO, Any, cast
 from uuid import UUID
 
 import httptools
@@ -105,13 +105,19 @@ async def thirty_event_family(container: Container) -> UUID:
 
 
 def start_server(
-    url: str, port: int, cache_size: int | None, projections: bool = False
+    url: str,
+    port: int,
+    cache_size: int | None,
+    projections: bool = False,
+    extra_env: dict[str, str] | None = None,
+    stderr: int | IO[bytes] | None = None,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "REUNITE_JWT_SECRET": SECRET,
         "REUNITE_RUN_PROJECTIONS": "1" if projections else "0",
+        **(extra_env or {}),
     }
     if cache_size is not None:
         env["REUNITE_RESPONSE_CACHE_SIZE"] = str(cache_size)
@@ -132,6 +138,7 @@ def start_server(
         ],
         env=env,
         stdout=subprocess.DEVNULL,
+        stderr=stderr,
     )
 
 

@@ -7,7 +7,7 @@ families with `familyEvents`. Every second the projections' lag (events still to
 and the server's RSS are sampled. Before the load, one command on a family of 2,000
 events is timed against one on a family of 10, interleaved (medians of `--runs` x 10).
 
-    .venv/bin/python -m bench.sustained [--seconds 60] [--warmup 12] [--writers 8] [--scale 1.0]
+    .venv/bin/python -m bench.sustained [--seconds 60] [--warmup S] [--writers 8] [--scale 1.0]
 
 Give it a PostgreSQL server of its own (DATABASE_URL=... --wipe): transaction ids are the
 whole server's, so a long transaction in another database (a test suite, say) holds back
@@ -61,6 +61,8 @@ class Tally:
     deliveries: list[float] = field(default_factory=list)
     lags: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)
+    # How full the two caches that grow with the log are (the lower of held / bound).
+    fill: list[tuple[float, float]] = field(default_factory=list)
 
 
 def member(family: UUID) -> dict[str, Any]:
@@ -148,12 +150,30 @@ async def subscriber(
                     t.deliveries.append((datetime.now(UTC) - recorded).total_seconds())
 
 
-async def sampler(db: Database, pid: int, started: float, until: float, t: Tally) -> None:
+async def sampler(
+    db: Database, metrics: httpx.AsyncClient, pid: int, started: float, until: float, t: Tally
+) -> None:
     while time.monotonic() < until:
         now = time.monotonic() - started
         t.lags.append((now, {r["name"]: r["lag"] for r in await db.pool.fetch(LAG)}))
         t.rss.append((now, rss_kib(pid)))
+        t.fill.append((now, cache_fill((await metrics.get("/metrics")).text)))
         await asyncio.sleep(1.0)
+
+
+GROWING = ("family_events", "case_folds_events")  # the caches the load fills
+
+
+def cache_fill(exposition: str) -> float:
+    """How full the growing caches are, from /metrics: the lower of held / bound."""
+    found: dict[tuple[str, str], float] = {}
+    for line in exposition.splitlines():
+        for kind in ("held", "bound"):
+            prefix = f'reunite_cache_{kind}{{cache="'
+            if line.startswith(prefix):
+                name, _, value = line[len(prefix) :].partition('"} ')
+                found[kind, name] = float(value)
+    return min(found["held", c] / max(1.0, found["bound", c]) for c in GROWING)
 
 
 def rss_kib(pid: int) -> int:
@@ -207,16 +227,23 @@ def ms(seconds: float) -> str:
     return "timeout" if seconds == float("inf") else f"{seconds * 1000:.0f} ms"
 
 
-def report(t: Tally, seconds: float, warmup: float, cost: tuple[float, float, float]) -> None:
+def report(
+    t: Tally, seconds: float, warmup: float | None, cost: tuple[float, float, float]
+) -> None:
     rate = t.commands / seconds
     print(f"\ncommands: {t.commands} in {seconds:.0f} s = {rate:.0f}/s; conflicts: {t.conflicts}")
     names = sorted({n for _, lags in t.lags for n in lags})
     step = max(1, len(t.lags) // 12)
     rows = [
-        [f"{at:.0f} s", *(str(lags.get(n, "")) for n in names), f"{kib // 1024} MiB"]
-        for (at, lags), (_, kib) in list(zip(t.lags, t.rss, strict=True))[::step]
+        [
+            f"{at:.0f} s",
+            *(str(lags.get(n, "")) for n in names),
+            f"{kib // 1024} MiB",
+            f"{fill:.0%}",
+        ]
+        for (at, lags), (_, kib), (_, fill) in list(zip(t.lags, t.rss, t.fill, strict=True))[::step]
     ]
-    print_table(["after", *(f"{n} lag" for n in names), "server RSS"], rows)
+    print_table(["after", *(f"{n} lag" for n in names), "server RSS", "caches full"], rows)
     print_table(
         ["measure", "p50", "p99", "count"],
         [
@@ -236,6 +263,9 @@ def report(t: Tally, seconds: float, warmup: float, cost: tuple[float, float, fl
     )
     max_lag = {n: max(lags.get(n, 0) for _, lags in t.lags) for n in names}
     print(f"largest lag per projection: {max_lag} (at {rate:.0f} events/s)")
+    if warmup is None:  # warm once both growing caches are (nearly) full
+        full = [at for at, fill in t.fill if fill >= 0.95]
+        warmup = full[0] if full else seconds
     warm = [kib for at, kib in t.rss if at >= warmup]
     if warm:
         growth = (warm[-1] / warm[0] - 1) * 100
@@ -286,10 +316,11 @@ async def main(args: argparse.Namespace) -> None:
                     subscriber(url, tokens[i], followed[i % len(followed)], since, until, tally)
                     for i in range(args.subscribers)
                 ]
-                work.append(sampler(db, server.pid, started, until, tally))
-                await asyncio.gather(*work)
-                warmup = args.seconds * 0.2 if args.warmup is None else args.warmup
-                report(tally, args.seconds, warmup, cost)
+                admin = {"Authorization": f"Bearer {minter.mint('bench-admin', Role.ADMIN)}"}
+                async with httpx.AsyncClient(base_url=base, headers=admin) as metrics:
+                    work.append(sampler(db, metrics, server.pid, started, until, tally))
+                    await asyncio.gather(*work)
+                report(tally, args.seconds, args.warmup, cost)
         finally:
             server.terminate()
             server.wait()
@@ -307,9 +338,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument(
         "--warmup",
         type=float,
-        help="seconds before RSS is compared (default a fifth of the run): the caches fill "
-        "(REUNITE_FAMILY_CACHE_EVENTS, REUNITE_FOLD_CACHE_EVENTS) in about their bound "
-        "divided by the commands a second",
+        help="seconds before RSS is compared; by default, once the caches that grow with the "
+        "log (REUNITE_FAMILY_CACHE_EVENTS, REUNITE_FOLD_CACHE_EVENTS) are 95 %% full, as "
+        "/metrics says",
     )
     return parser.parse_args()
 

@@ -191,7 +191,7 @@ class StatusChange:
     occurred_at: datetime | None
 
 
-@dataclass(slots=True)
+@dataclass
 class MemberRow:
     """A member as the family view lists them, in the order they were added."""
 

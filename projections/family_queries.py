@@ -11,7 +11,9 @@ import asyncpg
 
 GET_FAMILY = "SELECT * FROM family_summary WHERE family_id = $1"
 # $4, when not null: only the families where this subject is counsel of record now; $5, when
-# not null: only these families (the caller may read who represents whom there alone).
+# not null: only these families (the caller may read who represents whom there alone); $6,
+# when not null: the families whose case number or a member's name holds it, or with a
+# member of this A-number (dashes and spaces aside).
 # Forwards: after ($1, $2), in order; backwards: before it, nearest first.
 PAGE_FAMILIES = {
     backward: f"""
@@ -20,6 +22,11 @@ SELECT * FROM family_summary f
    AND ($4::text IS NULL OR EXISTS (SELECT 1 FROM counsel_clients k
          WHERE k.family_id = f.family_id AND k.counsel = $4 AND k.active))
    AND ($5::uuid[] IS NULL OR f.family_id = ANY ($5))
+   AND ($6::text IS NULL OR strpos(lower(f.case_number), lower($6)) > 0
+        OR EXISTS (SELECT 1 FROM family_members m WHERE m.family_id = f.family_id
+             AND (strpos(lower(m.name), lower($6)) > 0
+                  OR regexp_replace(upper(m.a_number), '[^A0-9]', '', 'g')
+                     = regexp_replace(upper($6), '[^A0-9]', '', 'g'))))
  ORDER BY opened_at {direction}, family_id {direction}
  LIMIT $3
 """
@@ -51,15 +58,16 @@ async def page_families(
     represented_by: str | None = None,
     only: Collection[UUID] | None = None,
     backward: bool = False,
+    search: str | None = None,
 ) -> list[asyncpg.Record]:
     """Cases in the order they were opened, after a keyset cursor (backward: before it,
-    nearest first): those where `represented_by` is counsel of record, when given, and
-    among `only`, when given."""
+    nearest first): those where `represented_by` is counsel of record, when given, that
+    `search` finds (PAGE_FAMILIES), when given, and among `only`, when given."""
     end = (datetime.max, UUID(int=2**128 - 1)) if backward else (datetime.min, UUID(int=0))
     opened_at, family_id = after or (end[0].replace(tzinfo=UTC), end[1])
     among = list(only) if only is not None else None
     sql = PAGE_FAMILIES[backward]
-    return await pool.fetch(sql, opened_at, family_id, limit, represented_by, among)
+    return await pool.fetch(sql, opened_at, family_id, limit, represented_by, among, search)
 
 
 async def clients_of(pool: asyncpg.Pool, counsel: str) -> list[asyncpg.Record]:

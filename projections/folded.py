@@ -31,6 +31,11 @@ class FoldedFamilies:
         self._kept: OrderedDict[UUID, tuple[int, CaseRows, Fingerprints]] = OrderedDict()
         self._held = 0
 
+    @property
+    def held(self) -> int:
+        """The events the kept folds hold (bounded by `events`)."""
+        return self._held
+
     def resume(
         self, family_id: UUID, new: Sequence[Envelope]
     ) -> tuple[CaseRows, Fingerprints] | None:

@@ -16,6 +16,7 @@ import asyncpg
 from projections import parking
 from projections.announced import PROJECTED_CHANNEL, announcement
 from projections.isolation import apply_isolating, is_outage
+from projections.ownership import RELEASED, Ownership
 from projections.parking import Parking, ParkingTable
 from projections.progress import READ_CHECKPOINT, Progress
 from projections.projection import Projection
@@ -34,6 +35,9 @@ WITHHELD_POLL = 0.05
 # again after an outage retries at once.
 FAILURE_BACKOFF = 0.05
 MAX_BACKOFF = 2.0
+# How often a process that runs projections tries to take those no process owns (a standby
+# takes over from an owner that died within about this long; ownership.py).
+CLAIM_POLL = 1.0
 SETUP_LOCK = "SELECT pg_advisory_xact_lock(hashtext('reunite.projections.setup'))"
 ENSURE_CHECKPOINT = """
 INSERT INTO projection_checkpoints (name, ddl_digest) VALUES ($1, $2)
@@ -109,6 +113,10 @@ class ProjectionRunner(Progress):
         self._woken = {name: asyncio.Event() for name in self.projections}
         self._heard = asyncio.Event()  # the listener's own loop: a loss wakes it too
         self.listener = Listener(pool, CHANNEL, self._wake)
+        self.ownership = Ownership(pool, self.projections, CHANNEL)
+        self._released = asyncio.Event()  # another process let projections go: claim now
+        self.exclusive = False  # run() with owners: only owned projections are applied
+        self.running = False
 
     @property
     def listening(self) -> ListenerState:
@@ -165,6 +173,16 @@ class ProjectionRunner(Progress):
         projection = self.projections[name]
         async with self.pool.acquire() as conn, conn.transaction():
             after = await lock_checkpoint(conn, name)
+            # Tables rebuilt by another version's code (a rollout's `projections rebuild`)
+            # are not this code's to write: the batch fails, and keeps failing until a
+            # process of that version takes over (docs/deploy.md).
+            built_by = await conn.fetchval(READ_DDL_DIGEST, name)
+            if built_by != digest(projection):
+                raise ReadModelReplaced(
+                    f"projection {name}'s tables were built by other code (digest"
+                    f" {str(built_by)[:12]}, this code's {digest(projection)[:12]}): stop this"
+                    " process and run the version that built them"
+                )
             batch = await self.apply_next(conn, projection, after, ParkingTable(), limit)
             if batch is None:
                 return 0
@@ -243,12 +261,16 @@ class ProjectionRunner(Progress):
         batch that fails otherwise (the database is down) is retried after a back-off."""
         total = 0
         try:
-            while not (stop and stop.is_set()) and (applied := await self.step(name)):
+            while (
+                not (stop and stop.is_set())
+                and self._may_apply(name)
+                and (applied := await self.step(name))
+            ):
                 total += applied
         except Exception as e:  # whatever it is, the batch stays unapplied
             self._failed(name, e)
             return total
-        if not (stop and stop.is_set()):  # drained to the end: healthy again
+        if not (stop and stop.is_set()) and self._may_apply(name):  # drained: healthy again
             self.troubled.pop(name, None)
         return total
 
@@ -270,15 +292,28 @@ class ProjectionRunner(Progress):
             return None
         return "; ".join(f"{name}: {t.error}" for name, t in self.troubled.items())
 
-    async def run(self, stop: asyncio.Event, idle_poll: float = 1.0) -> None:
+    async def run(
+        self,
+        stop: asyncio.Event,
+        idle_poll: float = 1.0,
+        exclusive: bool = True,
+        claim_poll: float = CLAIM_POLL,
+    ) -> None:
         """Listen for NOTIFY (again, with back-off, whenever the connection is lost) while
         each projection follows the log on its own.
+
+        With `exclusive`, only the projections this process owns (ownership.py) are
+        applied; the others are claimed every `claim_poll` seconds, so this process stands
+        by for them, and all are released when the run ends.
 
         Each on its own, because a projection's open transaction holds back the gap-safe
         horizon: one that found nothing readable behind another's transaction must look
         again soon, not wait until every other projection has drained.
         """
+        self.exclusive, self.running = exclusive, True
         loops = [asyncio.create_task(self._listen(stop, idle_poll))]
+        if exclusive:
+            loops.append(asyncio.create_task(self._own(stop, claim_poll)))
         loops += [asyncio.create_task(self._follow(n, stop, idle_poll)) for n in self.projections]
         try:
             done, _ = await asyncio.wait(loops, return_when=asyncio.FIRST_COMPLETED)
@@ -289,9 +324,35 @@ class ProjectionRunner(Progress):
             for loop in loops:
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
+            self.running = False
+            await self.ownership.release()  # every batch has ended: a standby goes on
             await self.listener.close()
 
-    def _wake(self, _payload: str | None) -> None:
+    def _may_apply(self, name: str) -> bool:
+        return not self.exclusive or self.ownership.owns(name)
+
+    def runs(self, name: str) -> bool:
+        """Whether this process applies the projection now (run() under way, and owned)."""
+        return self.running and self._may_apply(name)
+
+    async def _own(self, stop: asyncio.Event, poll: float) -> None:
+        """Claim the projections no process owns, and notice a lost connection, each poll."""
+        while not stop.is_set():
+            self._released.clear()  # a release said from now on is heard by the wait below
+            try:
+                taken = await self.ownership.claim()
+            except Exception:  # never let a claim end the run; try again next poll
+                log.exception("claiming projections failed")
+                taken = set()
+            for name in taken:
+                self._woken[name].set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_first(self._released, stop), poll)
+
+    def _wake(self, payload: str | None) -> None:
+        if payload == RELEASED:
+            self._released.set()
+            return
         self._heard.set()
         for woken in self._woken.values():
             woken.set()
@@ -314,6 +375,11 @@ class ProjectionRunner(Progress):
         woken = self._woken[name]
         while not stop.is_set():
             woken.clear()
+            if not self._may_apply(name):  # another process owns it: stand by
+                self.troubled.pop(name, None)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(woken, stop), idle_poll)
+                continue
             trouble = self.troubled.get(name)
             if trouble is None or trouble.retry_at <= asyncio.get_running_loop().time():
                 await self._apply(name, stop)
@@ -343,6 +409,10 @@ class ProjectionRunner(Progress):
 
 class CheckpointMoved(Exception):
     """Another worker renewed the checkpoint while a batch was applied; nothing was saved."""
+
+
+class ReadModelReplaced(Exception):
+    """A read model's tables were rebuilt by code of another version; nothing was applied."""
 
 
 async def lock_checkpoint(conn: Connection, name: str) -> LogPosition:

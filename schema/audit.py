@@ -83,14 +83,19 @@ class ReadAudit(SchemaExtension):
 
 @strawberry.type
 class AccessRecord:
-    """One read of a family's personal data."""
+    """One answer that carried families' personal data: who, when, how, and which families."""
 
     id: int
     read_at: datetime
     subject: str
     role: str
     operation: str
-    family_id: UUID
+    family_ids: list[UUID]
+
+    @strawberry.field(deprecation_reason="a record names every family its answer read: familyIds")
+    def family_id(self) -> UUID | None:
+        """The first family the answer read (none for the log's own records)."""
+        return self.family_ids[0] if self.family_ids else None
 
 
 @strawberry.type
@@ -108,7 +113,8 @@ class AuditQueries:
         last: Last = None,
         before: Before = None,
     ) -> Connection[AccessRecord]:
-        """Who read which family, newest first."""
+        """Who read which families, newest first, across the months kept in the database;
+        accessLogArchivedMonths names those archived out of it, which this does not search."""
         asked = window(info, first, after, last, before)
         pool = info.context.container.database.pool
 
@@ -121,8 +127,14 @@ class AuditQueries:
 
         page = await keyset_page(asked, fetch, lambda r: encode_cursor(r["id"]))
         return connection(
-            [AccessRecord(**dict(r)) for r in page.rows],
+            [AccessRecord(**{**dict(r), "family_ids": list(r["family_ids"])}) for r in page.rows],
             page.cursors,
             page.has_next,
             has_previous=page.has_previous,
         )
+
+    @strawberry.field(permission_classes=[AUDITORS])
+    async def access_log_archived_months(self, info: Info) -> list[str]:
+        """Months of the access log archived out of the database ('2026-01'), oldest first:
+        accessLog does not search them; `reunite access-log search` searches their files."""
+        return await access_log.archived_months(info.context.container.database.pool)

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 import strawberry
+from strawberry.scalars import JSON
 
 from schema.audit import reads
 from schema.context import Info
@@ -22,7 +23,9 @@ from schema.time_travel import CaseAsOf, CaseDiff, CasePoint, aware
 from service.eventstore.chain import ChainBreak as Break
 from service.history.replay import Point
 from service.history.time_travel import TimeTravel
-from service.ledger.checkpoints import Checkpoint
+from service.ledger.bundle import bundle_to_json
+from service.ledger.checkpoints import Checkpoint, CheckpointTaker
+from service.ledger.export import ExportError, UnknownFamily, export_bundle
 from service.ledger.keys import KeyFileError, KeySettings
 from service.ledger.proofs import verify_family
 
@@ -183,3 +186,29 @@ class AuditTrailQueries:
             checkpoint_failure=report.failed.what if report.failed else None,
             seconds=report.seconds,
         )
+
+    @strawberry.field(
+        permission_classes=[AUDITORS],
+        description="The family's evidence bundle, as `reunite export` writes it: its events "
+        "and reads with their proofs against a signed checkpoint (one is taken when none "
+        "covers the family and the server has a signing key). Check it offline with "
+        "`reunite verify-bundle FILE --public-key KEY`. Null for an unknown family; "
+        "NOT_EXPORTABLE when its chain is broken or no checkpoint covers it.",
+    )
+    async def family_bundle(self, info: Info, id: UUID) -> JSON | None:
+        pool = info.context.container.database.pool
+        keys = KeySettings.from_env()
+        taker = None
+        if keys.signing_key_file is not None:
+            try:
+                taker = CheckpointTaker(pool, keys.signer(), trusted=keys.trusted_keys())
+            except KeyFileError:
+                log.exception("the signing key cannot be read")
+        try:
+            bundle = await export_bundle(pool, id, taker)
+        except UnknownFamily:
+            return None
+        except ExportError as e:
+            raise PublicError(str(e), "NOT_EXPORTABLE") from None
+        reads(info, [id])
+        return cast(JSON, bundle_to_json(bundle))

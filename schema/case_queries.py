@@ -164,7 +164,7 @@ class CaseQueries:
     @strawberry.field(permission_classes=[CASE_READERS])
     async def child(self, info: Info, id: UUID, min_position: MinPosition = None) -> Child | None:
         await fresh(info, min_position)
-        row = await info.context.container.database.pool.fetchrow(sql.CHILD_BY_ID, id)
+        row = await info.context.container.database.read_pool.fetchrow(sql.CHILD_BY_ID, id)
         if row is None:
             return None
         reads(info, [row["family_id"]])
@@ -173,7 +173,7 @@ class CaseQueries:
     @strawberry.field(permission_classes=[CASE_READERS])
     async def parent(self, info: Info, id: UUID, min_position: MinPosition = None) -> Parent | None:
         await fresh(info, min_position)
-        row = await info.context.container.database.pool.fetchrow(sql.PARENT_BY_ID, id)
+        row = await info.context.container.database.read_pool.fetchrow(sql.PARENT_BY_ID, id)
         if row is None:
             return None
         reads(info, [row["family_id"]])
@@ -193,7 +193,7 @@ class CaseQueries:
     ) -> Connection[Child]:
         await fresh(info, min_position)
         asked = window(info, first, after, last, before)
-        pool = info.context.container.database.pool
+        pool = info.context.container.database.read_pool
         scope = scope_of(info)
         wanted = (filter or ChildFilter()).to_sql(scope)
 
@@ -227,7 +227,7 @@ class CaseQueries:
         """Parents by where they stand: removed (and where to), in custody, located."""
         await fresh(info, min_position)
         asked = window(info, first, after, last, before)
-        pool = info.context.container.database.pool
+        pool = info.context.container.database.read_pool
         wanted = (filter or ParentFilter()).to_sql()
 
         async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
@@ -299,7 +299,7 @@ class CaseQueries:
         keys = analyst_keys(info, as_of, "asOf")
         await fresh(info, min_position)
         if known_at is None:
-            pool = info.context.container.database.pool
+            pool = info.context.container.database.read_pool
             rows = await sql.court_report(pool, as_of, fingerprints=keys is not None)
         else:  # replayed with the fingerprints, whoever asks (service.history.time_travel)
             moment = aware(known_at, "knownAt")
@@ -314,7 +314,7 @@ class CaseQueries:
     ) -> list[FacilityStats]:
         keys = analyst_keys(info, on, "on")
         await fresh(info, min_position)
-        pool = info.context.container.database.pool
+        pool = info.context.container.database.read_pool
         rows = await sql.facilities(pool, on, fingerprints=keys is not None)
         return facility_figures(rows, keys)
 
@@ -371,7 +371,7 @@ async def _parents(
     narrowed, with its count narrowed alike; a condition `made_of` a fact the caller reaches
     only in part lists only the parents whose fact it may read (schema/policy.py)."""
     await fresh(info, min_position)  # and the caller's reach as of then
-    pool = info.context.container.database.pool
+    pool = info.context.container.database.read_pool
     readable = scope_of(info).people(made_of, Use.LIST)
     args = replace(narrowing, only=_only(readable)).args()
 

@@ -56,8 +56,9 @@ WEIGHTS = {
     "familyAsOf": 200,
     "familyDiff": 400,
     "verifyFamily": 200,
+    "familyBundle": 400,
 }
-REPLAYS = frozenset({"familyAsOf", "familyDiff", "verifyFamily"})
+REPLAYS = frozenset({"familyAsOf", "familyDiff", "verifyFamily", "familyBundle"})
 BUDGETS = {
     Role.CASEWORKER: 3000,
     Role.COUNSEL: 3000,

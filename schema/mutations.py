@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Generic, Protocol, TypeVar
@@ -17,8 +18,10 @@ from schema.context import Info
 from schema.errors import CommandError, to_error
 from schema.permissions import RECORDERS
 from service.application.commands import CommandContext, command_digest
-from service.eventstore.provenance import Provenance
+from service.eventstore.provenance import REQUEST_ID, Provenance
 from service.eventstore.records import AppendResult
+
+log = logging.getLogger(__name__)
 
 
 @strawberry.type
@@ -92,7 +95,7 @@ def _context(info: Info, call: Call[Any]) -> CommandContext:
             role=identity.role.value,
             source=i.maybe_text(given.source, "provenance.source") or f"graphql:{call.name}",
             reason=i.maybe_text(given.reason, "provenance.reason"),
-            correlation_id=given.correlation_id,
+            correlation_id=given.correlation_id or REQUEST_ID.get(),
             causation_id=given.causation_id,
         ),
         idempotency_key=i.maybe_text(call.idempotency_key, "idempotencyKey"),
@@ -109,6 +112,12 @@ async def run(
         result = await append(_context(info, call))
     except Exception as e:
         return to_error(e, str(family_id), call.expected_version)
+    # One line a command, with the request id (the events' correlation id) the log carries.
+    log.info(
+        "command %s on family %s: version %d, positions %d-%d%s",
+        call.name, result.stream_id, result.version, result.first_position,
+        result.last_position, " (a retry: the first result)" if result.duplicate else "",
+    )  # fmt: skip
     return CommandSuccess(
         family_id=result.stream_id,
         version=result.version,

@@ -105,7 +105,7 @@ async def resolve_node(info: Info, node_id: str) -> Node | None:
         return entries[0] if entries else None
     # A facility: no one's personal data, a status fact, read as a child's facility is.
     await _admit([CASE_READERS], info)
-    row = await info.context.container.database.pool.fetchrow(sql.FACILITY_BY_ID, key[0])
+    row = await info.context.container.database.read_pool.fetchrow(sql.FACILITY_BY_ID, key[0])
     return Facility(**dict(row)) if row is not None else None
 
 

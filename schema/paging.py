@@ -27,8 +27,9 @@ MinPosition = Annotated[
 
 
 async def fresh(info: Info, min_position: int | None) -> None:
-    """Read-your-writes: wait until the projections have applied min_position, then take
-    the caller's reach as they now have it (a representation just recorded counts)."""
+    """Read-your-writes: wait until the projections have applied min_position (and a read
+    replica has replayed that far), then take the caller's reach as they now have it (a
+    representation just recorded counts)."""
     if min_position is None:
         return
     container = info.context.container
@@ -40,6 +41,10 @@ async def fresh(info: Info, min_position: int | None) -> None:
             async with container.notifications.subscribe() as woken:
                 wake = partial(container.notifications.woken, woken)
                 reached = await container.runner.wait_for(min_position, within, wake)
+            # Read models answer from the replica when there is one: it must have
+            # replayed the batches the primary just said hold the position.
+            if reached:
+                reached = await container.database.replica_reached()
     except TimeoutError:
         reached = False
     if not reached:

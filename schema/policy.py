@@ -134,9 +134,11 @@ QUERIES: dict[str, tuple[Fact, Use]] = {
     "facilities": (Fact.STATUS, Use.STATISTICS),
     "projectionStatus": (Fact.OPERATIONS, Use.READ),
     "accessLog": (Fact.AUDIT, Use.READ),
+    "accessLogArchivedMonths": (Fact.AUDIT, Use.READ),
     "familyAsOf": (Fact.AUDIT, Use.READ),
     "familyDiff": (Fact.AUDIT, Use.READ),
     "verifyFamily": (Fact.AUDIT, Use.READ),
+    "familyBundle": (Fact.AUDIT, Use.READ),
     # Any object by its global id, answered through the root field that answers it
     # directly, that field's gate and scope included (schema/node_queries.py).
     "node": (Fact.STATUS, Use.READ),
@@ -363,7 +365,7 @@ _CHILD_FILTER = {
 }
 ARGUMENTS: dict[str, dict[str, Fact | None]] = {
     "family": {"id": _S, "minPosition": None},
-    "families": {**_PAGING, "representedBy": _I},
+    "families": {**_PAGING, "representedBy": _I, "search": _I},
     "timeline": {**_PAGING, "familyId": _I, "filter.memberId": _I, "filter.eventTypes": _I},
     "child": {"id": _S, "minPosition": None},
     "parent": {"id": _S, "minPosition": None},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -41,7 +42,7 @@ class FamilyQueries:
         min_position: MinPosition = None,
     ) -> Family | None:
         await fresh(info, min_position)
-        row = await family_queries.get_family(info.context.container.database.pool, id)
+        row = await family_queries.get_family(info.context.container.database.read_pool, id)
         if row is None:
             return None
         reads(info, [id])
@@ -63,12 +64,29 @@ class FamilyQueries:
                 "of record now; for counsel, among the families of its own clients."
             ),
         ] = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only the cases with this id, whose case number or a member's "
+                "name contains this text (any case), or with a member of this A-number; "
+                "for counsel, among the families of its own clients."
+            ),
+        ] = None,
     ) -> Connection[Family]:
         await fresh(info, min_position)
         asked = window(info, first, after, last, before)
-        pool = info.context.container.database.pool
+        pool = info.context.container.database.read_pool
         # Who represents whom is an identity fact: the filter counts only where it may be read.
-        only = scope_of(info).families(Fact.IDENTITY, Use.LIST) if represented_by else None
+        # So are names and A-numbers: a search, too, finds only where they may be read.
+        only = (
+            scope_of(info).families(Fact.IDENTITY, Use.LIST) if represented_by or search else None
+        )
+        search = search.strip() or None if search is not None else None
+        with contextlib.suppress(ValueError):  # a family's id: that family, by its key
+            by_id = UUID(search) if search else None
+            if by_id is not None:
+                only = frozenset({by_id}) if only is None else frozenset({by_id}) & only
+                search = None
 
         async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
             parts = cursor_parts(cursor, 2)
@@ -77,7 +95,7 @@ class FamilyQueries:
             except ValueError:
                 raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR") from None
             return await family_queries.page_families(
-                pool, keyset, limit, represented_by, only, backward
+                pool, keyset, limit, represented_by, only, backward, search
             )
 
         page = await keyset_page(
@@ -105,7 +123,7 @@ class FamilyQueries:
         scope = scope_of(info)
         require(scope, Fact.IDENTITY, Use.LIST, family_id)
         asked = window(info, first, after, last, before)
-        pool = info.context.container.database.pool
+        pool = info.context.container.database.read_pool
         flt = filter or TimelineFilter()
         types = flt.checked_types()
         readable = scope.people(Fact.ASYLUM, Use.LIST)

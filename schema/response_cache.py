@@ -109,6 +109,7 @@ class ResponseCache:
         self.generation = notifications.generation
         self.kept: OrderedDict[tuple[Any, ...], Kept] = OrderedDict()
         self.hits = 0
+        self.misses = 0  # looked up and not kept (metrics)
 
     @property
     def usable(self) -> bool:
@@ -122,6 +123,8 @@ class ResponseCache:
         if kept is not None:
             self.kept.move_to_end(key)
             self.hits += 1
+        else:
+            self.misses += 1
         return kept
 
     def put(self, key: tuple[Any, ...], generation: int, kept: Kept) -> None:

@@ -16,6 +16,8 @@ class Settings:
     """Configuration of one Reunite process."""
 
     database_url: str | None = None
+    # A streaming replica of that server (a hot standby): read-model queries go there.
+    replica_url: str | None = None
     data_dir: Path = Path(user_data_dir("reunite"))
     host: str = "127.0.0.1"
     port: int = 8000
@@ -39,6 +41,8 @@ class Settings:
     # clients were built with, and whether only those are served (recommended in production).
     persisted_documents: Path | None = None
     persisted_only: bool = False
+    # The auditor console at /console (service/entrypoints/console.py); always on with dev.
+    console: bool = False
     checkpoint_interval: float = 300.0
     # Every wait on the database is bounded (seconds; 0 turns a limit off).
     statement_timeout: float = 30.0
@@ -63,10 +67,23 @@ class Settings:
     expensive_concurrency: int = 4
     expensive_per_minute: int = 30
     report_cache_size: int = 256  # sealed court reports kept (service.history.kept_reports)
+    # Months of the access log kept in the hot database (this one included); older ones are
+    # what `reunite access-log archive` moves out (ADR 0015).
+    access_log_hot_months: int = 13
     # Events held in memory, at most: loaded families kept for the next command (about 1.4 KB
     # an event) and the cases projection's kept folds (about 2 KB an event).
     family_cache_events: int = 20_000
     fold_cache_events: int = 20_000
+    # A fleet (service/entrypoints/fleet.py): whether this process takes signed checkpoints,
+    # and how often one that runs projections tries to take those no process owns.
+    run_checkpoints: bool = True
+    claim_poll: float = 1.0
+    # Prometheus metrics (service/entrypoints/metrics.py): a scrape token accepted besides an
+    # admin's, and a port of their own (unset: /metrics on the API port).
+    metrics_token: str | None = None
+    metrics_port: int | None = None
+    # Log records as JSON lines (with the request id) rather than plain text.
+    log_json: bool = False
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -75,6 +92,7 @@ class Settings:
         defaults = cls()
         return cls(
             database_url=env.get("DATABASE_URL") or None,
+            replica_url=env.get("REUNITE_REPLICA_URL") or None,
             data_dir=Path(env.get("REUNITE_DATA_DIR", defaults.data_dir)),
             host=env.get("REUNITE_HOST", defaults.host),
             port=int(env.get("REUNITE_PORT", defaults.port)),
@@ -100,6 +118,7 @@ class Settings:
             cors_headers=_names(env.get("REUNITE_CORS_HEADERS", "")),
             persisted_documents=_path(env.get("REUNITE_PERSISTED_DOCUMENTS")),
             persisted_only=_flag(env.get("REUNITE_PERSISTED_ONLY", "")),
+            console=_flag(env.get("REUNITE_CONSOLE", "")),
             checkpoint_interval=float(
                 env.get("REUNITE_CHECKPOINT_INTERVAL", defaults.checkpoint_interval)
             ),
@@ -132,10 +151,18 @@ class Settings:
                 env.get("REUNITE_EXPENSIVE_PER_MINUTE", defaults.expensive_per_minute)
             ),
             report_cache_size=int(env.get("REUNITE_REPORT_CACHE_SIZE", defaults.report_cache_size)),
+            access_log_hot_months=int(
+                env.get("REUNITE_ACCESS_LOG_HOT_MONTHS", defaults.access_log_hot_months)
+            ),
             family_cache_events=int(
                 env.get("REUNITE_FAMILY_CACHE_EVENTS", defaults.family_cache_events)
             ),
             fold_cache_events=int(env.get("REUNITE_FOLD_CACHE_EVENTS", defaults.fold_cache_events)),
+            run_checkpoints=env.get("REUNITE_RUN_CHECKPOINTS", "1") not in ("0", "false", "no"),
+            claim_poll=float(env.get("REUNITE_CLAIM_POLL", defaults.claim_poll)),
+            metrics_token=env.get("REUNITE_METRICS_TOKEN") or None,
+            metrics_port=int(port) if (port := env.get("REUNITE_METRICS_PORT")) else None,
+            log_json=_flag(env.get("REUNITE_LOG_JSON", "")),
         )
 
     def private_data_dir(self) -> Path:

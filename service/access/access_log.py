@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -14,10 +15,17 @@ from service.access.auth import Identity
 
 log = logging.getLogger(__name__)
 
+# One record per answer, naming every family it read (migration 0011). unnest cannot take
+# an array of arrays apart row by row, so each answer's families arrive as a slice of $4
+# between offsets $5 (its first, 1-based) and $6 (its last).
 RECORD = """
-INSERT INTO access_log (subject, role, operation, family_id)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::uuid[])
+INSERT INTO access_log (subject, role, operation, family_ids)
+SELECT s, r, o, ($4::uuid[])[first:last]
+  FROM unnest($1::text[], $2::text[], $3::text[], $5::int[], $6::int[]) AS a(s, r, o, first, last)
 """
+# The service creates this month's partition and the next ones' before it writes into them.
+MONTHS_AHEAD = 2
+CREATE_MONTHS = "SELECT reunite_access_log_months($1)"
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,11 @@ class AccessLog:
         self.pool = pool
         self._queued: list[_Read] = []
         self._writer: asyncio.Task[None] | None = None
+        self._months_made: tuple[int, int] | None = None  # (year, month) last ensured
+        self.written = 0  # rows committed by this process (a metric)
 
     async def record(self, reader: Identity, operation: str, family_ids: Collection[UUID]) -> None:
-        """Append one row per family read; return once they are committed."""
+        """Append one record naming the families read; return once it is committed."""
         if not family_ids:
             return
         recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -90,14 +100,36 @@ class AccessLog:
                     read.recorded.set_result(None)
 
     async def _insert(self, batch: list[_Read]) -> None:
-        columns: tuple[list[str], list[str], list[str], list[UUID]] = ([], [], [], [])
+        await self._ensure_months()
+        families: list[UUID] = []
+        first: list[int] = []
+        last: list[int] = []
         for read in batch:
-            for family_id in read.family_ids:
-                columns[0].append(read.subject)
-                columns[1].append(read.role)
-                columns[2].append(read.operation)
-                columns[3].append(family_id)
-        await self.pool.execute(RECORD, *columns)
+            first.append(len(families) + 1)
+            families.extend(read.family_ids)
+            last.append(len(families))
+        args = (
+            [read.subject for read in batch],
+            [read.role for read in batch],
+            [read.operation for read in batch],
+            families,
+            first,
+            last,
+        )
+        try:
+            await self.pool.execute(RECORD, *args)
+        except asyncpg.SerializationError:
+            # The read waited for the chain across the turn of a month (migration 0011).
+            await self._ensure_months(again=True)
+            await self.pool.execute(RECORD, *args)
+        self.written += len(families)
+
+    async def _ensure_months(self, again: bool = False) -> None:
+        """This month's partition and the next ones, created once a month by the service."""
+        now = datetime.now(UTC)
+        if again or self._months_made != (now.year, now.month):
+            await self.pool.execute(CREATE_MONTHS, MONTHS_AHEAD)
+            self._months_made = (now.year, now.month)
 
 
 def _unread(recorded: asyncio.Future[None]) -> None:
@@ -118,12 +150,35 @@ async def page(
     # Only the filters given are in the SQL, so each shape has a plan that uses its index.
     clauses: list[str] = ["id > $1" if backward else "id < $1"]
     args: list[object] = [before, limit]
-    for fragment, value in (("family_id = ${}", family_id), ("subject = ${}", subject)):
+    for fragment, value in (
+        ("family_ids @> ARRAY[${}::uuid]", family_id),
+        ("subject = ${}", subject),
+    ):
         if value is not None:
             args.append(value)
             clauses.append(fragment.format(len(args)))
     sql = (
-        "SELECT id, read_at, subject, role, operation, family_id FROM access_log"
+        "SELECT id, read_at, subject, role, operation, family_ids FROM access_log"
         f" WHERE {' AND '.join(clauses)} ORDER BY id {'ASC' if backward else 'DESC'} LIMIT $2"
     )
     return await pool.fetch(sql, *args)
+
+
+WHO_READ = """
+SELECT id, read_at, subject, role, operation, family_ids FROM access_log
+ WHERE family_ids @> ARRAY[$1::uuid] AND read_at >= $2 AND read_at < $3 ORDER BY id
+"""
+
+
+async def who_read(
+    pool: asyncpg.Pool, family_id: UUID, since: datetime, until: datetime
+) -> list[asyncpg.Record]:
+    """The records naming the family read in [since, until), oldest first: one statement,
+    the months outside the range pruned, the family found in each month's GIN index."""
+    return await pool.fetch(WHO_READ, family_id, since, until)
+
+
+async def archived_months(pool: asyncpg.Pool) -> list[str]:
+    """The months archived out of the hot database ('2026-01'), oldest first."""
+    rows = await pool.fetch("SELECT month FROM access_log_archives ORDER BY month")
+    return [row["month"].strftime("%Y-%m") for row in rows]

@@ -57,3 +57,8 @@ class FamilyCache:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+    @property
+    def held(self) -> int:
+        """The events the kept families hold (bounded by `events`)."""
+        return self._events

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TypeVar
 
+import uvicorn
 from cross_web import AsyncHTTPRequestAdapter, HTTPException, StarletteRequestAdapter
 from graphql import GraphQLError
 from starlette.applications import Starlette
@@ -34,6 +35,7 @@ from schema.persisted import PERSISTED_QUERY_NOT_SUPPORTED, PersistedDocuments, 
 from schema.response_cache import ResponseCache
 from service.access.auth import AuthenticationFailed, Authenticator
 from service.application.container import Container
+from service.entrypoints.console import console_routes
 from service.entrypoints.cors import CrossOrigin, Origins
 from service.entrypoints.graphql_http import (
     BAD_REQUEST,
@@ -51,6 +53,8 @@ from service.entrypoints.graphql_http import (
     status_of,
 )
 from service.entrypoints.health import livez, readyz
+from service.entrypoints.logs import HEADER, configure_logging, request_id
+from service.entrypoints.metrics import Metrics, timed
 from service.entrypoints.request_limits import (
     CappedWebSocket,
     RequestLimits,
@@ -58,6 +62,7 @@ from service.entrypoints.request_limits import (
     decode_json,
 )
 from service.entrypoints.sessions import SessionHandler, Sessions
+from service.eventstore.provenance import REQUEST_ID
 from service.ledger.checkpoints import checkpoint_periodically
 from service.postgres.database import open_database
 from service.settings import Settings
@@ -93,9 +98,12 @@ class GraphQLApp(GraphQL[Context, None]):
         self.sessions = Sessions(settings.max_connections_per_subject)
         self.max_subscriptions_per_connection = settings.max_subscriptions_per_connection
         self.limits = RequestLimits.of(settings)
-        self.cache_size = settings.response_cache_size
+        # With a replica, an answer read there before it replayed a batch would be kept
+        # until the next one: nothing is kept (README, "Read replicas").
+        self.cache_size = 0 if settings.replica_url else settings.response_cache_size
         self.container: Container | None = None
         self.response_cache: ResponseCache | None = None
+        self.metrics: Metrics | None = None
 
     def serve(self, container: Container) -> None:
         """Answer requests with this container's database and notifications."""
@@ -113,7 +121,7 @@ class GraphQLApp(GraphQL[Context, None]):
             request,
             response,
             identity,
-            Loaders.create(self.container.database.pool),
+            Loaders.create(self.container.database.read_pool),
             # Websocket operations (subscriptions) are executed, never kept.
             response_cache=self.response_cache if isinstance(request, Request) else None,
         )
@@ -142,6 +150,9 @@ class GraphQLApp(GraphQL[Context, None]):
             return
         request = Request(scope)
         media = negotiate(request.headers.get("accept"))
+        # The request's id: in its log records, its answer, its command's events.
+        said = request_id(request.headers.get(HEADER))
+        REQUEST_ID.set(said)
         try:
             response = await self._answer(scope, receive)
         except RequestRefused as refused:  # over a size limit (request_limits.py)
@@ -150,6 +161,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response = refused.response(media)
         except HTTPException as e:  # any other refusal of strawberry's
             response = refused_by_status(e.status_code, e.reason).response(media)
+        response.headers["X-Request-Id"] = str(said)
         await response(scope, receive, send)
 
     async def _answer(self, scope: Scope, receive: Receive) -> Response:
@@ -247,6 +259,16 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> ExecutionResult:
         """Queries and mutations; an operation that cannot be chosen, or a subscription
         (served over the websocket), is a request error with a code."""
+        elapsed = timed()
+        result = await self._execute(request_data, context, root_value)
+        if self.metrics is not None:
+            ok = not result.errors
+            self.metrics.observe(request_data.operation_name, request_data.query, ok, elapsed())
+        return result
+
+    async def _execute(
+        self, request_data: GraphQLRequestData, context: Context, root_value: None
+    ) -> ExecutionResult:
         try:
             return await self.schema.execute(
                 request_data.query,
@@ -293,6 +315,13 @@ class GraphQLApp(GraphQL[Context, None]):
         response.background = sub_response.background
         return response
 
+    async def going_away(self) -> None:
+        """Close every websocket session with 1001 (going away): the server is stopping,
+        so clients reconnect, to another process behind the balancer."""
+        for handler in list(self.sessions.handlers):
+            with contextlib.suppress(Exception):
+                await handler.websocket.close(GOING_AWAY, "server going away")
+
     def _is_ide_page(self, scope: Scope) -> bool:
         return bool(self.graphql_ide) and self.should_render_graphql_ide(
             StarletteRequestAdapter(Request(scope))
@@ -300,6 +329,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+GOING_AWAY = 1001
 
 
 def _parameter(data: dict[str, object], name: str, kind: type[T]) -> T | None:
@@ -311,13 +341,6 @@ def _parameter(data: dict[str, object], name: str, kind: type[T]) -> T | None:
     raise Refused(f"{name} must be {expected} or null", BAD_REQUEST)
 
 
-def configure_logging() -> None:
-    """Root at INFO, one line a record; uvicorn's own loggers keep their handlers."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
 def create_app(settings: Settings) -> Starlette:
     """The one composition root for HTTP: database, container, runner, routes."""
     persisted = (
@@ -327,7 +350,9 @@ def create_app(settings: Settings) -> Starlette:
     )
     if settings.persisted_only and persisted is None:
         raise ValueError("REUNITE_PERSISTED_ONLY needs a manifest: REUNITE_PERSISTED_DOCUMENTS")
-    graphql = GraphQLApp(settings, Authenticator(settings), persisted)
+    authenticator = Authenticator(settings)
+    graphql = GraphQLApp(settings, authenticator, persisted)
+    metrics = graphql.metrics = Metrics(settings, authenticator)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -335,12 +360,17 @@ def create_app(settings: Settings) -> Starlette:
         async with contextlib.AsyncExitStack() as resources:
             # A database still starting (or restarting) is waited for, for a bounded time.
             database = await open_database(
-                settings, bounded=True, wait=settings.database_wait, role=settings.database_role
+                settings,
+                bounded=True,
+                wait=settings.database_wait,
+                role=settings.database_role,
+                replica=True,
             )
             resources.push_async_callback(database.close)
             container = await Container.build(settings, database)
             app.state.container = container
             graphql.serve(container)
+            metrics.serve(container, graphql)
             await container.notifications.start()
             resources.push_async_callback(container.notifications.stop)
             resources.push_async_callback(container.store.announcements.drain)
@@ -350,15 +380,16 @@ def create_app(settings: Settings) -> Starlette:
                 async with database.as_owner() as owner:
                     await container.runner.renew_changed(owner)
             stop = asyncio.Event()
-            tasks = [
-                asyncio.create_task(
-                    checkpoint_periodically(
-                        container.database.pool, settings.checkpoint_interval, stop
-                    )
-                )
-            ]
+            tasks = []
+            if settings.run_checkpoints:
+                pool = container.database.pool
+                checkpoints = checkpoint_periodically(pool, settings.checkpoint_interval, stop)
+                tasks.append(asyncio.create_task(checkpoints))
             if settings.run_projections:
-                tasks.append(asyncio.create_task(container.runner.run(stop)))
+                run = container.runner.run(stop, claim_poll=settings.claim_poll)
+                tasks.append(asyncio.create_task(run))
+            if settings.metrics_port is not None:
+                tasks.append(asyncio.create_task(serve_metrics(metrics, settings, stop)))
             try:
                 yield
             finally:
@@ -367,13 +398,15 @@ def create_app(settings: Settings) -> Starlette:
                     if isinstance(outcome, Exception):
                         log.error("background task ended with %r", outcome)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/livez", livez),
             Route("/readyz", readyz),
             Route("/health", readyz),  # the older name
+            *([Route("/metrics", metrics.endpoint)] if settings.metrics_port is None else []),
             Route("/graphql", graphql),  # every method: the view refuses with a JSON body
             WebSocketRoute("/graphql", graphql),
+            *console_routes(settings),  # the auditor console, when on (console.py)
         ],
         middleware=[
             Middleware(
@@ -385,6 +418,33 @@ def create_app(settings: Settings) -> Starlette:
         ],
         lifespan=lifespan,
     )
+    app.state.going_away = graphql.going_away
+    return app
+
+
+class QuietServer(uvicorn.Server):
+    """A server beside the main one, in its loop: the main one handles the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_metrics(metrics: Metrics, settings: Settings, stop: asyncio.Event) -> None:
+    """/metrics alone on REUNITE_METRICS_PORT (the same tokens), until `stop`."""
+    server = QuietServer(
+        uvicorn.Config(
+            Starlette(routes=[Route("/metrics", metrics.endpoint)]),
+            host=settings.host,
+            port=settings.metrics_port or 0,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await serving
 
 
 def app_from_env() -> Starlette:

@@ -13,20 +13,30 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from uuid import UUID
 
 import asyncpg
 
 from service.entrypoints import replay_cli
-from service.eventstore.chain import verify_stream
 from service.eventstore.codec import create_mapper
-from service.eventstore.records import LogPosition
 from service.eventstore.store import EventStore
 from service.history.time_travel import TimeTravel
+from service.ledger.archive import (
+    ArchiveError,
+    RecordedArchive,
+    archive_fault,
+    archive_month,
+    hot_months,
+    is_archive,
+    parse_month,
+    reads_of,
+    recorded_archives,
+    verify_archive,
+)
 from service.ledger.bundle import (
-    Bundle,
     BundleRejected,
     bundle_from_json,
     bundle_to_json,
@@ -36,21 +46,28 @@ from service.ledger.bundle import (
 )
 from service.ledger.checkpoints import (
     BATCH_SIZE,
-    Checkpoint,
     CheckpointRefused,
     CheckpointTaker,
     all_checkpoints,
-    latest_checkpoint,
 )
+from service.ledger.export import ExportError, export_bundle
 from service.ledger.keys import KeyFileError, KeySettings, generate_keys, load_public_keys
-from service.ledger.proofs import ProofError, prove_events, prove_reads
 from service.ledger.reads import last_family_read
-from service.ledger.verify import place, read_family, verify_log
+from service.ledger.verify import verify_log
 from service.postgres.database import open_database
 from service.settings import Settings
 
 COMMANDS = frozenset(
-    {"keys", "checkpoint", "checkpoints", "verify", "export", "verify-bundle", "replay"}
+    {
+        "keys",
+        "checkpoint",
+        "checkpoints",
+        "verify",
+        "export",
+        "verify-bundle",
+        "replay",
+        "access-log",
+    }
 )
 
 Action = Callable[[asyncpg.Pool, argparse.Namespace, KeySettings], Awaitable[int]]
@@ -76,6 +93,15 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         metavar="CHECKPOINTS.json",
         help="also check against checkpoints kept outside the database (`reunite checkpoints`)",
     )
+    verify.add_argument(
+        "--archive",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="an archived access-log month's file, checked against the digest recorded",
+    )
+    _add_access_log(subparsers)
     export = subparsers.add_parser("export", help="write a family's evidence bundle")
     export.add_argument("family", type=UUID, metavar="FAMILY")
     export.add_argument("--out", type=Path, required=True, metavar="BUNDLE.json")
@@ -93,6 +119,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _generate(args.out)
         if args.command == "verify-bundle":
             return _verify_bundle(args.bundle, args.public_key)
+        if args.command == "access-log" and args.access_action == "search":
+            return _search_archive(args.file, args.family, args.public_key)
+        if args.command == "access-log":
+            return asyncio.run(_with_pool(settings, lambda pool: _archive(pool, args, settings)))
         action = ACTIONS[args.command]
         return asyncio.run(_with_pool(settings, lambda pool: action(pool, args, keys)))
     except (
@@ -100,6 +130,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ExportError,
         OSError,
         BundleRejected,
+        ArchiveError,
         json.JSONDecodeError,
         UnicodeDecodeError,
     ) as e:
@@ -156,7 +187,38 @@ async def _verify(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
     kept = kept_from_json(json.loads(args.checkpoints.read_text())) if args.checkpoints else []
     report = await verify_log(pool, trusted, args.batch_size, kept)
     print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    archives_hold = _check_archives(await recorded_archives(pool), args.archive, trusted)
+    return 0 if report.ok and archives_hold else 1
+
+
+def _check_archives(
+    recorded: Mapping[str, RecordedArchive], files: Sequence[Path], trusted: frozenset[bytes] | None
+) -> bool:
+    """Each archive file verified offline and held against what the database recorded of its
+    month (its digest, its reads' hashes); the archived months no file was given for named."""
+    unchecked = set(recorded)
+    holds = True
+    for path in files:
+        try:
+            archived = verify_archive(path.read_bytes(), _one_key(trusted))
+        except (OSError, BundleRejected) as e:
+            print(f"BROKEN: archive {path}: {e}")
+            holds = False
+            continue
+        month = archived.month.strftime("%Y-%m")
+        if (fault := archive_fault(archived, recorded.get(month))) is not None:
+            print(f"BROKEN: archive {path}: {fault}")
+            holds = False
+        else:
+            unchecked.discard(month)
+            print(f"OK: archive {path}: {archived}")
+    for month in sorted(unchecked) if files else ():
+        print(f"note: access-log month {month} is archived; its file was not given")
+    return holds
+
+
+def _one_key(trusted: frozenset[bytes] | None) -> bytes | None:
+    return next(iter(trusted)) if trusted is not None and len(trusted) == 1 else None
 
 
 async def _keep(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
@@ -203,6 +265,14 @@ def _verify_bundle(path: Path, key_file: Path) -> int:
     keys = load_public_keys(key_file)
     if len(keys) != 1:
         raise KeyFileError(f"{key_file} must hold exactly one public key")
+    if path.exists() and is_archive(path.read_bytes()[:2]):
+        try:
+            archived = verify_archive(path.read_bytes(), next(iter(keys)))
+        except BundleRejected as e:
+            print(f"REJECTED: {e}")
+            return 1
+        print(f"OK: {archived}")
+        return 0
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -222,55 +292,65 @@ def _verify_bundle(path: Path, key_file: Path) -> int:
     return 0
 
 
-class ExportError(Exception):
-    """The family cannot be exported: unknown, not final yet, or its record does not hold."""
+def _add_access_log(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    access = subparsers.add_parser("access-log", help="archive and search access-log months")
+    actions = access.add_subparsers(dest="access_action", required=True)
+    archive = actions.add_parser(
+        "archive", help="archive months to files, verify them, then drop them from the database"
+    )
+    archive.add_argument(
+        "--before",
+        type=parse_month,
+        metavar="YYYY-MM",
+        help="archive the months before this one (default: those older than "
+        "REUNITE_ACCESS_LOG_HOT_MONTHS)",
+    )
+    archive.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the file to write; with several months, a path holding {month}",
+    )
+    search = actions.add_parser("search", help="who read a family in an archive file (offline)")
+    search.add_argument("file", type=Path, metavar="FILE")
+    search.add_argument("--family", type=UUID, required=True, metavar="FAMILY")
+    search.add_argument("--public-key", type=Path, required=True, metavar="KEY.pem")
 
 
-async def export_bundle(
-    pool: asyncpg.Pool, family_id: UUID, taker: CheckpointTaker | None
-) -> Bundle:
-    """The family's bundle, proven against the latest checkpoint; when none covers it, the
-    taker (if any) takes one."""
-    events = await read_family(pool, family_id)
-    if not events:
-        raise ExportError(f"no family {family_id} in the log")
-    if (broken := verify_stream(events)) is not None:
-        raise ExportError(
-            f"version {broken.version} (position {broken.position}): {broken.what}; "
-            "run `reunite verify`"
-        )
-    last_read = await last_family_read(pool, family_id)
-    checkpoint = await _covering_checkpoint(pool, max(map(place, events)), last_read, taker)
+async def _archive(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings) -> int:
+    before = args.before or _first_hot_month(settings.access_log_hot_months)
+    months = [m for m in await hot_months(pool) if m < before]
+    if len(months) > 1 and "{month}" not in args.out:
+        raise ArchiveError(f"{len(months)} months to archive: --out must hold {{month}}")
+    trusted = KeySettings.from_env().trusted_keys()
+    for month in months:
+        out = Path(args.out.replace("{month}", month.strftime("%Y-%m")))
+        archived = await archive_month(pool, month, out, trusted)
+        print(f"wrote {out}: {archived}; its partition was dropped")
+    if not months:
+        print(f"no access-log month before {before:%Y-%m} is in the database")
+    return 0
+
+
+def _first_hot_month(hot_months: int) -> date:
+    today = datetime.now(UTC)
+    index = today.year * 12 + today.month - 1 - max(hot_months - 1, 0)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _search_archive(path: Path, family: UUID, key_file: Path) -> int:
+    keys = load_public_keys(key_file)
+    if len(keys) != 1:
+        raise KeyFileError(f"{key_file} must hold exactly one public key")
     try:
-        proven = await prove_events(pool, family_id, events, checkpoint)
-        reads = await prove_reads(pool, family_id, checkpoint)
-    except ProofError as e:
-        raise ExportError(f"{checkpoint}: {e}; run `reunite verify`") from None
-    return Bundle(family_id, tuple(proven), checkpoint, tuple(reads))
-
-
-async def _covering_checkpoint(
-    pool: asyncpg.Pool, last: LogPosition, last_read: int, taker: CheckpointTaker | None
-) -> Checkpoint:
-    checkpoint = await latest_checkpoint(pool)
-    # Reads the latest one does not cover are left out unless a key can take one that does.
-    reads_uncovered = checkpoint is not None and not checkpoint.covers_read(last_read)
-    if checkpoint is None or not checkpoint.covers(last) or (reads_uncovered and taker is not None):
-        if taker is None:
-            raise ExportError(
-                "no checkpoint covers the family's last event, and no key to take one: "
-                "set REUNITE_SIGNING_KEY_FILE"
-            )
-        try:
-            checkpoint = await taker.take()
-        except CheckpointRefused as e:
-            raise ExportError(str(e)) from None
-    if checkpoint is None or not checkpoint.covers(last):
-        raise ExportError(
-            "the family's last event is not final yet (an older transaction is still "
-            "running); retry shortly"
-        )
-    return checkpoint
+        archived = verify_archive(path.read_bytes(), next(iter(keys)))
+    except BundleRejected as e:
+        print(f"REJECTED: {e}")
+        return 1
+    print(f"OK: {archived}")
+    for r in reads_of(archived, family):
+        print(f"read {r.id} at {r.read_at.isoformat()} by {r.subject} ({r.role}): {r.operation}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

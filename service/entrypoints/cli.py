@@ -17,12 +17,15 @@ from projections.rebuild import Rebuilder
 from projections.retry import retry as retry_parked
 from service.access.auth import MAX_TTL, PRIVILEGED_TTL, Authenticator, Role, SecretRefused
 from service.application.container import Container
-from service.entrypoints import audit_cli
-from service.entrypoints.app import configure_logging, create_app
+from service.entrypoints import audit_cli, fleet
+from service.entrypoints.app import create_app
+from service.entrypoints.logs import configure_logging
 from service.orr_import import command as orr_command
 from service.postgres.database import open_database, resolve_url
 from service.postgres.migrate import migrate
 from service.settings import Settings
+
+GRACE = 30  # seconds in-flight requests may take to finish after SIGTERM
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--demo", action="store_true", help="first import the ORR 2018 list, unless already done"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="N API processes on the port that neither project nor checkpoint"
+        " (run `reunite project` beside them); default: one process doing everything",
+    )
+    commands.add_parser(
+        "project",
+        help="only run projections and signed checkpoints (one owner per projection; a"
+        " standby takes over)",
     )
     commands.add_parser("migrate", help="apply pending database migrations")
     projections = commands.add_parser("projections", help="inspect and rebuild read models")
@@ -82,6 +97,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return audit_cli.run(args, settings)
     if args.command == "serve":
         return serve(settings, args)
+    if args.command == "project":
+        return asyncio.run(fleet.project(settings))
     if args.command in orr_command.COMMANDS:
         return asyncio.run(with_container(settings, lambda c: orr_command.import_command(c, args)))
     if args.command == "token":
@@ -111,15 +128,24 @@ def serve(settings: Settings, args: argparse.Namespace) -> int:
         asyncio.run(with_container(settings, orr_command.import_demo))
     if settings.dev:
         print_dev_access(settings)
-    uvicorn.run(
-        create_app(settings),
+    if args.workers > 1:
+        fleet.serve_workers(settings, args.workers)
+        return 0
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level="info",
         # A websocket message over the body limit is refused (1009) as it arrives, not once
         # uvicorn's default 16 MiB is buffered; the app refuses it too, under any server.
         ws_max_size=settings.max_body_bytes,
+        # SIGTERM: in-flight requests get this long to finish before they are cancelled.
+        timeout_graceful_shutdown=GRACE,
+        # JSON lines: uvicorn's records go to the root's handler too, as JSON.
+        log_config=None if settings.log_json else uvicorn.config.LOGGING_CONFIG,
     )
+    fleet.GoingAwayServer(config, app).run()
     return 0
 
 
@@ -136,6 +162,7 @@ def mint(settings: Settings, args: argparse.Namespace) -> int:
 def print_dev_access(settings: Settings) -> None:
     """Where the API is, and a development token for each role to call it with."""
     print(f"GraphQL: http://{settings.host}:{settings.port}/graphql")
+    print(f"Console: http://{settings.host}:{settings.port}/console/ (sign in with a token)")
     authenticator = Authenticator(settings)
     for role in Role:
         print(f"  {role.value:<10} Bearer {authenticator.mint(f'dev-{role.value}', role)}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import Counter
 
 from graphql import GraphQLError
@@ -46,6 +47,9 @@ class Sessions:
     def __init__(self, max_per_subject: int) -> None:
         self.max_per_subject = max_per_subject
         self.held: Counter[str] = Counter()
+        # The open sessions themselves: their operations are counted (metrics), and they
+        # are closed with 1001 when the server goes away (app.py).
+        self.handlers: weakref.WeakSet[SessionHandler] = weakref.WeakSet()
 
     def admit(self, identity: Identity) -> None:
         """Count one more session of this subject, or refuse it (4403) over the cap."""
@@ -71,6 +75,8 @@ class SessionHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_connection_init(message)
         identity = self.context.identity
         expires_at = identity.expires_at if identity else None
+        if self.connection_acknowledged:
+            _sessions(self).handlers.add(self)
         if self.connection_acknowledged and self.expiry is None and expires_at is not None:
             self.expiry = asyncio.create_task(self._end_at(expires_at))
 
@@ -126,6 +132,7 @@ class SessionHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if self.expiry is not None:
             self.expiry.cancel()
         await super().shutdown()
+        _sessions(self).handlers.discard(self)
         if self.context.identity is not None:  # admitted by the view's on_ws_connect
             _sessions(self).release(self.context.identity)
 

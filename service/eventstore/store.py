@@ -160,6 +160,11 @@ class EventStore:
         self.decode: Callable[[RecordedEvent], Any] = mapper.decode_row
         self.announcements = Announcements(pool)
         self._old_keys: bool | None = None  # whether the commands table holds any key
+        # Counted for the metrics (service/entrypoints/metrics.py): appends that wrote, the
+        # events they wrote, and appends refused as stale (a version conflict).
+        self.appends = 0
+        self.appended = 0
+        self.conflicts = 0
 
     def encode(self, domain_event: Any) -> NewEvent:
         """Map a domain event to the bytes the store keeps."""
@@ -232,6 +237,7 @@ class EventStore:
                     "its idempotency key was used: roll back, then ask "
                     "find_command"
                 ) from None
+            self.conflicts += 1
             raise VersionConflict(_conflict(stream_id, expected_version)) from None
         assert row is not None
         if row["first_position"] is None:  # nothing inserted: refused before any row
@@ -239,7 +245,11 @@ class EventStore:
                 earlier = await self.find_command(idempotency_key, digest, stream_id, conn)
                 if earlier is not None:
                     return earlier
-            raise await self._refusal(stream_id, expected_version, conn)
+            refusal = await self._refusal(stream_id, expected_version, conn)
+            self.conflicts += isinstance(refusal, VersionConflict)
+            raise refusal
+        self.appends += 1
+        self.appended += len(events)
         if conn is None:
             self.announcements.soon()
         version = expected_version + len(events)

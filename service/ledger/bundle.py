@@ -139,8 +139,8 @@ def _check_reads(bundle: Bundle) -> None:
     previous: ProvenRead | None = None
     for proven in bundle.reads:
         read = proven.record
-        if read.family_id != bundle.family_id:
-            raise BundleRejected(f"{read} is a read of {read.family_id}, not of the family")
+        if bundle.family_id not in read.family_ids:
+            raise BundleRejected(f"{read} is not a read of the family")
         if previous is not None and not (
             read.id > previous.record.id and proven.leaf_index > previous.leaf_index
         ):
@@ -263,7 +263,7 @@ def _read_to_json(proven: ProvenRead) -> dict[str, object]:
         "subject": r.subject,
         "role": r.role,
         "operation": r.operation,
-        "family_id": str(r.family_id),
+        "family_ids": [str(family) for family in r.family_ids],
         "prev_hash": _hex(r.prev_hash),
         "hash": r.hash.hex(),
         "leaf_index": proven.leaf_index,
@@ -312,6 +312,18 @@ class _Fields:
     def optional_number(self, key: str, low: int, high: int) -> int | None:
         """An integer field within low..high that may be null or absent."""
         return None if self.value.get(key) is None else self.number(key, low, high)
+
+    def families(self) -> tuple[UUID, ...]:
+        """A read's families: family_ids (a list), or family_id (bundles before 0011)."""
+        if "family_ids" not in self.value:
+            return (self.parse("family_id", UUID),)
+        listed = self.get("family_ids", list)
+        try:
+            if all(isinstance(family, str) for family in listed):
+                return tuple(UUID(str(family)) for family in listed)
+        except ValueError:
+            pass
+        raise BundleRejected(f"malformed bundle: {self.where}.family_ids cannot be read")
 
     def proof(self) -> tuple[bytes, ...]:
         """The proof field: hex strings, one per step."""
@@ -410,7 +422,7 @@ def _read_from_json(f: _Fields) -> ProvenRead:
         subject=f.parse("subject", _utf8),
         role=f.parse("role", _utf8),
         operation=f.parse("operation", _utf8),
-        family_id=f.parse("family_id", UUID),
+        family_ids=f.families(),
         prev_hash=f.optional("prev_hash", bytes.fromhex),
         hash=f.parse("hash", bytes.fromhex),
     )

@@ -47,8 +47,7 @@ from service.eventstore.chain import EPOCH, LEAF_COLUMNS, ONE_MICROSECOND, row_l
 from service.eventstore.records import LogPosition
 from service.ledger.keys import KeyFileError, KeySettings, Signer, key_id, signature_holds
 from service.ledger.merkle import HASH_SIZE, MerkleFrontier
-from service.ledger.reads import LEAVES as READ_LEAVES
-from service.ledger.reads import last_read, read_batches
+from service.ledger.reads import last_read, leaf_batches
 
 log = logging.getLogger(__name__)
 
@@ -406,10 +405,10 @@ class CheckpointTaker:
         signed = 0 if previous is None else previous.read_count or 0
         unchecked = previous if signed > self.read_frontier.size else None
         size = self.batch_size
-        async for rows in read_batches(self.pool, READ_LEAVES, self.read_head, through, size):
-            for row in rows:
-                self.read_frontier.append(row["hash"])
-                self.read_head = row["id"]
+        async for rows in leaf_batches(self.pool, self.read_head, through, size):
+            for id, hash in rows:
+                self.read_frontier.append(hash)
+                self.read_head = id
                 if unchecked is not None and self.read_frontier.size == signed:
                     self._compare_reads(unchecked)
         if unchecked is not None and self.read_frontier.size < signed:

@@ -23,8 +23,7 @@ from service.ledger.checkpoints import (
     range_query,
 )
 from service.ledger.merkle import MerkleTree, verify_inclusion
-from service.ledger.reads import LEAVES as READ_LEAVES
-from service.ledger.reads import family_reads, read_batches, record_hash
+from service.ledger.reads import family_reads, leaf_batches, record_hash
 from service.ledger.verify import CheckpointFailure, VerifyReport, place, read_family
 
 
@@ -141,10 +140,10 @@ async def prove_reads(
     leaves: list[bytes] = []
     leaf_of: dict[int, int] = {}
     through = checkpoint.read_head_id
-    async for rows in read_batches(pool, READ_LEAVES, 0, through, BATCH_SIZE):
-        for row in rows:
-            leaf_of[row["id"]] = len(leaves)
-            leaves.append(row["hash"])
+    async for rows in leaf_batches(pool, 0, through, BATCH_SIZE):
+        for id, hash in rows:
+            leaf_of[id] = len(leaves)
+            leaves.append(hash)
     tree = MerkleTree(leaves)
     if tree.size != checkpoint.read_count or tree.root() != checkpoint.read_root:
         raise ProofError(

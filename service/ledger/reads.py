@@ -20,15 +20,18 @@ import asyncpg
 
 from service.eventstore.chain import EPOCH, ONE_MICROSECOND
 
-READ_COLUMNS = "id, read_at, subject, role, operation, family_id, prev_hash, hash"
+READ_COLUMNS = "id, read_at, subject, role, operation, family_ids, prev_hash, hash"
 READS = f"""
 SELECT {READ_COLUMNS} FROM access_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3
 """
 LEAVES = "SELECT id, hash FROM access_log WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
 FAMILY_READS = f"""
-SELECT {READ_COLUMNS} FROM access_log WHERE family_id = $1 AND id <= $2 ORDER BY id
+SELECT {READ_COLUMNS} FROM access_log
+ WHERE family_ids @> ARRAY[$1]::uuid[] AND id <= $2 ORDER BY id
 """
-FAMILY_LAST_READ = "SELECT coalesce(max(id), 0) FROM access_log WHERE family_id = $1"
+FAMILY_LAST_READ = (
+    "SELECT coalesce(max(id), 0) FROM access_log WHERE family_ids @> ARRAY[$1]::uuid[]"
+)
 # Ids rise in commit order (the chain's lock), so the rows up to the last one are final.
 LAST_READ = "SELECT coalesce(max(id), 0) FROM access_log"
 # Both in one snapshot: the trigger moves the head in the transaction that inserts the row.
@@ -41,26 +44,24 @@ SELECT coalesce((SELECT max(id) FROM access_log), 0) AS last_row,
 
 @dataclass(frozen=True)
 class ReadRecord:
-    """One row of access_log: who read which family's personal data, when, and how."""
+    """One row of access_log: who read which families' personal data in one answer, when,
+    and how (migration 0011; a row chained before it names one family)."""
 
     id: int
     read_at: datetime
     subject: str
     role: str
     operation: str
-    family_id: UUID
+    family_ids: tuple[UUID, ...]  # in the order the encoding counts them
     prev_hash: bytes | None
     hash: bytes
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> ReadRecord:
         """Build from a row selected with READ_COLUMNS."""
-        return cls(**dict(row.items()))
-
-    @property
-    def family_ids(self) -> tuple[UUID, ...]:
-        """The families the read names, as the encoding counts them."""
-        return (self.family_id,)
+        fields = dict(row.items())
+        fields["family_ids"] = tuple(fields["family_ids"])
+        return cls(**fields)
 
     def __str__(self) -> str:
         return f"access-log row {self.id}"
@@ -136,6 +137,7 @@ class ReadChain:
         # chaining from it.
         self.before_last: ReadRecord | None = None
         self.broken: ReadBreak | None = None
+        self.archived: list[tuple[str, int, str]] = []  # (month, reads, digest hex)
 
     def add(self, record: ReadRecord) -> None:
         """Check the next row of the log."""
@@ -156,6 +158,25 @@ class ReadChain:
             self._found(record.id, "its hash does not match its contents: the row was edited")
         # Go on from the stored hash, so one edited row is reported once, not at every later one.
         self.before_last, self.last = self.last, record
+
+    def add_archived(
+        self, month: str, first_prev_hash: bytes | None, last_id: int, last_hash: bytes, reads: int
+    ) -> None:
+        """Take a month archived out of the database (its file checks its own rows): it must
+        chain from the read before it, and the next read from its last."""
+        if reads == 0:
+            return
+        previous = None if self.last is None else self.last.hash
+        if first_prev_hash != previous:
+            after = "nothing" if self.last is None else f"row {self.last.id}"
+            self._found(
+                last_id,
+                f"the archived month {month} does not chain from {after} before it: reads "
+                "between them were deleted, or the archive's record was rewritten",
+            )
+        self.count += reads
+        self.before_last = None
+        self.last = ReadRecord(last_id, EPOCH, "", "", f"archived {month}", (), None, last_hash)
 
     def _link_fault(self, record: ReadRecord) -> tuple[int, str]:
         last, before = self.last, self.before_last
@@ -224,3 +245,29 @@ async def family_reads(pool: asyncpg.Pool, family_id: UUID, through: int) -> lis
 async def last_family_read(pool: asyncpg.Pool, family_id: UUID) -> int:
     """The id of the family's last committed read; 0 when it was never read."""
     return int(await pool.fetchval(FAMILY_LAST_READ, family_id))
+
+
+# Months archived out of the hot database (migration 0011), oldest first: their reads' ids
+# and hashes stay, so the access log's Merkle tree is whole without the archive files.
+ARCHIVED = """
+SELECT month, first_id, last_id, reads, first_prev_hash, last_hash, ids, leaves, digest
+  FROM access_log_archives ORDER BY month
+"""
+
+
+async def leaf_batches(
+    pool: asyncpg.Pool, after: int, through: int, size: int
+) -> AsyncIterator[list[tuple[int, bytes]]]:
+    """(id, hash) of every read with id in (after, through], in id order: the archived
+    months' first (archives are taken oldest month first), then the hot partitions'."""
+    for archive in await pool.fetch(ARCHIVED):
+        leaves = [
+            (id, archive["leaves"][32 * n : 32 * n + 32])
+            for n, id in enumerate(archive["ids"])
+            if after < id <= through
+        ]
+        if leaves:
+            yield leaves
+            after = leaves[-1][0]
+    async for rows in read_batches(pool, LEAVES, after, through, size):
+        yield [(row["id"], row["hash"]) for row in rows]

@@ -35,7 +35,15 @@ from service.ledger.checkpoints import (
     range_query,
 )
 from service.ledger.merkle import MerkleFrontier
-from service.ledger.reads import HEAD, READS, ReadBreak, ReadChain, ReadRecord, read_batches
+from service.ledger.reads import (
+    ARCHIVED,
+    HEAD,
+    READS,
+    ReadBreak,
+    ReadChain,
+    ReadRecord,
+    read_batches,
+)
 
 EVENTS = range_query(COLUMNS)
 WHOLE_STREAM = 2**31 - 1
@@ -69,6 +77,8 @@ class VerifyReport:
     reads: int | None = None  # access-log rows checked; None when the access log was not
     read_broken: ReadBreak | None = None
     unproven_reads: int = 0  # reads after the newest checkpoint that signs the access log
+    # Months of the access log archived out of the database: (month, reads, digest hex).
+    archived: tuple[tuple[str, int, str], ...] = ()
 
     @property
     def proven(self) -> int:
@@ -103,6 +113,11 @@ class VerifyReport:
             lines.append(f"BROKEN: {self.failed}")
         if self.unproven:
             lines.append(f"{self.unproven} events are not yet covered by a signed checkpoint")
+        for month, archived_reads, digest in self.archived:
+            lines.append(
+                f"access-log month {month}: archived, digest recorded ({archived_reads} reads, "
+                f"sha256 {digest}); check its file with `reunite verify --archive FILE`"
+            )
         if self.unproven_reads and self.failed is None:
             lines.append(f"{self.unproven_reads} reads are not yet covered by a signed checkpoint")
         lines.append(f"{self.seconds:.2f} s, {self.rate:,.0f} events/s")
@@ -236,8 +251,12 @@ class ReadCheckpointWalk:
 
     def add(self, record: ReadRecord) -> None:
         """Take the next read of the access log as the next leaf."""
-        self.frontier.append(record.hash)
-        self.last_id = record.id
+        self.add_leaf(record.id, record.hash)
+
+    def add_leaf(self, id: int, hash: bytes) -> None:
+        """Take the next read, known by its id and hash (an archived one), as the next leaf."""
+        self.frontier.append(hash)
+        self.last_id = id
         self._reach()
 
     def _reach(self) -> None:
@@ -277,7 +296,22 @@ async def verify_reads(
     assert head is not None
     chain = ReadChain(head["last_id"], head["hash"])
     walk = ReadCheckpointWalk(checkpoints, refute)
-    async for rows in read_batches(pool, READS, 0, head["last_row"], batch_size):
+    after = 0
+    for archive in await pool.fetch(ARCHIVED):
+        month = archive["month"].strftime("%Y-%m")
+        chain.add_archived(
+            month,
+            archive["first_prev_hash"],
+            archive["last_id"],
+            archive["last_hash"],
+            archive["reads"],
+        )
+        leaves = archive["leaves"]
+        for n, id in enumerate(archive["ids"]):
+            walk.add_leaf(id, leaves[32 * n : 32 * n + 32])
+        after = max(after, archive["last_id"] or 0)
+        chain.archived.append((month, archive["reads"], archive["digest"].hex()))
+    async for rows in read_batches(pool, READS, after, head["last_row"], batch_size):
         for row in rows:
             record = ReadRecord.from_row(row)
             chain.add(record)
@@ -334,6 +368,7 @@ async def verify_log(
         reads=reads.count,
         read_broken=reads.broken,
         unproven_reads=max(0, reads.count - signed_reads),
+        archived=tuple(reads.archived),
     )
 
 

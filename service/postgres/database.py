@@ -40,6 +40,12 @@ OUTAGES: tuple[type[BaseException], ...] = (
 )
 # asyncpg says these as InterfaceError, which also means a programming error.
 LOST_CONNECTION = ("connection is closed", "connection was closed", "pool is closing")
+# Read replicas: where the primary's WAL stands now, and whether a replica has replayed it
+# (NULL on a server not in recovery, say a promoted one: it holds all it will ever get).
+PRIMARY_LSN = "SELECT pg_current_wal_lsn()::text"
+REPLAYED = "SELECT coalesce(pg_last_wal_replay_lsn() >= $1::text::pg_lsn, true)"
+REPLAY_POLL = 0.005  # seconds between looks at the replica's replay position
+REPLICA_CATCH_UP = 30.0  # seconds a starting server waits for the replica, at least
 
 
 class BoundedPool(asyncpg.Pool):
@@ -60,6 +66,26 @@ class Database:
     embedded: EmbeddedPostgres | None = None
     # The role the pool's sessions act as (migration 0009); None: the owner that connected.
     role: str | None = None
+    # A streaming replica's pool (REUNITE_REPLICA_URL), for read-model queries only.
+    replica: asyncpg.Pool | None = None
+
+    @property
+    def read_pool(self) -> asyncpg.Pool:
+        """Where read-model queries go: the replica when there is one, else the primary.
+        Appends, the log (time travel, its horizon) and the read audit stay on `pool`."""
+        return self.replica if self.replica is not None else self.pool
+
+    async def replica_reached(self) -> bool:
+        """Wait until the replica has replayed everything the primary has written so far
+        (so every transaction committed before this call); at once without a replica.
+        Unbounded: the caller bounds it (the freshness timeout)."""
+        if self.replica is None:
+            return True
+        lsn = await self.pool.fetchval(PRIMARY_LSN)
+        while True:  # replay is not announced: look again shortly
+            if await self.replica.fetchval(REPLAYED, lsn):
+                return True
+            await asyncio.sleep(REPLAY_POLL)
 
     @contextlib.asynccontextmanager
     async def as_owner(self) -> AsyncIterator[asyncpg.Pool]:
@@ -74,7 +100,9 @@ class Database:
             await owner.close()
 
     async def close(self) -> None:
-        """Close the pool, then stop the embedded server if this process started it."""
+        """Close the pools, then stop the embedded server if this process started it."""
+        if self.replica is not None:
+            await self.replica.close()
         await self.pool.close()
         if self.embedded is not None:
             await self.embedded.stop()
@@ -116,6 +144,7 @@ async def open_database(
     bounded: bool = False,
     wait: float = 0.0,
     role: str | None = None,
+    replica: bool = False,
 ) -> Database:
     """Connect, apply pending migrations, and return the pool.
 
@@ -123,9 +152,11 @@ async def open_database(
     server's pool is; command-line tools (an import, a rebuild, a verification) run long
     statements on purpose. `wait` is how long to keep trying while the database is not up.
     `role`, when given, is the role the pool's sessions act as once the owner has migrated.
+    `replica` opens a second pool on REUNITE_REPLICA_URL when it is set (the server's).
     """
     url, embedded = await resolve_url(settings)
     pool: asyncpg.Pool | None = None
+    standby: asyncpg.Pool | None = None
     try:
         pool = await _connect_when_up(url, settings, min_size, max_size, bounded, wait)
         async with pool.acquire() as conn:
@@ -135,24 +166,59 @@ async def open_database(
             owner, pool = pool, None
             await owner.close()
             pool = await _create_pool(url, settings, min_size, max_size, bounded, role)
+        if replica and settings.replica_url:
+            standby = await _open_replica(pool, settings, min_size, max_size, bounded, wait, role)
     except BaseException:
+        if standby is not None:
+            await standby.close()
         if pool is not None:  # a failed migration must not leave connections open
             await pool.close()
         if embedded is not None:
             await embedded.stop()
         raise
-    return Database(pool, url, embedded, role)
+    return Database(pool, url, embedded, role, standby)
+
+
+async def _open_replica(
+    primary: asyncpg.Pool,
+    settings: Settings,
+    min_size: int,
+    max_size: int,
+    bounded: bool,
+    wait: float,
+    role: str | None,
+) -> asyncpg.Pool:
+    """The replica's pool, once the replica has replayed the migrations just applied (and
+    the role they create): a hot standby is never migrated, it replays the primary."""
+    assert settings.replica_url is not None
+    lsn = await primary.fetchval(PRIMARY_LSN)
+    probe = await _connect_when_up(settings.replica_url, settings, 1, 1, bounded, wait)
+    try:
+        async with asyncio.timeout(max(wait, REPLICA_CATCH_UP)):
+            while not await probe.fetchval(REPLAYED, lsn):  # noqa: ASYNC110
+                await asyncio.sleep(REPLAY_POLL * 20)
+    except TimeoutError:
+        raise TimeoutError(f"the replica has not replayed the primary's WAL up to {lsn}") from None
+    finally:
+        await probe.close()
+    return await _create_pool(settings.replica_url, settings, min_size, max_size, bounded, role)
 
 
 async def _connect_when_up(
-    url: str, settings: Settings, min_size: int, max_size: int, bounded: bool, wait: float
+    url: str,
+    settings: Settings,
+    min_size: int,
+    max_size: int,
+    bounded: bool,
+    wait: float,
+    role: str | None = None,
 ) -> asyncpg.Pool:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     pause = 0.1
     while True:
         try:
-            return await _create_pool(url, settings, min_size, max_size, bounded)
+            return await _create_pool(url, settings, min_size, max_size, bounded, role)
         except Exception as e:
             left = deadline - loop.time()
             if not unavailable(e) or left <= 0:

@@ -57,6 +57,30 @@ class OwnPostgres:
         )
         await self.start()
 
+    async def replicate(self, primary: OwnPostgres) -> None:
+        """Become a streaming replica (hot standby) of a running primary: a base backup
+        taken with pg_basebackup -R (which writes standby.signal and the connection), then
+        started. initdb's pg_hba.conf already lets local replication connections in."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        if self.user is not None:
+            shutil.chown(self.root, self.user)
+        await asyncio.to_thread(
+            subprocess.run,
+            [
+                _bin("pg_basebackup"),
+                "-h", "127.0.0.1",
+                "-p", str(primary.port),
+                "-U", "postgres",
+                "-D", str(self.data),
+                "-R",
+                "-X", "stream",
+            ],
+            check=True,
+            capture_output=True,
+            user=self.user,
+        )  # fmt: skip
+        await self.start()
+
     async def start(self) -> None:
         """Start the server and wait until it accepts connections."""
         self.process = self._spawn()

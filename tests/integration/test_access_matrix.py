@@ -54,9 +54,11 @@ QUERIES: dict[str, set[Role]] = {
     "facilities": READERS | {Y},
     "projectionStatus": {D, A},
     "accessLog": {A},
+    "accessLogArchivedMonths": {A},
     "familyAsOf": {A},
     "familyDiff": {A},
     "verifyFamily": {A},
+    "familyBundle": {A},
 }
 SUBSCRIPTIONS: dict[str, set[Role]] = {"familyEvents": READERS, "caseStatusChanged": READERS}
 MUTATION_ROLES = {C}

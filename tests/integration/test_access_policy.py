@@ -198,6 +198,8 @@ ONE_FAMILY_LISTS = {"timeline", "familyEvents", "caseStatusChanged"}
 # booleans (those are tried with every value).
 SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("families", "representedBy"): ["cy.counsel", "ana.attorney", "nobody"],
+    # A member's name, an A-number (as typed: a dash, lower case), and text found nowhere.
+    ("families", "search"): ["Ana", "a-012345678", "nobody"],
 }
 
 

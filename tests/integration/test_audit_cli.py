@@ -18,7 +18,13 @@ from service.entrypoints import audit_cli
 from service.postgres.database import Database
 from tests.scenarios.database import with_database
 from tests.scenarios.family import open_separated_family
-from tests.scenarios.ledger import Cli, bypassing_the_guard, rewrite_with_recomputed_hashes
+from tests.scenarios.ledger import (
+    Cli,
+    bypassing_the_guard,
+    months_ago,
+    reads_in_past_months,
+    rewrite_with_recomputed_hashes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -267,7 +273,8 @@ async def test_a_bundle_proves_who_read_the_family_and_refuses_an_edited_read(
     code, out, _ = await cli("verify-bundle", str(bundle), "--public-key", public)
     lines = out.splitlines()
     assert code == 0
-    assert lines[0].endswith("; 2 reads of the family, included in its access log (reads 1..4)")
+    # One record an answer (migration 0011): three answers, two of them read the family.
+    assert lines[0].endswith("; 2 reads of the family, included in its access log (reads 1..3)")
     assert lines[1].startswith("read ") and lines[1].endswith(
         " by ana.auditor (auditor): query:family"
     )
@@ -312,3 +319,41 @@ async def test_verify_names_an_edited_read_and_export_refuses_an_access_log_rewr
     await bypassing_the_guard(pool, "UPDATE access_log SET hash = sha256(hash) WHERE id = 2")
     code, _, err = await cli("export", str(family), "--out", str(tmp_path / "b.json"))
     assert code == 2 and "reads up to its access-log head no longer have its root" in err
+
+
+async def test_a_month_is_archived_searched_and_verified_from_the_command_line(
+    container: Container, cli: Cli, keys: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    family = uuid4()
+    old = months_ago(2)
+    await reads_in_past_months(
+        container.database.pool,
+        [(old, "ana.auditor", [family]), (old, "carlos.counsel", [uuid4()])],
+    )
+    await open_separated_family(container.commands)
+    signing_with(keys, monkeypatch)
+    assert (await cli("checkpoint"))[0] == 0
+    out = tmp_path / "{month}.json.gz"
+    code, text, err = await cli(
+        "access-log", "archive", "--before", f"{old:%Y-%m}", "--out", str(out)
+    )
+    assert code == 0 and "no access-log month before" in text, err
+    # By the retention setting: this month and the last stay.
+    monkeypatch.setenv("REUNITE_ACCESS_LOG_HOT_MONTHS", "2")
+    code, text, err = await cli("access-log", "archive", "--out", str(out))
+    archive = tmp_path / f"{old:%Y-%m}.json.gz"
+    assert code == 0 and f"wrote {archive}" in text and "partition was dropped" in text, err
+
+    public = str(keys / "verify-key.pem")
+    code, text, _ = await cli("verify-bundle", str(archive), "--public-key", public)
+    assert code == 0 and text.startswith(f"OK: access-log month {old:%Y-%m}: 2 reads")
+    code, text, _ = await cli(
+        "access-log", "search", str(archive), "--family", str(family), "--public-key", public
+    )
+    assert code == 0 and text.splitlines()[1].startswith("read 1 at ")
+    code, text, _ = await cli("verify", "--archive", str(archive))
+    assert code == 0 and f"access-log month {old:%Y-%m}: archived, digest recorded" in text
+    assert f"OK: archive {archive}" in text
+    archive.write_bytes(archive.read_bytes()[:-3])  # cut short
+    code, text, _ = await cli("verify", "--archive", str(archive))
+    assert code == 1 and f"BROKEN: archive {archive}" in text

@@ -27,9 +27,8 @@ pytestmark = pytest.mark.integration
 APP_ROLE = "reunite_app"
 LOGS = ("events", "access_log")
 FORGED_READ = """
-INSERT INTO access_log (id, read_at, subject, role, operation, family_id, prev_hash, hash)
-VALUES (1000000000, '2001-01-01T00:00:00Z', 'mallory', 'caseworker', 'query family', $1,
-        $2, $2)
+INSERT INTO access_log (id, subject, role, operation, family_ids, prev_hash, hash)
+VALUES (1000000000, 'mallory', 'caseworker', 'query family', ARRAY[$1::uuid], $2, $2)
 RETURNING id, read_at, prev_hash, hash, statement_timestamp() AS started,
           clock_timestamp() AS now
 """
@@ -170,10 +169,10 @@ async def test_a_read_is_numbered_dated_and_chained_by_the_database_whatever_the
     "statement",
     [
         FORGED_READ,
-        "INSERT INTO access_log (subject, role, operation, family_id, hash)"
-        " VALUES ('m', 'r', 'o', $1, '\\x00')",
-        "INSERT INTO access_log (subject, role, operation, family_id, prev_hash)"
-        " SELECT 'm', 'r', 'o', $1, hash FROM access_log LIMIT 1",
+        "INSERT INTO access_log (subject, role, operation, family_ids, hash)"
+        " VALUES ('m', 'r', 'o', ARRAY[$1::uuid], '\\x00')",
+        "INSERT INTO access_log (subject, role, operation, family_ids, prev_hash)"
+        " SELECT 'm', 'r', 'o', ARRAY[$1::uuid], hash FROM access_log LIMIT 1",
     ],
     ids=["every column", "its hash", "its prev_hash"],
 )
@@ -215,8 +214,13 @@ async def database_before_0009(
             patched.setattr("service.postgres.migrate.load_migrations", lambda: before)
             database = await open_database(older)
             try:
-                container = await Container.build(older, database)
-                await container.access_log.record(Identity("ana", Role.AUDITOR), "f", [uuid4()])
+                await Container.build(older, database)
+                # As the writer before 0011 did: a row for each family read.
+                await database.pool.execute(
+                    "INSERT INTO access_log (subject, role, operation, family_id)"
+                    " VALUES ('ana', 'auditor', 'f', $1)",
+                    uuid4(),
+                )
             finally:
                 await database.close()
         yield older
@@ -238,3 +242,24 @@ async def test_after_the_upgrade_the_app_role_keeps_the_read_models_and_numbers_
         assert [r["id"] for r in await database.pool.fetch("SELECT id FROM access_log")] == [1, 2]
     finally:
         await database.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DELETE FROM {}",
+        "UPDATE {} SET subject = 'mallory'",
+        "ALTER TABLE access_log DETACH PARTITION {}",
+        "DROP TABLE {}",
+        "DELETE FROM access_log_archives",
+    ],
+)
+async def test_the_app_role_may_neither_change_a_month_nor_take_it_out_of_the_log(
+    served: Database, statement: str
+) -> None:
+    month = await served.pool.fetchval(
+        "SELECT format('access_log_%s', to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM'))"
+    )
+    await served.pool.execute("SELECT reunite_access_log_months(2)")  # lent: allowed
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
+        await served.pool.execute(statement.format(month))

@@ -8,7 +8,7 @@ import pytest
 
 from projections.projection import Envelope
 from projections.rebuild import Rebuilder
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, ReadModelReplaced
 from service.application.container import Container
 from service.eventstore.records import Connection
 from tests.scenarios.family import open_separated_family
@@ -81,3 +81,24 @@ async def test_a_rebuild_records_what_built_the_read_model(container: Container)
     await Rebuilder(seen, "seen").run()
     assert await seen.renew_changed() == []
     await container.database.pool.execute("DROP TABLE seen")
+
+
+async def test_a_runner_of_other_code_leaves_rebuilt_tables_alone(container: Container) -> None:
+    """A rollout: the new release rebuilds while an old projector runs; once the new tables
+    are swapped in, the old one's batches fail without writing, the new one's apply."""
+    pool = container.database.pool
+    await open_separated_family(container.commands)
+    old = runner(container, V1)
+    await old.setup()
+    await old.renew_changed()
+    await old.catch_up()
+    await Rebuilder(runner(container, V2), "seen").run()  # the new release's rebuild
+    await open_separated_family(container.commands)
+    with pytest.raises(ReadModelReplaced, match="built by other code"):
+        await old.step("seen")
+    assert await pool.fetchval("SELECT count(*) FROM seen") == 6  # nothing applied
+    new = runner(container, V2)
+    assert await new.renew_changed() == []  # the rebuild's digest: kept, not emptied
+    await new.catch_up()
+    assert await pool.fetchval("SELECT count(*) FROM seen WHERE kind IS NOT NULL") == 12
+    await pool.execute("DROP TABLE seen")

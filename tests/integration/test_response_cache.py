@@ -92,7 +92,7 @@ async def a_family_asked_once(container: Container, cache: ResponseCache) -> UUI
 
 async def reads_logged(container: Container, family_id: UUID) -> int:
     count = await container.database.pool.fetchval(
-        "SELECT count(*) FROM access_log WHERE family_id = $1", family_id
+        "SELECT count(*) FROM access_log WHERE family_ids @> ARRAY[$1::uuid]", family_id
     )
     return int(count)
 

@@ -55,7 +55,9 @@ Rows = dict[str, list[dict[str, Any]]]
 
 
 def canonical(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Rows in one order whatever order a table or a fold gives them."""
+    """Rows in one order whatever order a table or a fold gives them; arrays as lists (a
+    fold's rows hold them as tuples)."""
+    rows = [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in rows]
     return sorted(rows, key=lambda row: repr(sorted(row.items())))
 
 

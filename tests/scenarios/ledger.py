@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from service.entrypoints import audit_cli
 from service.eventstore.chain import event_hash
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import Connection, LogPosition, NewEvent, RecordedEvent
+from service.ledger.reads import READ_COLUMNS, read_hash
 from tests.scenarios.family import T0
 
 NEIGHBOURS = (UUID("11111111-2222-4333-8444-555555555555"), UUID(int=7))
@@ -137,3 +138,41 @@ class Cli:
         code = await loop.run_in_executor(None, audit_cli.main, list(args))
         out, err = self.capsys.readouterr()
         return code, out, err
+
+
+def months_ago(n: int) -> date:
+    """The first day of the month n months before this one (UTC)."""
+    today = datetime.now(UTC)
+    index = today.year * 12 + today.month - 1 - n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+async def reads_in_past_months(
+    pool: asyncpg.Pool, reads: list[tuple[date, str, list[UUID]]]
+) -> None:
+    """Reads in past months, ids from 1, chained as the database would have chained them
+    then (the stamp gives every read the time it is inserted at, so the past is written by
+    hand, the guards off), and the chain's head after them."""
+    previous: bytes | None = None
+    async with unguarded(pool) as conn:
+        for n, (month, subject, families) in enumerate(reads, start=1):
+            await conn.execute("SELECT reunite_access_log_month($1)", month)
+            at = datetime(month.year, month.month, 2, tzinfo=UTC) + timedelta(seconds=n)
+            digest = read_hash(previous, n, at, subject, "auditor", "query:family", families)
+            await conn.execute(
+                f"INSERT INTO access_log ({READ_COLUMNS}) VALUES ($1, $2, $3, 'auditor',"
+                " 'query:family', $4, $5, $6)",
+                n,
+                at,
+                subject,
+                families,
+                previous,
+                digest,
+            )
+            previous = digest
+        await conn.execute(
+            "INSERT INTO access_log_head (last_id, hash) VALUES ($1, $2) ON CONFLICT (only_row)"
+            " DO UPDATE SET last_id = excluded.last_id, hash = excluded.hash",
+            len(reads),
+            previous,
+        )

@@ -370,7 +370,7 @@ def access_log(count: int = 12) -> list[ReadRecord]:
             subject=subject,
             role=role,
             operation="query:family,timeline",
-            family_id=FAMILY if n % 3 == 1 else NEIGHBOURS[n % 2],
+            family_ids=(FAMILY if n % 3 == 1 else NEIGHBOURS[n % 2],),
             prev_hash=previous,
             hash=b"",
         )
@@ -396,7 +396,9 @@ def exported_with_reads() -> Bundle:
     log, reads = interleaved_log(), access_log()
     tree = MerkleTree(r.hash for r in reads)
     proven = tuple(
-        ProvenRead(r, i, tuple(tree.proof(i))) for i, r in enumerate(reads) if r.family_id == FAMILY
+        ProvenRead(r, i, tuple(tree.proof(i)))
+        for i, r in enumerate(reads)
+        if FAMILY in r.family_ids
     )
     return replace(exported(log), checkpoint=signed_with_reads(log, reads), reads=proven)
 
@@ -426,7 +428,7 @@ def test_the_reads_hash_matches_the_encoding_the_database_uses() -> None:
         + ((read.read_at - EPOCH) // timedelta(microseconds=1)).to_bytes(8, "big")
         + b"".join(len(t.encode()).to_bytes(4, "big") + t.encode() for t in read_text(read))
         + (1).to_bytes(4, "big")
-        + read.family_id.bytes
+        + read.family_ids[0].bytes
     )
     assert read.hash == hashlib.sha256(message).digest()
 
@@ -465,8 +467,8 @@ READ_EDITS: dict[str, tuple[Callable[[Json], None], str]] = {
         "access-log row 4: its inclusion proof does not lead to the access-log root",
     ),
     "another family's read passed off as the family's": (
-        lambda d: d["reads"][0].update(family_id=str(NEIGHBOURS[0])),
-        f"access-log row 1 is a read of {NEIGHBOURS[0]}, not of the family",
+        lambda d: d["reads"][0].update(family_ids=[str(NEIGHBOURS[0])]),
+        "access-log row 1 is not a read of the family",
     ),
     "two reads swapped": (
         lambda d: d["reads"].insert(0, d["reads"].pop(1)),
@@ -518,7 +520,7 @@ def _read_record(read: Json) -> ReadRecord:
         subject=read["subject"],
         role=read["role"],
         operation=read["operation"],
-        family_id=UUID(read["family_id"]),
+        family_ids=tuple(UUID(f) for f in read["family_ids"]),
         prev_hash=bytes.fromhex(read["prev_hash"]) if read["prev_hash"] else None,
         hash=bytes.fromhex(read["hash"]),
     )

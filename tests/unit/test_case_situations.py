@@ -204,8 +204,8 @@ def test_a_child_lists_the_adults_linked_to_it_only() -> None:
     family.add_member(Member(cousin, MemberRole.CHILD, PersonName("Gabi"), Sex.MALE, age=6), T0)
     family.record_relationship(uncle, cousin, RelationshipKind.FATHER, Evidence.CLAIMED, T0)
     rows = child_rows(family)
-    assert rows[son]["parent_ids"] == [mother]
-    assert rows[cousin]["parent_ids"] == [uncle]
+    assert rows[son]["parent_ids"] == (mother,)
+    assert rows[cousin]["parent_ids"] == (uncle,)
 
 
 @PROPERTY

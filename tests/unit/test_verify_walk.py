@@ -35,7 +35,7 @@ def chained_reads(count: int) -> list[ReadRecord]:
     reads: list[ReadRecord] = []
     for n in range(1, count + 1):
         unsigned = ReadRecord(
-            n, T0, "ana", "auditor", "query:family", S, reads[-1].hash if reads else None, b""
+            n, T0, "ana", "auditor", "query:family", (S,), reads[-1].hash if reads else None, b""
         )
         reads.append(replace(unsigned, hash=record_hash(unsigned)))
     return reads
