@@ -12,10 +12,12 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from graphql import DocumentNode, GraphQLError, parse
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
+
+from schema.errors import OPERATION_RESOLUTION_FAILURE
 
 # Characters of query text kept: some 25 MB of parsed documents at most, and room for a
 # few hundred operations of the size clients send (one to two thousand characters).
@@ -95,5 +97,17 @@ class DocumentCache(SchemaExtension):
             if rules not in kept.validated:
                 schema = context.schema._schema
                 kept.validated[rules] = validate_document(schema, document, rules)
-            context.pre_execution_errors = kept.validated[rules]
+            errors = kept.validated[rules]
+            # What the caller named: `operation_name` falls back to the first operation's.
+            named = context._provided_operation_name
+            context.pre_execution_errors = errors or _chosen(document, named)
         yield
+
+
+def _chosen(document: DocumentNode, name: str | None) -> list[GraphQLError]:
+    """No error when the operation to run is named or alone (strawberry would run the first)."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is not None or len(operations) < 2:
+        return []
+    message = "the document holds several operations: name the one to run (operationName)"
+    return [GraphQLError(message, extensions={"code": OPERATION_RESOLUTION_FAILURE})]

@@ -24,6 +24,7 @@ QUERY_TOO_DEEP = "QUERY_TOO_DEEP"  # deeper than the caller's role may ask
 TOO_MANY_ALIASES = "TOO_MANY_ALIASES"  # more aliases than the caller's role may use
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"  # __schema / __type outside development
 INTERNAL = "INTERNAL_SERVER_ERROR"  # masked: the server's fault, logged with a traceback
+OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"  # which operation to run?
 
 
 @strawberry.interface

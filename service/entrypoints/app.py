@@ -30,6 +30,7 @@ from strawberry.types.unset import UnsetType
 
 from schema.build import create_schema
 from schema.context import Context
+from schema.errors import OPERATION_RESOLUTION_FAILURE
 from schema.loaders import Loaders
 from schema.persisted import PERSISTED_QUERY_NOT_SUPPORTED, PersistedDocuments, PersistedRefused
 from schema.response_cache import ResponseCache
@@ -43,7 +44,6 @@ from service.entrypoints.graphql_http import (
     JSON,
     METHOD_NOT_ALLOWED,
     OPERATION_NOT_SUPPORTED,
-    OPERATION_RESOLUTION_FAILURE,
     UNAUTHENTICATED,
     UNSUPPORTED_MEDIA_TYPE,
     Refused,

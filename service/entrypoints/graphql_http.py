@@ -21,7 +21,6 @@ BATCHING_NOT_SUPPORTED = "BATCHING_NOT_SUPPORTED"  # a JSON array of operations
 UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE"  # not application/json (UTF-8)
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"  # GET (queries over GET are refused), PUT...
 UNAUTHENTICATED = "UNAUTHENTICATED"
-OPERATION_RESOLUTION_FAILURE = "OPERATION_RESOLUTION_FAILURE"  # no such operationName
 OPERATION_NOT_SUPPORTED = "OPERATION_NOT_SUPPORTED"  # a subscription sent over HTTP
 
 # A document that was not executed (a request error) answers application/json with 200,

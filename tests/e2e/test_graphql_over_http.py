@@ -83,6 +83,8 @@ REQUEST_ERRORS = [
     ({"query": "query($id: UUID!) { family(id: $id) { caseNumber } }"}, "BAD_USER_INPUT"),
     ({"query": "query CoerceFailure($id: ID!) { __typename }", "variables": {"id": None}}, None),
     ({"query": "query A { __typename }", "operationName": "B"}, "OPERATION_RESOLUTION_FAILURE"),
+    # Two operations and no operationName: which to run is not the server's to guess.
+    ({"query": "query A { __typename } query B { __typename }"}, "OPERATION_RESOLUTION_FAILURE"),
     (
         {"query": f'subscription {{ familyEvents(familyId: "{NOBODY}") {{ version }} }}'},
         "OPERATION_NOT_SUPPORTED",
