@@ -25,7 +25,7 @@ CORS_REFUSED = "CORS_REFUSED"
 # the token, and the client name and version Apollo Client sends when told to.
 HEADERS = ("authorization", "apollographql-client-name", "apollographql-client-version")
 METHODS = ("POST",)  # GraphQL is served over POST only
-EXPOSED = ("Retry-After",)  # RATE_LIMITED answers say when to retry
+EXPOSED = ("Retry-After", "X-Request-Id")  # when to retry RATE_LIMITED; the id to quote in a report
 MAX_AGE = 600  # seconds a browser may keep a preflight's answer
 LOCALHOST = re.compile(r"https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?")
 

@@ -90,7 +90,7 @@ async def test_answers_to_the_listed_origin_are_readable_by_its_page(
     assert ok.json() == {"data": {"__typename": "Query"}}
     assert cors_headers(ok) == {
         "access-control-allow-origin": APP,
-        "access-control-expose-headers": "Retry-After",
+        "access-control-expose-headers": "Retry-After, X-Request-Id",
     }
     # Refusals too: the app can show why (401 here).
     refused = await http.post("/graphql", json={"query": "{ __typename }"}, headers={"Origin": APP})
