@@ -6,12 +6,15 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import time
 from collections.abc import Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
 
 from projections import parking
 from projections.announced import PROJECTED_CHANNEL, announcement
@@ -25,6 +28,8 @@ from service.eventstore.store import EventStore
 from service.postgres.listener import Listener, ListenerState
 
 log = logging.getLogger(__name__)
+# A no-op unless a tracer provider is installed (service/entrypoints/tracing.py).
+TRACER = trace.get_tracer(__name__)
 
 LIVE_SCHEMA = "public"
 CHANNEL = "reunite_events"
@@ -169,7 +174,34 @@ class ProjectionRunner(Progress):
         return renewed
 
     async def step(self, name: str, limit: int | None = None) -> int:
-        """Apply the next batch to one projection; return how many events it held."""
+        """Apply the next batch to one projection; return how many events it held.
+
+        With tracing on, a batch that held events, or failed, is a `reunite.project` span
+        (the projection, events read and applied, families, the last position); a look
+        that found nothing new is none, so an idle runner sends no spans."""
+        began = time.time_ns()
+        try:
+            batch = await self._step(name, limit)
+        except Exception as e:
+            span = TRACER.start_span("reunite.project", start_time=began)
+            span.set_attribute("reunite.projection", name)
+            span.record_exception(e)
+            span.set_status(StatusCode.ERROR, type(e).__name__)
+            span.end()
+            raise
+        if batch is None:
+            return 0
+        span = TRACER.start_span("reunite.project", start_time=began)
+        if span.is_recording():
+            span.set_attribute("reunite.projection", name)
+            span.set_attribute("reunite.events_read", batch.read)
+            span.set_attribute("reunite.events_applied", batch.applied)
+            span.set_attribute("reunite.families", len(batch.families))
+            span.set_attribute("reunite.last_position", batch.last.position)
+        span.end()
+        return batch.read
+
+    async def _step(self, name: str, limit: int | None) -> Batch | None:
         projection = self.projections[name]
         async with self.pool.acquire() as conn, conn.transaction():
             after = await lock_checkpoint(conn, name)
@@ -185,7 +217,7 @@ class ProjectionRunner(Progress):
                 )
             batch = await self.apply_next(conn, projection, after, ParkingTable(), limit)
             if batch is None:
-                return 0
+                return None
             # Past parked events too: they wait in parked_events, not in front of the others.
             last, began = batch.last, (str(after.transaction_id), after.position)
             saved = await conn.execute(
@@ -200,7 +232,7 @@ class ProjectionRunner(Progress):
                 raise CheckpointMoved(f"projection {name}'s checkpoint moved during its batch")
             said = announcement(name, last.position, batch.families)
             await conn.execute(NOTIFY_PROJECTED, PROJECTED_CHANNEL, said)
-            return batch.read
+            return batch
 
     async def apply_next(
         self,

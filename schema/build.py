@@ -40,6 +40,7 @@ from schema.response_cache import ResponseCaching
 from schema.scoping import Scoping
 from schema.subscriptions import Subscription
 from schema.suggestions import HideSuggestions
+from schema.tracing import Tracing
 
 MAX_TOKENS = 2000
 
@@ -79,12 +80,16 @@ def _expected(error: GraphQLError) -> bool:
     return bool(error.extensions and error.extensions.get("code") == "FORBIDDEN")
 
 
-def create_schema(dev: bool = False, persisted: PersistedDocuments | None = None) -> Schema:
+def create_schema(
+    dev: bool = False, persisted: PersistedDocuments | None = None, tracing: bool = False
+) -> Schema:
     """One schema per process; introspection only in development; with a persisted-only
-    manifest, registered documents only."""
+    manifest, registered documents only; with tracing, OpenTelemetry spans (schema/tracing.py;
+    without it no tracing extension runs at all)."""
     rules: list[type[ASTValidationRule]] = [] if dev else list(PRODUCTION_RULES)
     only = persisted if persisted is not None and persisted.only else None
     extensions: list[Callable[[], SchemaExtension]] = [
+        *([Tracing] if tracing else []),  # first: its operation span holds every other step
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: AddValidationRules(rules),
         RoleLimits,

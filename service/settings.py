@@ -84,6 +84,9 @@ class Settings:
     metrics_port: int | None = None
     # Log records as JSON lines (with the request id) rather than plain text.
     log_json: bool = False
+    # OpenTelemetry exporters ("otlp", "console"); none: tracing off, no provider installed
+    # (service/entrypoints/tracing.py).
+    tracing: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -163,6 +166,7 @@ class Settings:
             metrics_token=env.get("REUNITE_METRICS_TOKEN") or None,
             metrics_port=int(port) if (port := env.get("REUNITE_METRICS_PORT")) else None,
             log_json=_flag(env.get("REUNITE_LOG_JSON", "")),
+            tracing=_tracing(env),
         )
 
     def private_data_dir(self) -> Path:
@@ -176,6 +180,36 @@ def _path(value: str | None) -> Path | None:
 
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+TRACE_EXPORTERS = ("otlp", "console")
+
+
+def _tracing(env: dict[str, str]) -> tuple[str, ...]:
+    """The span exporters to run: REUNITE_TRACING (otlp, console, both comma-separated, 1 for
+    OTEL_TRACES_EXPORTER's or otlp, 0 for none); unset, OpenTelemetry's own variables:
+    OTEL_TRACES_EXPORTER, or otlp when an OTLP endpoint is set. OTEL_SDK_DISABLED turns off."""
+    if _flag(env.get("OTEL_SDK_DISABLED", "")):
+        return ()
+    said = env.get("REUNITE_TRACING", "").strip().lower()
+    standard = _names(env.get("OTEL_TRACES_EXPORTER", "").lower())
+    if said in ("0", "false", "no", "off", "none"):
+        return ()
+    if said in ("1", "true", "yes", "on"):
+        chosen = standard or ("otlp",)
+    elif said:
+        chosen = _names(said)
+    elif standard:
+        chosen = standard
+    elif env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        chosen = ("otlp",)
+    else:
+        return ()
+    chosen = tuple(name for name in chosen if name != "none")
+    unknown = [name for name in chosen if name not in TRACE_EXPORTERS]
+    if unknown:
+        raise ValueError(f"tracing: unknown span exporter(s) {unknown}; known: otlp, console")
+    return chosen
 
 
 def _names(value: str) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+from opentelemetry import trace
+
 from domain.errors import DomainError
 from domain.family import Family
 from service.application.family_cache import FamilyCache, Loaded
@@ -44,6 +46,9 @@ def command_digest(
     are global: another caller's key is refused, never answered with someone else's result)."""
     return hashlib.sha256(b"\0".join((name.encode(), actor.encode(), encode(fields)))).digest()
 
+
+# A no-op unless a tracer provider is installed (service/entrypoints/tracing.py).
+TRACER = trace.get_tracer(__name__)
 
 # Ids the service creates for a keyed command come from the key, so a retry creates the same.
 CREATED_IDS = UUID("0f5c7a2e-3d4b-5c6d-8e9f-a0b1c2d3e4f5")
@@ -90,7 +95,19 @@ class FamilyCommands:
 
     async def _load_latest(self, family_id: UUID) -> tuple[Family, bytes]:
         """The family now: a kept one brought up to date by its new events, else loaded
-        whole. A kept family whose last event's stored hash differs is not trusted."""
+        whole. A kept family whose last event's stored hash differs is not trusted. A
+        `reunite.load` span when tracing is on: the family's id, version, events read."""
+        with TRACER.start_as_current_span("reunite.load") as span:
+            family, head, read = await self._latest(family_id)
+            if span.is_recording():
+                span.set_attribute("reunite.stream_id", str(family_id))
+                span.set_attribute("reunite.version", family.version)
+                span.set_attribute("reunite.events_read", read)
+                span.set_attribute("reunite.kept", read < family.version)
+            return family, head
+
+    async def _latest(self, family_id: UUID) -> tuple[Family, bytes, int]:
+        """_load_latest's family and head, and how many events were decoded for it."""
         kept = self.cache.take(family_id)
         if kept is not None:
             rows = await self.store.read_stream_from(family_id, kept.family.version)
@@ -99,8 +116,9 @@ class FamilyCommands:
                 for recorded in rows[1:]:
                     family = self.store.decode(recorded).mutate(family)
                     head = recorded.hash
-                return family, head
-        return await self._load(family_id)
+                return family, head, len(rows) - 1
+        family, head = await self._load(family_id)
+        return family, head, family.version
 
     async def open_case(self, family_id: UUID, ctx: CommandContext, **fields: Any) -> AppendResult:
         """Start a new family stream."""

@@ -62,6 +62,7 @@ from service.entrypoints.request_limits import (
     decode_json,
 )
 from service.entrypoints.sessions import SessionHandler, Sessions
+from service.entrypoints.tracing import install_tracing
 from service.eventstore.provenance import REQUEST_ID
 from service.ledger.checkpoints import checkpoint_periodically
 from service.postgres.database import open_database
@@ -86,7 +87,7 @@ class GraphQLApp(GraphQL[Context, None]):
         persisted: PersistedDocuments | None = None,
     ) -> None:
         super().__init__(
-            create_schema(dev=settings.dev, persisted=persisted),
+            create_schema(dev=settings.dev, persisted=persisted, tracing=bool(settings.tracing)),
             graphql_ide="graphiql" if settings.dev else None,
             allow_queries_via_get=False,
             # Only the protocol whose sessions end with their token (sessions.py).
@@ -350,6 +351,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     if settings.persisted_only and persisted is None:
         raise ValueError("REUNITE_PERSISTED_ONLY needs a manifest: REUNITE_PERSISTED_DOCUMENTS")
+    install_tracing(settings)  # off unless configured: then nothing is installed
     authenticator = Authenticator(settings)
     graphql = GraphQLApp(settings, authenticator, persisted)
     metrics = graphql.metrics = Metrics(settings, authenticator)

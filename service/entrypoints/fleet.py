@@ -21,6 +21,7 @@ from service.access.auth import Authenticator
 from service.application.container import Container
 from service.entrypoints.app import serve_metrics
 from service.entrypoints.metrics import Metrics
+from service.entrypoints.tracing import install_tracing
 from service.ledger.checkpoints import checkpoint_periodically
 from service.postgres.database import open_database
 from service.settings import Settings
@@ -75,6 +76,7 @@ async def project(settings: Settings) -> int:
     """Run projections (those this process owns, standing by for the rest) and signed
     checkpoints until SIGTERM or SIGINT; then finish the batch under way and release."""
     stop = asyncio.Event()
+    install_tracing(settings)  # the projections' batches as spans, when configured
     database = await open_database(
         settings, bounded=True, wait=settings.database_wait, role=settings.database_role
     )

@@ -14,6 +14,8 @@ import os
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from opentelemetry import trace
+
 from service.eventstore.provenance import REQUEST_ID
 
 HEADER = "x-request-id"
@@ -21,7 +23,8 @@ PLAIN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object a record: time, level, logger, message, request id, error."""
+    """One JSON object a record: time, level, logger, message, request id, the trace
+    and span it was logged in (when tracing is on), error."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
@@ -33,6 +36,11 @@ class JsonLines(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             line["request_id"] = str(request_id)
+        # Inside a span (tracing on, service/entrypoints/tracing.py): where it is in its trace.
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            line["trace_id"] = format(span.trace_id, "032x")
+            line["span_id"] = format(span.span_id, "016x")
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)

@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from opentelemetry import trace
 
 from service.eventstore.announcements import Announcements
 from service.eventstore.chain import command_hashes
@@ -21,6 +22,9 @@ from service.eventstore.records import (
     RecordedEvent,
     recorded_event,
 )
+
+# A no-op unless a tracer provider is installed (service/entrypoints/tracing.py).
+TRACER = trace.get_tracer(__name__)
 
 # One statement per command. The unique (stream_id, version) key turns a stale writer into a
 # conflict and the unique key on a command's first event a repeated command; the first new
@@ -187,8 +191,36 @@ class EventStore:
         `head` is the hash of the stream's event at expected_version, as the writer read
         it; when None and expected_version > 0 it is read here first. With `conn`, the
         append joins the caller's transaction, and the caller announces the new events
-        (announcements) once it has committed.
+        (announcements) once it has committed. A `reunite.append` span when tracing is on:
+        the stream, how many events and where they landed, never their content.
         """
+        with TRACER.start_as_current_span("reunite.append") as span:
+            if span.is_recording():
+                span.set_attribute("reunite.stream_id", str(stream_id))
+                span.set_attribute("reunite.expected_version", expected_version)
+                span.set_attribute("reunite.events", len(events))
+                if provenance.correlation_id is not None:
+                    span.set_attribute("reunite.correlation_id", str(provenance.correlation_id))
+            result = await self._append(
+                stream_id, expected_version, events, provenance, idempotency_key, digest, conn, head
+            )
+            if span.is_recording():
+                span.set_attribute("reunite.first_position", result.first_position)
+                span.set_attribute("reunite.last_position", result.last_position)
+                span.set_attribute("reunite.duplicate", result.duplicate)
+            return result
+
+    async def _append(
+        self,
+        stream_id: UUID,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        provenance: Provenance,
+        idempotency_key: str | None,
+        digest: bytes,
+        conn: Connection | None,
+        head: bytes | None,
+    ) -> AppendResult:
         if not events:
             raise ValueError("nothing to append")
         if head is None and expected_version > 0:
