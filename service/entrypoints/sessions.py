@@ -14,6 +14,7 @@ import asyncio
 import time
 import weakref
 from collections import Counter
+from uuid import uuid4
 
 from graphql import GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
@@ -33,6 +34,7 @@ from service.entrypoints.request_limits import (
     RequestLimits,
     RequestRefused,
 )
+from service.eventstore.provenance import REQUEST_ID
 
 TOKEN_EXPIRED = 4403
 BAD_REQUEST = 4400  # graphql-transport-ws: a message the server cannot take
@@ -107,6 +109,9 @@ class SessionHandler(BaseGraphQLTransportWSHandler[Context, None]):
             payload = [error.formatted]
             await self.send_message({"id": message["id"], "type": "error", "payload": payload})
             return
+        # Each operation is a request of its own: an id for its log records and for its
+        # command's events, carried into the task strawberry starts for it.
+        REQUEST_ID.set(uuid4())
         await super().handle_subscribe(message)
 
     async def _oversized(self, message: SubscribeMessage) -> bool:

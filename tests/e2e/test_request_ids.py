@@ -15,6 +15,7 @@ from service.eventstore.provenance import REQUEST_ID
 from service.postgres.database import Database
 from service.settings import Settings
 from tests.scenarios.graphql import OPEN, WHEN, token
+from tests.scenarios.websocket import bearer, message, session, subscribe
 
 pytestmark = pytest.mark.e2e
 
@@ -58,3 +59,22 @@ def test_json_lines_carry_the_request_id() -> None:
     assert request_id(" 6f1b5c1e-8e4f-4a8e-9a53-3b8f0f4f3c11 ") == UUID(
         "6f1b5c1e-8e4f-4a8e-9a53-3b8f0f4f3c11"
     )
+
+
+async def test_each_websocket_operation_is_a_request_of_its_own(
+    server: str, server_settings: Settings, database: Database
+) -> None:
+    variables = {"input": {"caseNumber": "C-WS", "occurredAt": WHEN, "source": "intake"}}
+    families = []
+    async with session(server, bearer(server_settings, "ws.writer")) as ws:
+        for key in ("1", "2"):  # a mutation sent over the websocket, twice
+            await subscribe(ws, key, OPEN, **variables)
+            answer = await message(ws)
+            assert answer["type"] == "next", answer
+            families.append(UUID(answer["payload"]["data"]["openCase"]["familyId"]))
+            assert (await message(ws))["type"] == "complete"
+    stored = await database.pool.fetch(
+        "SELECT correlation_id FROM events WHERE stream_id = ANY($1) AND version = 1", families
+    )
+    ids = {row["correlation_id"] for row in stored}
+    assert None not in ids and len(ids) == 2
