@@ -30,9 +30,8 @@ from service.ledger.bundle import (
     BundleRejected,
     _checkpoint_from_json,
     _Fields,
-    _moment,
-    _utf8,
     checkpoint_to_json,
+    read_record_from_json,
 )
 from service.ledger.checkpoints import BATCH_SIZE, Checkpoint, all_checkpoints
 from service.ledger.merkle import MerkleTree, verify_inclusion
@@ -139,7 +138,8 @@ def verify_archive(data: bytes, public_key: bytes | None) -> ArchivedMonth:
     month = top.parse("month", parse_month)
     start, following = month_bounds(month)
     reads = tuple(
-        _read_from_json(_Fields(r, f"reads[{i}]")) for i, r in enumerate(top.get("reads", list))
+        read_record_from_json(_Fields(r, f"reads[{i}]"))
+        for i, r in enumerate(top.get("reads", list))
     )
     previous: ReadRecord | None = None
     for read in reads:
@@ -186,19 +186,6 @@ def _read_to_json(r: ReadRecord) -> dict[str, object]:
         "prev_hash": None if r.prev_hash is None else r.prev_hash.hex(),
         "hash": r.hash.hex(),
     }
-
-
-def _read_from_json(f: _Fields) -> ReadRecord:
-    return ReadRecord(
-        id=f.number("id", 1, MAX_INT8),
-        read_at=f.parse("read_at", _moment),
-        subject=f.parse("subject", _utf8),
-        role=f.parse("role", _utf8),
-        operation=f.parse("operation", _utf8),
-        family_ids=f.families(),
-        prev_hash=f.optional("prev_hash", bytes.fromhex),
-        hash=f.parse("hash", bytes.fromhex),
-    )
 
 
 def reads_of(archive: ArchivedMonth, family_id: UUID) -> list[ReadRecord]:

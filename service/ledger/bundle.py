@@ -416,7 +416,12 @@ def _event_from_json(f: _Fields) -> ProvenEvent:
 
 
 def _read_from_json(f: _Fields) -> ProvenRead:
-    record = ReadRecord(
+    return ProvenRead(read_record_from_json(f), f.number("leaf_index", 0, MAX_INT8), f.proof())
+
+
+def read_record_from_json(f: _Fields) -> ReadRecord:
+    """A read as a bundle or an archive holds it."""
+    return ReadRecord(
         id=f.number("id", 1, MAX_INT8),
         read_at=f.parse("read_at", _moment),
         subject=f.parse("subject", _utf8),
@@ -426,4 +431,3 @@ def _read_from_json(f: _Fields) -> ProvenRead:
         prev_hash=f.optional("prev_hash", bytes.fromhex),
         hash=f.parse("hash", bytes.fromhex),
     )
-    return ProvenRead(record, f.number("leaf_index", 0, MAX_INT8), f.proof())
