@@ -33,8 +33,9 @@ from service.ledger.checkpoints import CheckpointTaker
 from service.ledger.keys import KeySettings, generate_keys
 from service.postgres.database import Database
 from service.settings import Settings
-from tests.scenarios.graphql import RESULT, SECRET, Client, free_port, token
+from tests.scenarios.graphql import SECRET, Client, free_port, token
 from tests.scenarios.ledger import bypassing_the_guard, settled
+from tests.scenarios.story import Caseworker, day
 
 pytestmark = pytest.mark.e2e
 
@@ -48,11 +49,6 @@ if not Path(CHROMIUM).exists():
         allow_module_level=True,
     )
 COUNSEL = "dana.counsel"
-
-
-def day(n: int) -> str:
-    """Noon, n days after the crossing on 2018-05-20."""
-    return f"{time.strftime('%Y-%m-%d', time.gmtime(1526774400 + n * 86400))}T12:00:00+00:00"
 
 
 @pytest.fixture(scope="module")
@@ -77,30 +73,14 @@ async def server_settings(settings: Settings, keys: Path) -> Settings:
     return dataclasses.replace(settings, jwt_secret=SECRET, port=free_port(), console=True)
 
 
-class Recorder:
-    def __init__(self, client: Client, family_id: str | None = None) -> None:
-        self.client, self.family_id = client, family_id
-
-    async def __call__(self, mutation: str, input_type: str, **fields: Any) -> dict[str, Any]:
-        query = f"""mutation($input: {input_type}!, $prov: ProvenanceInput) {{
-            {mutation}(input: $input, provenance: $prov) {{ {RESULT} }} }}"""
-        if self.family_id is not None:
-            fields.setdefault("familyId", self.family_id)
-        data = await self.client.run(
-            query, input=fields, prov={"source": f"case file, {mutation}", "reason": "entry"}
-        )
-        result: dict[str, Any] = data[mutation]
-        assert result["__typename"] == "CommandSuccess", (mutation, result)
-        return result
-
-
 async def seed_story(cw: Client, case: str, a_number: str) -> dict[str, str]:
     """The seed's story, shortened: a mother and her son from separation to reunification."""
-    rec = Recorder(cw)
+    recorder = Caseworker(cw)
+    rec = recorder.record
     opened = await rec(
         "openCase", "OpenCaseInput", caseNumber=case, source="CBP intake", occurredAt=day(0)
     )
-    rec.family_id = opened["familyId"]
+    recorder.family_id = opened["familyId"]
     mother = (
         await rec(
             "addMember",
@@ -238,7 +218,12 @@ async def seed_story(cw: Client, case: str, a_number: str) -> dict[str, str]:
         consentToDisclosure=False,
         occurredAt=day(150),
     )
-    return {"family": rec.family_id, "mother": mother, "son": son, "position": last["position"]}
+    return {
+        "family": recorder.family_id,
+        "mother": mother,
+        "son": son,
+        "position": last["position"],
+    }
 
 
 @pytest.fixture(scope="module")

@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.scenarios.graphql import RESULT, Client
+from tests.scenarios.graphql import Client
+from tests.scenarios.story import Caseworker, day
 
 pytestmark = pytest.mark.e2e
-
-
-def day(n: int) -> str:
-    """A moment n days after the crossing on 2018-05-20."""
-    month, d = (5, 20 + n) if n <= 11 else (6, n - 11) if n <= 41 else (7, n - 41)
-    if n > 72:
-        month, d = 8 + (n - 72) // 31, 1 + (n - 72) % 31
-    return f"2018-{month:02d}-{d:02d}T12:00:00+00:00"
-
-
-class Caseworker:
-    """Sends one command after another and keeps the last position written."""
-
-    def __init__(self, client: Client, family_id: str = "") -> None:
-        self.client, self.family_id, self.position = client, family_id, 0
-
-    async def record(self, mutation: str, input_type: str, **fields: Any) -> dict[str, Any]:
-        query = f"""mutation($input: {input_type}!, $prov: ProvenanceInput) {{
-            {mutation}(input: $input, provenance: $prov) {{ {RESULT} }} }}"""
-        fields.setdefault("familyId", self.family_id)
-        data = await self.client.run(
-            query,
-            input=fields,
-            prov={"source": f"case file, {mutation}", "reason": "caseworker entry"},
-        )
-        result: dict[str, Any] = data[mutation]
-        assert result["__typename"] == "CommandSuccess", (mutation, result)
-        self.position = result["position"]
-        return result
 
 
 async def test_a_mother_and_her_son_from_separation_to_reunification(
