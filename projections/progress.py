@@ -17,7 +17,7 @@ from service.eventstore.records import LogPosition
 UNANNOUNCED_POLL = 0.25  # seconds between looks while waiting for announcements
 
 READ_CHECKPOINT = """
-SELECT transaction_id::text::bigint AS transaction_id, position
+SELECT transaction_id::text::bigint AS transaction_id, position, ddl_digest
   FROM projection_checkpoints WHERE name = $1
 """
 # Whether a projection stands before the last committed event: one statement, as each

@@ -111,6 +111,7 @@ class ProjectionRunner(Progress):
         batch_size: int = 5000,
     ) -> None:
         self.projections = {p.name: p for p in projections}
+        self._digests = {p.name: digest(p) for p in projections}  # once, not per batch
         super().__init__(pool, self.projections)
         self.store = store
         self.batch_size = batch_size
@@ -204,15 +205,15 @@ class ProjectionRunner(Progress):
     async def _step(self, name: str, limit: int | None) -> Batch | None:
         projection = self.projections[name]
         async with self.pool.acquire() as conn, conn.transaction():
-            after = await lock_checkpoint(conn, name)
+            after, built_by = await take_turn(conn, name)
             # Tables rebuilt by another version's code (a rollout's `projections rebuild`)
             # are not this code's to write: the batch fails, and keeps failing until a
-            # process of that version takes over (docs/deploy.md).
-            built_by = await conn.fetchval(READ_DDL_DIGEST, name)
-            if built_by != digest(projection):
+            # process of that version takes over (docs/deploy.md). Read with the checkpoint:
+            # no query of its own per batch.
+            if built_by != (wanted := self._digests[name]):
                 raise ReadModelReplaced(
                     f"projection {name}'s tables were built by other code (digest"
-                    f" {str(built_by)[:12]}, this code's {digest(projection)[:12]}): stop this"
+                    f" {str(built_by)[:12]}, this code's {wanted[:12]}): stop this"
                     " process and run the version that built them"
                 )
             batch = await self.apply_next(conn, projection, after, ParkingTable(), limit)
@@ -449,10 +450,15 @@ class ReadModelReplaced(Exception):
 
 async def lock_checkpoint(conn: Connection, name: str) -> LogPosition:
     """Take one projection's turn for this transaction; where its checkpoint stands."""
+    return (await take_turn(conn, name))[0]
+
+
+async def take_turn(conn: Connection, name: str) -> tuple[LogPosition, str | None]:
+    """lock_checkpoint, and the digest of the code that built the projection's tables."""
     await conn.execute(LOCK_CHECKPOINT, name)
     row = await conn.fetchrow(READ_CHECKPOINT, name)
     assert row is not None, f"projection {name} has no checkpoint; run setup()"
-    return LogPosition(row["transaction_id"], row["position"])
+    return LogPosition(row["transaction_id"], row["position"]), row["ddl_digest"]
 
 
 async def use_schema(conn: Connection, schema: str) -> None:

@@ -152,7 +152,12 @@ class Metrics:
         scheme, _, token = header.partition(" ")
         token = token.strip()
         wanted = self.settings.metrics_token
-        if scheme.lower() == "bearer" and wanted and hmac.compare_digest(token, wanted):
+        # As bytes: compare_digest raises on a str outside ASCII (headers are latin-1).
+        if (
+            scheme.lower() == "bearer"
+            and wanted
+            and hmac.compare_digest(token.encode(), wanted.encode())
+        ):
             return None
         try:
             identity = self.authenticator.verify_header(header or None)

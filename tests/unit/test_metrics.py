@@ -24,7 +24,7 @@ def metrics(scrape: str | None = SCRAPE) -> Metrics:
 
 
 def asking(header: str | None) -> Request:
-    headers = [(b"authorization", header.encode())] if header is not None else []
+    headers = [(b"authorization", header.encode("latin-1"))] if header is not None else []
     return Request({"type": "http", "method": "GET", "path": "/metrics", "headers": headers})
 
 
@@ -48,6 +48,13 @@ def test_only_an_admin_or_the_scrape_token_may_read() -> None:
     for role in Role:
         if role is not Role.ADMIN:
             assert status(m, bearer(role)) == 403, role
+
+
+def test_a_token_outside_ascii_is_refused_not_an_error() -> None:
+    # Starlette decodes headers as latin-1; hmac.compare_digest raises on non-ASCII str.
+    m = metrics()
+    assert status(m, "Bearer caf\xe9") == 401
+    assert status(m, f"Bearer {SCRAPE}\xff") == 401
 
 
 def test_without_a_scrape_token_no_empty_token_gets_in() -> None:
