@@ -150,12 +150,18 @@ class Authenticator:
 
 def _development_secret(settings: Settings) -> str:
     """A random secret kept in the data directory, so dev tokens survive restarts."""
-    path = settings.private_data_dir() / "jwt-secret"
+    return kept_secret(
+        settings, "jwt-secret", "delete it (a new one is made) or set REUNITE_JWT_SECRET"
+    )
+
+
+def kept_secret(settings: Settings, name: str, remedy: str) -> str:
+    """The random secret in the private data directory's file `name`, made on first use;
+    SecretRefused, naming the remedy, when others may read the file."""
+    path = settings.private_data_dir() / name
     # Created whole and 0600 in one step; of two processes starting at once, one's is kept.
     if not path.exists():
         write_private(path, secrets.token_urlsafe(32), replace=False)
     if path.stat().st_mode & 0o077:
-        raise SecretRefused(
-            f"{path} is readable by others; delete it (a new one is made) or set REUNITE_JWT_SECRET"
-        )
+        raise SecretRefused(f"{path} is readable by others; {remedy}")
     return path.read_text().strip()

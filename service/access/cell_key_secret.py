@@ -10,10 +10,9 @@ count to combine. Server processes that answer the same analysts must share it.
 from __future__ import annotations
 
 import functools
-import secrets
 
-from service.access.auth import MIN_SECRET_BYTES, SecretRefused
-from service.settings import Settings, write_private
+from service.access.auth import MIN_SECRET_BYTES, SecretRefused, kept_secret
+from service.settings import Settings
 
 FILE = "disclosure-secret"
 
@@ -29,10 +28,5 @@ def cell_key_secret(settings: Settings) -> bytes:
                 f" {MIN_SECRET_BYTES} are needed"
             )
         return chosen
-    path = settings.private_data_dir() / FILE
-    # Created whole and 0600 in one step; of two processes starting at once, one's is kept.
-    if not path.exists():
-        write_private(path, secrets.token_urlsafe(32), replace=False)
-    if path.stat().st_mode & 0o077:
-        raise SecretRefused(f"{path} is readable by others: the analysts' roundings are exposed")
-    return path.read_text().strip().encode()
+    remedy = "the analysts' roundings are exposed"
+    return kept_secret(settings, FILE, remedy).encode()

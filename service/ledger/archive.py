@@ -131,7 +131,9 @@ def verify_archive(data: bytes, public_key: bytes | None) -> ArchivedMonth:
     proves integrity, not signer)."""
     try:
         top = _Fields(json.loads(gzip.decompress(data)), "archive")
-    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, EOFError, ValueError, RecursionError) as e:
+        # ValueError: bad UTF-8 or JSON, or an integer too long to convert; RecursionError:
+        # arrays nested too deep to decode.
         raise BundleRejected(f"not a readable archive: {e}") from None
     if top.value.get("format") != FORMAT:
         raise BundleRejected(f"not a {FORMAT} file")

@@ -253,6 +253,11 @@ ARCHIVED = """
 SELECT month, first_id, last_id, reads, first_prev_hash, last_hash, ids, leaves, digest
   FROM access_log_archives ORDER BY month
 """
+# Only the months with ids in (after, through]: a checkpoint past them reads none of them.
+ARCHIVED_LEAVES = """
+SELECT ids, leaves FROM access_log_archives
+ WHERE last_id > $1 AND first_id <= $2 ORDER BY month
+"""
 
 
 async def leaf_batches(
@@ -260,7 +265,7 @@ async def leaf_batches(
 ) -> AsyncIterator[list[tuple[int, bytes]]]:
     """(id, hash) of every read with id in (after, through], in id order: the archived
     months' first (archives are taken oldest month first), then the hot partitions'."""
-    for archive in await pool.fetch(ARCHIVED):
+    for archive in await pool.fetch(ARCHIVED_LEAVES, after, through):
         leaves = [
             (id, archive["leaves"][32 * n : 32 * n + 32])
             for n, id in enumerate(archive["ids"])
