@@ -70,6 +70,9 @@ def parse_global_id(value: str) -> tuple[str, list[str]]:
         raise bad_node_id(value, "not base64 of a type and a key") from None
     if base64.urlsafe_b64encode(raw).decode() != value:
         raise bad_node_id(value, "not base64 of a type and a key")
+    if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in text):
+        # Postgres holds no NUL in text: such a key would fail in the database, not here.
+        raise bad_node_id(value, "it holds a control character")
     type_name, _, key = text.partition(":")
     parts = KEY_PARTS.get(type_name)
     if parts is None:

@@ -89,7 +89,11 @@ async def resolve_node(info: Info, node_id: str) -> Node | None:
         return next((m for m in members if m.person_id == person_id), None)
     if type_name == "TimelineEntry":
         family_id = _uuid(key[0], node_id)
-        if not key[1].isdigit() or not 1 <= int(key[1]) <= LAST_VERSION:
+        # ASCII digits only, and few: int() refuses "²" and texts of thousands of digits.
+        digits = key[1]
+        if not (digits.isascii() and digits.isdigit() and len(digits) <= 10):
+            raise bad_node_id(node_id, "its version is not a stream version")
+        if not 1 <= int(digits) <= LAST_VERSION:
             raise bad_node_id(node_id, "its version is not a stream version")
         version = int(key[1])
         # The page of one entry from that version: the access log notes what it notes.

@@ -12,7 +12,8 @@ import strawberry
 from projections import family_queries, timeline
 from schema.audit import reads
 from schema.context import Info
-from schema.errors import PublicError
+from schema.errors import BAD_USER_INPUT, InputInvalid, PublicError
+from schema.inputs import maybe_text
 from schema.paging import Before, Last, MinPosition, cursor_parts, fresh, keyset_page, window
 from schema.permissions import CASE_LISTS, CASE_READERS, HISTORY_READERS, OPERATORS
 from schema.policy import Fact, Use
@@ -76,12 +77,17 @@ class FamilyQueries:
         await fresh(info, min_position)
         asked = window(info, first, after, last, before)
         pool = info.context.container.database.read_pool
+        # One line of a label's length, no control character (Postgres holds no NUL): coded.
+        try:
+            search = maybe_text(search, "search")
+            represented_by = maybe_text(represented_by, "representedBy")
+        except InputInvalid as e:
+            raise PublicError(str(e), BAD_USER_INPUT) from None
         # Who represents whom is an identity fact: the filter counts only where it may be read.
         # So are names and A-numbers: a search, too, finds only where they may be read.
         only = (
             scope_of(info).families(Fact.IDENTITY, Use.LIST) if represented_by or search else None
         )
-        search = search.strip() or None if search is not None else None
         with contextlib.suppress(ValueError):  # a family's id: that family, by its key
             by_id = UUID(search) if search else None
             if by_id is not None:

@@ -271,9 +271,12 @@ async def test_nodes_answers_each_id_at_its_own_path(world: World) -> None:
         base64.urlsafe_b64encode(b"Family").decode(),  # no key
         base64.urlsafe_b64encode(b"Secret:1").decode(),  # no such type
         base64.urlsafe_b64encode(b"Child:not-a-uuid").decode(),
+        base64.urlsafe_b64encode(b"Facility:\x00").decode(),
         base64.urlsafe_b64encode(b"Member:" + str(UUID(int=1)).encode()).decode(),  # one part
         global_id("TimelineEntry", UUID(int=1), "x"),
         global_id("TimelineEntry", UUID(int=1), 2**31),
+        global_id("TimelineEntry", UUID(int=1), "\u00b2"),  # a digit int() refuses
+        global_id("TimelineEntry", UUID(int=1), "9" * 5000),  # past int()'s digit limit
         global_id("Family", UUID(int=1)).rstrip("="),  # not the canonical text
     ],
 )
@@ -338,3 +341,20 @@ async def test_a_replayed_case_holds_its_members_and_parents_as_they_were(world:
     assert [
         without_typename(p) for p in parents if p["parentId"] == linked[0]["parentId"]
     ] == linked
+
+
+# families(search:, representedBy:) refuse what is not one line of a label with a code,
+# before the database is asked (Postgres holds no NUL: it would fail there, as a 500).
+SEARCH = "query($s: String, $r: String) { families(search: $s, representedBy: $r) { totalCount } }"
+
+
+@pytest.mark.parametrize(
+    ("search", "represented_by"),
+    [("a\x00b", None), ("a\x1bb", None), ("x" * 10_000, None), (None, "\x00")],
+)
+async def test_a_search_that_is_not_a_label_is_refused_with_a_code(
+    world: World, search: str | None, represented_by: str | None
+) -> None:
+    found = await run(world, world.viewers[TRUTH], SEARCH, s=search, r=represented_by)
+    assert found["data"] is None
+    assert [e[1]["code"] for e in found["errors"]] == ["BAD_USER_INPUT"]
