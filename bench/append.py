@@ -19,6 +19,12 @@ What is compared
         the command path has it from loading the family: the store's one INSERT (head
         check, the unique keys for version and idempotency) and its throttled NOTIFY.
 
+    (c) encryption on: (b) for the same workload encoded with personal fields sealed
+        (``service.eventstore.sealed_payloads``; the people's keys made and stored before
+        timing, as the command path makes a person's key once, on first use). Sealing
+        itself happens when a command's events are encoded, before the append: the time to
+        build and encode the workload with encryption on and off is printed beside.
+
     Each with 1 writer and with 4 concurrent writers (asyncio tasks, each on its own
     connection of a pool of 4; families are dealt to writers so each family's commands
     stay in order within one writer). Before every timed run the baseline table is
@@ -38,7 +44,9 @@ Reproduce
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import time
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -59,6 +67,7 @@ from bench.common import (
     timed,
     verdict,
 )
+from bench.sealed import sealing_encoder, sealing_store
 from service.eventstore.chain import command_hashes
 from service.eventstore.codec import create_mapper
 from service.eventstore.records import Connection
@@ -67,6 +76,7 @@ from service.eventstore.store import EventStore
 TARGET = 0.85
 FAMILIES = 2000
 WRITER_COUNTS = (1, 4)
+KINDS = ("raw", "store", "sealed")  # (c) sealed: the store, encryption on
 
 RAW_DDL = """
 DROP TABLE IF EXISTS bench_raw_events;
@@ -127,13 +137,25 @@ async def main() -> None:
     async with bench_database(args.wipe) as db:
         store = EventStore(db.pool, create_mapper())
         families = max(4, round(FAMILIES * args.scale))
+        started = time.perf_counter()
         workload = build_workload(store.encode, args.seed, families=families)
+        built = time.perf_counter() - started
         events = workload.events
+        sealing = sealing_store(db.pool)
+        assert sealing.keyring is not None
+        started = time.perf_counter()
+        sealed = build_workload(sealing_encoder(sealing), args.seed, families=families)
+        built_sealed = time.perf_counter() - started
+        await sealing.keyring.store_made(db.pool)
+        assert sealed.events == events
+        stores = {"store": (store, workload), "sealed": (sealing, sealed)}
         gc.collect()
         gc.freeze()  # the workload lives through every run; keep it out of GC passes
         print(f"workload: {workload.describe()} (seed {args.seed}); runs: {args.runs}")
 
-        async def write_store(conn: Connection, commands: Sequence[Command]) -> None:
+        async def write_store(
+            conn: Connection, commands: Sequence[Command], store: EventStore = store
+        ) -> None:
             last: dict[UUID, bytes] = {}  # the command path has it from loading the family
             for c in commands:
                 result = await store.append(
@@ -158,9 +180,9 @@ async def main() -> None:
             async with db.pool.acquire() as admin:
                 for run in range(args.runs):
                     for writers in WRITER_COUNTS:
-                        shares = workload.split(writers)
-                        order = ("raw", "store") if (run + writers) % 2 == 0 else ("store", "raw")
-                        for kind in order:
+                        turn = (run + writers) % len(KINDS)
+                        for kind in KINDS[turn:] + KINDS[:turn]:
+                            shares = (workload if kind == "raw" else stores[kind][1]).split(writers)
                             if kind == "raw":
                                 await admin.execute(RAW_DDL)
                             else:
@@ -169,6 +191,8 @@ async def main() -> None:
                             conns = [await writers_pool.acquire() for _ in range(writers)]
                             try:
                                 write = write_raw if kind == "raw" else write_store
+                                if kind == "sealed":
+                                    write = functools.partial(write_store, store=sealing)
                                 seconds = await timed(gather_writers(conns, shares, write))
                             finally:
                                 for conn in conns:
@@ -182,6 +206,7 @@ async def main() -> None:
                 written = await admin.fetchval("SELECT count(*) FROM events")
                 assert written == events, f"store wrote {written} events, expected {events}"
                 await admin.execute("DROP TABLE IF EXISTS bench_raw_events")
+                await sealing.announcements.drain()
                 await empty_log(admin)
         finally:
             await writers_pool.close()
@@ -217,6 +242,17 @@ async def main() -> None:
             "(b) runs",
         ],
         rows,
+    )
+    on = {w: median(results[("sealed", w)]) for w in WRITER_COUNTS}
+    sealed_detail = ", ".join(
+        f"{w} writer{'s' if w > 1 else ''} {on[w] / median(results[('store', w)]):.2f}"
+        f" ({rate(on[w])} ev/s)"
+        for w in WRITER_COUNTS
+    )
+    print(f"RESULT append encryption on (c)/(b) throughput: {sealed_detail}")
+    print(
+        f"RESULT encode (workload built through the aggregate and mapped): off {built:.2f} s, "
+        f"on {built_sealed:.2f} s ({built_sealed / built:.2f} x) for {events:,} events"
     )
     worst = min(ratios.values())
     detail = ", ".join(f"{w} writer{'s' if w > 1 else ''} {r:.2f}" for w, r in ratios.items())

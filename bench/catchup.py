@@ -24,6 +24,13 @@ What is compared
     alternate in order from run to run so noise hits both; a CHECKPOINT precedes each.
     Medians of ``--runs`` runs are compared: target (b)/(a) >= 0.10.
 
+    (c) encryption on against off: after (a) and (b), (b) again in turns over the same
+        workload written with personal fields sealed (``service.eventstore.
+        sealed_payloads``) and clear, each log written just before its run (not timed);
+        on, by a store whose key cache starts empty (it loads and unwraps every person's
+        key, as a process started afresh does). The median of each run's time on/off is
+        what sealing costs a catch-up.
+
     The baseline orders by the qualified ``events.transaction_id``: a bare
     ``transaction_id`` in ORDER BY would name the select list's bigint cast, which no
     index provides (see the comment at READ).
@@ -64,10 +71,12 @@ from bench.common import (
     timed,
     verdict,
 )
+from bench.sealed import sealing_encoder, sealing_store
 from projections.catalog import all_projections
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
 from service.eventstore.codec import create_mapper
+from service.eventstore.keyring import Keyring
 from service.eventstore.records import Connection
 from service.eventstore.store import EventStore
 
@@ -219,6 +228,7 @@ async def main() -> None:
                     )
             await reset_read_models(admin, projections)
             await empty_log(admin)
+            off_rates, on_rates = await on_and_off(db, admin, args, events)
 
     base = median(baseline)
     ratio = median(runner_rates) / base
@@ -259,6 +269,55 @@ async def main() -> None:
     print(
         f"RESULT catch-up (b)/(a): {ratio:.3f} (target >= {TARGET:.2f}): {verdict(ratio, TARGET)}"
     )
+    slower = median(off / on for off, on in zip(off_rates, on_rates, strict=True))
+    print(
+        f"RESULT catch-up encryption on/off (c): {rate(median(on_rates))} against "
+        f"{rate(median(off_rates))} events/s, time on/off {slower:.2f} x (median of each "
+        "run's pair, each log written just before its run)"
+    )
+
+
+async def on_and_off(
+    db: Any, admin: Connection, args: Any, events: int
+) -> tuple[list[float], list[float]]:
+    """(c): the runner's events/s with encryption off and on, in turns, each over its log
+    written just before (not timed); on, a key cache that starts empty each run."""
+    writer = sealing_store(db.pool)
+    assert writer.keyring is not None
+    clear = EventStore(db.pool, create_mapper())
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    for run in range(args.runs):
+        for kind in ("off", "on") if run % 2 == 0 else ("on", "off"):
+            await empty_log(admin)
+            encode = sealing_encoder(writer) if kind == "on" else clear.encode
+            workload = build_workload(encode, args.seed, min_events=round(EVENTS * args.scale))
+            await writer.keyring.store_made(db.pool)
+            await load(db.url, writer if kind == "on" else clear, workload.split(LOADERS))
+            del workload
+            gc.collect()
+            await admin.execute("VACUUM ANALYZE events")
+            store = clear
+            if kind == "on":  # every person's key read and unwrapped, as by a new process
+                keyring = Keyring(list(writer.keyring.keks.values()))
+                store = EventStore(db.pool, create_mapper(keys=keyring), keyring)
+            projections = all_projections(store)
+            await reset_read_models(admin, projections)
+            runner = TimedRunner(db.pool, store, projections)
+            await runner.setup()
+            await settle(admin)
+            started = time.perf_counter()
+            applied = await runner.catch_up()
+            seconds = time.perf_counter() - started
+            assert applied == events * len(projections), f"applied {applied}"
+            rates[kind].append(events / seconds)
+            print(
+                f"  run {run + 1}/{args.runs} (c) runner, encryption {kind:3s}    "
+                f"{events / seconds:10,.0f} events/s ({seconds:.2f} s)",
+                flush=True,
+            )
+    await reset_read_models(admin, all_projections(writer))
+    await empty_log(admin)
+    return rates["off"], rates["on"]
 
 
 if __name__ == "__main__":

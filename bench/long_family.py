@@ -97,7 +97,7 @@ def _one_more(
 
 async def record(store: EventStore, family: Family) -> list[RecordedEvent]:
     """Append the family in commands of 1-3 events; its rows as stored."""
-    pending = [store.encode(e) for e in family.collect_events()]
+    pending = await store.encode_all(family.collect_events())  # making keys when sealing
     version = 0
     while version < len(pending):
         size = 1 + version % 3

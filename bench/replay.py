@@ -18,6 +18,11 @@ What is compared
         DecodedRows``) holding the family, as after any earlier replay of it: every row is
         still read and compared column by column, only the decoding is saved.
 
+    (d) encryption on: (b) for a second copy of the family written with personal fields
+        sealed (``service.eventstore.sealed_payloads``: names, notes, how a parent was
+        sought), by a store whose keyring opens them; its ratio to (b), made call by call
+        in the same run, is what sealing costs a replay. Target: no more than 1.3x (b).
+
     Three points: the last event by recorded time (all 1,000 events), the middle event by
     recorded time (500), and the world on the middle event's date as known now (reads all
     1,000, counts those that occurred by then). Each is compared with the raw read of the
@@ -54,6 +59,7 @@ from bench.common import (
     print_table,
 )
 from bench.long_family import long_history, record
+from bench.sealed import sealing_store
 from projections.case_fold import fold_case
 from projections.projection import decoded, effective_envelopes
 from service.eventstore.codec import create_mapper
@@ -65,6 +71,7 @@ from service.history.time_travel import READ_KNOWN, DecodedRows, TimeTravel
 from service.postgres.database import Database
 
 TARGET = 3.0
+SEALED_TARGET = 1.3  # (d) encryption on, against (b) off
 
 
 def parse_args() -> argparse.Namespace:
@@ -82,8 +89,13 @@ def parse_args() -> argparse.Namespace:
 
 
 Timed = Callable[[], Awaitable[object]]
-KINDS = ("raw", "cold", "warm")
-LABELS = {"raw": "(a) raw read", "cold": "(b) replay", "warm": "(c) replay, memo warm"}
+KINDS = ("raw", "cold", "warm", "sealed")
+LABELS = {
+    "raw": "(a) raw read",
+    "cold": "(b) replay",
+    "warm": "(c) replay, memo warm",
+    "sealed": "(d) replay, encryption on",
+}
 
 
 async def split(travel: TimeTravel, family_id: UUID, point: Point) -> tuple[float, float, float]:
@@ -103,11 +115,19 @@ async def split(travel: TimeTravel, family_id: UUID, point: Point) -> tuple[floa
 class Case:
     """One point of the family and the three ways of answering it."""
 
-    def __init__(self, store: EventStore, family_id: UUID, point: Point, rows: int) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        family_id: UUID,
+        point: Point,
+        rows: int,
+        sealed: Case | None = None,
+    ) -> None:
         self.family_id, self.point, self.rows = family_id, point, rows
         self.pool = store.pool
         self.cold = TimeTravel.from_store(store, memo=None)
         self.warm = TimeTravel.from_store(store, memo=DecodedRows())
+        self.sealed = sealed  # the same point of the copy written with encryption on
 
     async def raw(self) -> object:
         return await self.pool.fetch(READ_STREAM, self.family_id, self.rows)
@@ -120,6 +140,10 @@ class Case:
     def work(self, kind: str) -> Timed:
         if kind == "raw":
             return self.raw
+        if kind == "sealed":
+            sealed = self.sealed
+            assert sealed is not None
+            return lambda: sealed.replay(sealed.cold)
         travel = self.cold if kind == "cold" else self.warm
         return lambda: self.replay(travel)
 
@@ -139,7 +163,8 @@ async def measure(
     for _ in range(args.runs):
         spent = dict.fromkeys(KINDS, 0.0)
         for call in range(args.repeat):
-            for kind in KINDS[call % 3 :] + KINDS[: call % 3]:
+            turn = call % len(KINDS)
+            for kind in KINDS[turn:] + KINDS[:turn]:
                 work = case.work(kind)
                 started = time.perf_counter()
                 await work()
@@ -171,10 +196,32 @@ def report(
         if kind != "raw":
             target_text = f"target <= {TARGET:.1f}"
             print(f"RESULT {name} {LABELS[kind]}: {ratio:.2f} x (a) ({target_text}): {verdict}")
+    on = median(s / c for s, c in zip(seconds["sealed"], seconds["cold"], strict=True))
+    verdict = "PASS" if on <= SEALED_TARGET else "BELOW TARGET"
+    rows.append(
+        ["  (d) vs (b): encryption on/off", "", f"{on:.2f}", f"<= {SEALED_TARGET}", verdict, ""]
+    )
+    print(
+        f"RESULT {name} encryption on/off (d)/(b): {on:.2f} x "
+        f"(target <= {SEALED_TARGET}): {verdict}"
+    )
     for i, part in enumerate(("read", "decode", "effective + fold")):
         spent = median(p[i] for p in parts)
         rows.append([f"  (b) of which {part}", ms(spent), f"{spent / base:.2f}", "", "", ""])
     return rows
+
+
+def cases(store: EventStore, family_id: UUID, stored: list[RecordedEvent]) -> dict[str, Case]:
+    """The three points of one copy of the family."""
+    total, middle = len(stored), stored[len(stored) // 2 - 1]
+    assert middle.occurred_at is not None
+    return {
+        f"all {total:,}": Case(store, family_id, Point(stored[-1].recorded_at), total),
+        f"first {total // 2:,}": Case(store, family_id, Point(middle.recorded_at), total // 2),
+        f"world on {middle.occurred_at:%Y-%m-%d}": Case(
+            store, family_id, Point(on=middle.occurred_at.date()), total
+        ),
+    }
 
 
 async def fill(
@@ -201,20 +248,16 @@ async def main() -> None:
     async with bench_database(args.wipe) as db:
         store = EventStore(db.pool, create_mapper())
         family_id, stored, about = await fill(db, store, args)
+        sealed = sealing_store(db.pool)
+        copy = long_history(args.events)
+        sealed_cases = cases(sealed, copy.id, await record(sealed, copy))
         # The workload's objects are gone: collections during timing see a server's heap.
         gc.collect()
         print(f"family: {about}; runs: {args.runs} x {args.repeat} calls")
-        total, middle = len(stored), stored[len(stored) // 2 - 1]
-        assert middle.occurred_at is not None
-        cases = {
-            f"all {total:,}": Case(store, family_id, Point(stored[-1].recorded_at), total),
-            f"first {total // 2:,}": Case(store, family_id, Point(middle.recorded_at), total // 2),
-            f"world on {middle.occurred_at:%Y-%m-%d}": Case(
-                store, family_id, Point(on=middle.occurred_at.date()), total
-            ),
-        }
+        clear_cases = cases(store, family_id, stored)
         table: list[list[str]] = []
-        for name, case in cases.items():
+        for (name, case), twin in zip(clear_cases.items(), sealed_cases.values(), strict=True):
+            case.sealed = twin
             table += report(name, *await measure(case, args))
         async with db.pool.acquire() as admin:
             await empty_log(admin)

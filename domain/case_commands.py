@@ -98,7 +98,8 @@ class CaseCommands(CaseRules):
         """Replace named fields of the entry at a stream version; the original stays."""
         self.check_occurred_at(occurred_at, historical)
         reason = text.required(reason, "reason")
-        changes = corrections.cleaned(self.check_entry(version), changes)
+        entry = self.check_entry(version)
+        changes = corrections.cleaned(entry, changes)
         self.check_correction(version, changes)
         self._record(
             events.EntryCorrected,
@@ -107,6 +108,7 @@ class CaseCommands(CaseRules):
             version=version,
             changes=list(changes),
             reason=reason,
+            subject=corrections.personal_subject(entry, changes),
         )
 
     def retract_entry(

@@ -23,6 +23,7 @@ from domain.events import (
     RelationshipRecorded,
 )
 from domain.paths import ADULTS
+from domain.personal import personal_fields
 from domain.values import FieldChange, MemberRole
 
 E = TypeVar("E", bound=Happened)
@@ -122,6 +123,17 @@ def _is_a(value: object, option: Any) -> bool:
     if isinstance(value, datetime) and option is date:
         return False
     return isinstance(value, option)
+
+
+def personal_subject(event: Happened, changes: Iterable[FieldChange]) -> UUID | None:
+    """The person whose personal data a correction's new values are (domain.personal), so
+    they are sealed under that person's key; None when it changes none."""
+    personal = personal_fields(type(event))
+    for change in changes:
+        if change.field in personal:
+            subject: UUID | None = vars(event)[personal[change.field]]
+            return subject
+    return None
 
 
 def check_changes(event: Happened, changes: Sequence[FieldChange]) -> None:

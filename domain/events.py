@@ -7,6 +7,7 @@ values: JSON arrays read back as lists, and an event must read back equal to its
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -56,6 +57,13 @@ class Happened(Aggregate.Event):
     # Whether it amends an earlier entry (a correction or retraction): a class attribute,
     # read once per event by every replay, where isinstance costs six times as much.
     amends: ClassVar[bool] = False
+    # Personal data (domain.personal): each field holding it, to the field naming the person
+    # it is about; and the text-like fields decided to hold none. tests/unit/test_personal
+    # fails when a field of a personal-looking type is in neither.
+    personal: ClassVar[Mapping[str, str]] = {}
+    impersonal: ClassVar[frozenset[str]] = frozenset()
+    # Whether it makes earlier entries read otherwise (an erasure): folds start over.
+    erases: ClassVar[bool] = False
 
 
 class CaseOpened(Aggregate.Created):
@@ -63,6 +71,10 @@ class CaseOpened(Aggregate.Created):
 
     amends: ClassVar[bool] = False
     asylum_record: ClassVar[bool] = False
+    personal: ClassVar[Mapping[str, str]] = {}
+    # The case's number and where it came from identify a record, not a person.
+    impersonal: ClassVar[frozenset[str]] = frozenset({"case_number", "source"})
+    erases: ClassVar[bool] = False
 
     occurred_at: datetime
     case_number: str
@@ -71,6 +83,12 @@ class CaseOpened(Aggregate.Created):
 
 class MemberAdded(Happened):
     """A person was added to the case."""
+
+    personal: ClassVar[Mapping[str, str]] = {
+        "name": "person_id",
+        "birth_date": "person_id",
+        "a_number": "person_id",
+    }
 
     person_id: UUID
     role: MemberRole
@@ -101,6 +119,8 @@ class Apprehended(Happened):
 
 class Separated(Happened):
     """A child was taken from a parent."""
+
+    personal: ClassVar[Mapping[str, str]] = {"note": "child_id", "reason_text": "child_id"}
 
     parent_id: UUID
     child_id: UUID
@@ -160,6 +180,9 @@ class ParentTransferred(Happened):
 class ParentReleased(Happened):
     """A parent was released from custody."""
 
+    # Where a parent was released to is an address: contact details.
+    personal: ClassVar[Mapping[str, str]] = {"destination": "parent_id"}
+
     parent_id: UUID
     destination: str
 
@@ -174,6 +197,11 @@ class ContactEstablished(Happened):
 
 class CredibleFearDecided(Happened):
     """A credible-fear decision was made for a person."""
+
+    personal: ClassVar[Mapping[str, str]] = {"language": "person_id"}
+    # The outcome decides the settlement's class, which the court's counts rest on, so an
+    # erasure must leave it; 8 CFR 208.6 already keeps it from whoever may not read it.
+    impersonal = frozenset({"outcome"})
 
     asylum_record = True
     confidential = True
@@ -194,6 +222,8 @@ class RemovalOrdered(Happened):
 class RemovalElectionSigned(Happened):
     """A parent with a removal order signed an election form."""
 
+    personal: ClassVar[Mapping[str, str]] = {"language": "parent_id", "how_read": "parent_id"}
+
     parent_id: UUID
     election: RemovalElection
     language: str
@@ -212,6 +242,10 @@ class ParentRemoved(Happened):
 class LocationAttempted(Happened):
     """Someone tried to locate a parent."""
 
+    # How a parent was sought (a phone number, an address) is contact data; by whom is staff.
+    personal: ClassVar[Mapping[str, str]] = {"method": "parent_id"}
+    impersonal = frozenset({"by_whom"})
+
     parent_id: UUID
     method: str
     outcome: LocationOutcome
@@ -227,6 +261,8 @@ class PreferenceRecorded(Happened):
 
 class EligibilityDetermined(Happened):
     """Whether a parent may be reunified with a child was determined."""
+
+    personal: ClassVar[Mapping[str, str]] = {"red_flag": "parent_id"}
 
     parent_id: UUID
     child_id: UUID
@@ -246,6 +282,8 @@ class SettlementElected(Happened):
 class Reinterviewed(Happened):
     """A person was re-interviewed on their fear claim under the settlement."""
 
+    impersonal = frozenset({"outcome"})  # as CredibleFearDecided.outcome
+
     asylum_record = True
     confidential = True
 
@@ -255,6 +293,8 @@ class Reinterviewed(Happened):
 
 class AsylumCaseReopened(Happened):
     """A person's asylum case was reopened."""
+
+    personal: ClassVar[Mapping[str, str]] = {"proceeding": "person_id"}
 
     asylum_record = True
 
@@ -283,6 +323,8 @@ class Reunified(Happened):
 class ChildDischarged(Happened):
     """A child left ORR care other than by reunification."""
 
+    personal: ClassVar[Mapping[str, str]] = {"note": "child_id"}
+
     occurred_at: datetime | None  # type: ignore[assignment]  # undated: see Reunified
     child_id: UUID
     reason: DischargeReason
@@ -292,15 +334,25 @@ class ChildDischarged(Happened):
 class EntryCorrected(Happened):
     """Named fields of the event at a stream version are replaced; the original stays."""
 
+    # A new value of a personal field (a name, a note) is the corrected entry's person's:
+    # each such value is sealed under their key (service.eventstore.sealed_changes).
+    personal: ClassVar[Mapping[str, str]] = {"changes": "subject"}
+    impersonal = frozenset({"reason"})
+
     amends = True
 
     version: int
     changes: list[FieldChange]
     reason: str
+    # Whose personal data the changed values are; None when they change none of it (and
+    # in corrections recorded before personal data was sealed).
+    subject: UUID | None = None
 
 
 class EntryRetracted(Happened):
     """The event at a stream version no longer counts; the original stays."""
+
+    impersonal = frozenset({"reason"})
 
     amends = True
 
@@ -316,6 +368,9 @@ class RepresentationRecorded(Happened):
     written consent to disclose their asylum facts (8 CFR 208.6) to this counsel.
     """
 
+    # Counsel is a lawyer acting in office, the reference a court filing.
+    impersonal = frozenset({"counsel", "reference"})
+
     counsel: str
     person_id: UUID
     basis: RepresentationBasis
@@ -326,6 +381,8 @@ class RepresentationRecorded(Happened):
 class RepresentationEnded(Happened):
     """A lawyer is no longer counsel of record for a member (withdrawal, substitution)."""
 
+    impersonal = frozenset({"counsel", "reason"})
+
     counsel: str
     person_id: UUID
     reason: str
@@ -334,15 +391,41 @@ class RepresentationEnded(Happened):
 class CaseClosed(Happened):
     """The case was closed; nothing more is recorded on it."""
 
+    impersonal = frozenset({"reason"})
+
     reason: str
 
 
 class DataQualityFlagged(Happened):
     """An entry broke a data-quality rule; it is kept, and flagged."""
 
+    # A flag's detail says what is wrong with an entry (dates of events, ids, versions), not
+    # who the person is: callers must not quote personal values in it (README, Personal data).
+    impersonal = frozenset({"rule", "detail"})
+
     rule: str
     about_version: int
     detail: str
+
+
+class PersonalDataErased(Happened):
+    """A person's personal data was erased (crypto-shredded): who ordered it, on what authority.
+
+    It holds no personal data itself; from it on, every personal field of the person reads
+    as erased, at every point of the family's history.
+    """
+
+    erases = True
+    # Who ordered it and the order (a court order, a retention schedule) are the record's.
+    impersonal = frozenset({"authority", "ordered_by"})
+
+    person_id: UUID
+    authority: str
+    ordered_by: str
+    # Completed years of age on the day the child was separated (else recorded), when only
+    # a birth date gave it: the court's counts by age stay as they were; an age in years is
+    # not a birth date.
+    age: int | None = None
 
 
 AMENDMENTS = (EntryCorrected, EntryRetracted)

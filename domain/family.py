@@ -13,6 +13,7 @@ from domain.asylum_commands import AsylumCommands
 from domain.case_commands import CaseCommands
 from domain.child_commands import ChildCommands
 from domain.corrections import Amendments
+from domain.erasure_commands import AlreadyErased, ErasureCommands
 from domain.parent_commands import ParentCommands
 from domain.paths import (
     AsylumPath,
@@ -25,6 +26,7 @@ from domain.paths import (
     ParentPath,
     Representation,
 )
+from domain.personal import personal_fields
 from domain.representation_commands import RepresentationCommands
 from domain.rules import BEFORE_APPREHENSION, check_when
 from domain.values import (
@@ -58,6 +60,7 @@ class Family(
     ParentCommands,
     AsylumCommands,
     RepresentationCommands,
+    ErasureCommands,
     Aggregate,
 ):
     """A family case: its members, their links, and each member's path."""
@@ -103,6 +106,7 @@ class Family(
     RepresentationEnded = events.RepresentationEnded
     CaseClosed = events.CaseClosed
     DataQualityFlagged = events.DataQualityFlagged
+    PersonalDataErased = events.PersonalDataErased
 
     @classmethod
     def open(cls, id: UUID, occurred_at: datetime, case_number: str, source: str) -> Family:
@@ -139,6 +143,7 @@ class Family(
         self.apprehended_at: dict[UUID, datetime] = {}
         self.representations: dict[tuple[str, UUID], Representation] = {}
         self.flags: list[DataQualityFlag] = []
+        self.erased: set[UUID] = set()
 
     def _rederive(self) -> None:
         """Fold the effective history again: an amendment changes what the past says."""
@@ -151,6 +156,13 @@ class Family(
     def _record(
         self, event_class: type[events.Happened], breach: str | None, **fields: Any
     ) -> None:
+        # An erased person's key is destroyed: none of their personal data can be recorded.
+        for name, subject in personal_fields(event_class).items():
+            if fields.get(name) is not None and fields.get(subject) in self.erased:
+                raise AlreadyErased(
+                    f"the personal data of person {fields[subject]} is erased: "
+                    f"{event_class.__name__}.{name} cannot be recorded"
+                )
         # The command modules name the event's payload class; trigger the nested one.
         self.trigger_event(getattr(type(self), event_class.__name__), **fields)
         if breach is not None:
@@ -327,6 +339,10 @@ class Family(
     @event(DataQualityFlagged)
     def _data_quality_flagged(self, rule: str, about_version: int, detail: str) -> None:
         self.flags.append(DataQualityFlag(rule, about_version, detail))
+
+    @event(PersonalDataErased)
+    def _personal_data_erased(self, person_id: UUID) -> None:
+        self.erased.add(person_id)
 
 
 CONFIDENTIAL_EVENTS = Family.confidential_event_types()

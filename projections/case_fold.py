@@ -7,6 +7,7 @@ from uuid import UUID
 
 from domain import events
 from domain.paths import CaseStatus, ChildStatus
+from domain.personal import ERASED, clear
 from domain.values import MemberRole
 from projections.case_rows import (
     OPEN_STATUSES,
@@ -176,6 +177,7 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
                 child.discharged_at if child.discharge_kind == REUNIFIED else None,
                 child.reunified_with,
                 rows.ordinals[child.child_id.int],
+                child.child_id.int in rows.erased,
             )
         )
     for adult in rows.parents.values():
@@ -197,6 +199,7 @@ def _summarise(rows: CaseRows, last: RecordedEvent) -> None:
                 None,
                 None,
                 rows.ordinals[adult.parent_id.int],
+                adult.parent_id.int in rows.erased,
             )
         )
     rows.members.sort(key=lambda m: m.ordinal)
@@ -238,12 +241,18 @@ def _member_added(e: events.MemberAdded, rows: CaseRows, r: RecordedEvent, *_: o
     key = e.person_id.int
     rows.ordinals[key] = e.originator_version
     rows.recorded_on[key] = day(e.occurred_at)
+    # An erased value (domain.personal.ERASED) is falsy: it is written as null, and flagged
+    # at every point of the history, before the erasure's own entry too.
+    if ERASED in (e.name, e.birth_date, e.a_number):
+        rows.erased.add(key)
     name = e.name.value if e.name else None
     country = e.country.code if e.country else None
+    erased = key in rows.erased
     if e.role is MemberRole.CHILD:
         rows.children[key] = ChildRow(
-            r.stream_id, e.person_id, name, e.age, e.birth_date, e.sex.value, country
+            r.stream_id, e.person_id, name, e.age, clear(e.birth_date), e.sex.value, country
         )
+        rows.children[key].personal_data_erased = erased
     else:
         rows.parents[key] = ParentRow(
             r.stream_id,
@@ -254,6 +263,20 @@ def _member_added(e: events.MemberAdded, rows: CaseRows, r: RecordedEvent, *_: o
             e.a_number.value if e.a_number else None,
             e.role.value,
         )
+        rows.parents[key].personal_data_erased = erased
+
+
+@CASE_HANDLERS.on(events.PersonalDataErased)
+def _erased(e: events.PersonalDataErased, rows: CaseRows, *_: object) -> None:
+    key = e.person_id.int
+    rows.erased.add(key)
+    child, parent = rows.children.get(key), rows.parents.get(key)
+    if child is not None:
+        child.personal_data_erased = True
+        if child.age is None and e.age is not None:
+            child.age = e.age  # what the erased birth date gave: the counts by age stay
+    if parent is not None:
+        parent.personal_data_erased = True
 
 
 @CASE_HANDLERS.on(events.RelationshipRecorded)

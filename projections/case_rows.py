@@ -64,6 +64,8 @@ class ChildRow:
     reunified_with: UUID | None = None
     last_version: int = 0
     parent_ids: list[UUID] = field(default_factory=list)  # the adults linked to the child
+    # The child's personal data was erased: null name, birth date and notes mean that.
+    personal_data_erased: bool = False
 
     def age_band(self, recorded_on: date | None) -> str | None:
         """The band of the recorded age or, without one, of the age the birth date gives on
@@ -133,6 +135,8 @@ class ParentRow:
     # The parent's own category: ineligible for any child files the parent as ineligible;
     # each child's own category is in Situation and child_case.parent_situation.
     situation: str = "location_unknown"
+    # The parent's personal data was erased: null name, A-number and notes mean that.
+    personal_data_erased: bool = False
 
 
 @dataclass(slots=True)
@@ -211,6 +215,8 @@ class MemberRow:
     reunified_at: date | None
     reunified_with: UUID | None
     ordinal: int
+    # The person's personal data was erased: their null name, dates and numbers mean that.
+    personal_data_erased: bool = False
 
 
 @dataclass
@@ -261,6 +267,8 @@ class CaseRows:
     # Counsel of record, each period in the order recorded; the standing ones by
     # (counsel, person).
     representations: list[RepresentationRow] = field(default_factory=list)
+    # The members whose personal data was erased (by person_id.int).
+    erased: set[int] = field(default_factory=set)
     standing: dict[tuple[str, int], RepresentationRow] = field(default_factory=dict)
     # The stream versions of the asylum records (events.Happened.asylum_record) folded or
     # known, by the person each is about: what a flag about one of them is about.

@@ -25,7 +25,7 @@ from projections.case_rows import (
 )
 from projections.folded import FoldedFamilies
 from projections.parent_fold import child_situation
-from projections.projection import Decode, Envelope, decoded
+from projections.projection import Decode, Envelope, Prepare, decoded
 from projections.row_changes import Changes, Fingerprints, changes, fingerprint
 from service.eventstore.records import COLUMNS, Connection, recorded_event
 
@@ -41,7 +41,8 @@ CREATE TABLE IF NOT EXISTS family_members (
     family_id uuid NOT NULL, person_id uuid PRIMARY KEY, role text NOT NULL, name text,
     sex text NOT NULL, birth_date date, age integer, country text, a_number text,
     status text, facility_id text, facility_name text, separated_at date,
-    reunified_at date, reunified_with uuid, ordinal integer NOT NULL
+    reunified_at date, reunified_with uuid, ordinal integer NOT NULL,
+    personal_data_erased boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS family_members_family_idx ON family_members (family_id, ordinal);
 CREATE TABLE IF NOT EXISTS child_case (
@@ -52,6 +53,7 @@ CREATE TABLE IF NOT EXISTS child_case (
     facility_id text, facility_name text, program_type text, discharged_at date,
     discharge_kind text, reunified_with uuid, last_version integer NOT NULL,
     parent_ids uuid[] NOT NULL DEFAULT '{}',
+    personal_data_erased boolean NOT NULL DEFAULT false,
     age_band text, parent_situation text, removal_country text
 );
 CREATE INDEX IF NOT EXISTS child_case_family_idx ON child_case (family_id);
@@ -74,7 +76,8 @@ CREATE TABLE IF NOT EXISTS parent_case (
     children_removed_with uuid[] NOT NULL, returned_at date, return_route text,
     location_attempts integer NOT NULL, located boolean NOT NULL, preference text,
     eligibility text, red_flag text, settlement_election text, reinterview_outcome text,
-    asylum_reopened boolean NOT NULL, reinterview_stance text, situation text NOT NULL
+    asylum_reopened boolean NOT NULL, reinterview_stance text, situation text NOT NULL,
+    personal_data_erased boolean NOT NULL DEFAULT false
 );
 CREATE INDEX IF NOT EXISTS parent_case_family_idx ON parent_case (family_id);
 -- One separated parent's category as it bears on one child: eligibility is per child.
@@ -201,14 +204,19 @@ class CasesProjection:
     name = "cases"
     tables: tuple[str, ...] = TABLES
     ddl = DDL
-    version = 2
+    version = 3  # 3: personal_data_erased in family_members, child_case, parent_case
 
     def __init__(
-        self, decode: Decode, effective: Effective, folded: FoldedFamilies | None = None
+        self,
+        decode: Decode,
+        effective: Effective,
+        folded: FoldedFamilies | None = None,
+        prepare: Prepare | None = None,
     ) -> None:
         self.decode = decode
         self.effective = effective
         self.folded = folded if folded is not None else FoldedFamilies()
+        self.prepare = prepare  # loads the data keys rows need before they are decoded
 
     async def _refold(
         self, conn: Connection, ids: list[UUID], own: dict[UUID, list[Envelope]]
@@ -218,7 +226,9 @@ class CasesProjection:
             return {}
         before = [own[i][0].recorded.version for i in ids]
         streams: dict[UUID, list[Envelope]] = {i: [] for i in ids}
-        stored = map(recorded_event, await conn.fetch(STREAMS, ids, before))
+        stored = [recorded_event(r) for r in await conn.fetch(STREAMS, ids, before)]
+        if self.prepare is not None:
+            await self.prepare(stored, conn)
         for envelope in decoded(stored, self.decode):
             streams[envelope.recorded.stream_id].append(envelope)
         folded = {}

@@ -13,6 +13,8 @@ def all_projections(store: EventStore, folds_kept: int = DEFAULT_EVENTS) -> list
     """Every read model the runner feeds (side by side); `folds_kept` bounds, in events, the
     case folds the cases projection keeps between batches."""
     return [
-        TimelineProjection(),
-        CasesProjection(store.decode, effective_envelopes, FoldedFamilies(folds_kept)),
+        TimelineProjection(store.decode, store.prepare),
+        CasesProjection(
+            store.decode, effective_envelopes, FoldedFamilies(folds_kept), store.prepare
+        ),
     ]

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from domain import events
 from domain.paths import ChildStatus
+from domain.personal import clear
 from domain.values import Facility, ProgramType
 from projections.case_rows import CaseRows, ChildRow, Stay, day
 from projections.dispatch import Handlers
@@ -29,7 +30,7 @@ def _separated(e: events.Separated, rows: CaseRows, _: RecordedEvent, child: Chi
         child.separated_at, child.separated_from = day(e.occurred_at), e.parent_id
         rows.separated_by.setdefault(e.parent_id.int, []).append(child)
         child.separation_reason = e.reason.value
-        child.separation_reason_text = e.reason_text
+        child.separation_reason_text = clear(e.reason_text)
     if child.status == WITH_FAMILY:
         child.status = SEPARATED
 

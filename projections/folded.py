@@ -49,7 +49,8 @@ class FoldedFamilies:
         self._held -= version
         if new[0].recorded.version != version + 1:
             return None
-        if any(envelope.event.amends for envelope in new):  # earlier rows change
+        # Earlier rows change: an amendment, or an erasure (its person's fields now erased).
+        if any(envelope.event.amends or envelope.event.erases for envelope in new):
             return None
         return fold_more(rows, new), written
 

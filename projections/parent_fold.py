@@ -8,6 +8,7 @@ from uuid import UUID
 
 from domain import events
 from domain.paths import Eligibility
+from domain.personal import clear
 from domain.values import CustodyKind, EligibilityOutcome, Facility, LocationOutcome
 from projections.case_rows import (
     DAWN,
@@ -164,7 +165,7 @@ def _transferred(e: events.ParentTransferred, rows: CaseRows, *_: object) -> Non
 def _released(e: events.ParentReleased, rows: CaseRows, *_: object) -> None:
     if (p := rows.parents.get(e.parent_id.int)) is not None:
         p.custody = p.facility_id = p.facility_name = None
-        p.released_at, p.released_to = day(e.occurred_at) or DAWN, e.destination
+        p.released_at, p.released_to = day(e.occurred_at) or DAWN, clear(e.destination)
 
 
 @PARENT_HANDLERS.on(events.ParentRemoved)
@@ -225,8 +226,10 @@ def _eligibility(e: events.EligibilityDetermined, rows: CaseRows, *_: object) ->
     mine = [d for (parent, _), d in rows.eligibility.items() if parent == p.parent_id.int]
     ineligible = any(d.outcome is EligibilityOutcome.INELIGIBLE for d in mine)
     p.eligibility = "ineligible" if ineligible else "eligible"
-    flags = [d.red_flag for d in mine if d.red_flag]
-    p.red_flag = flags[-1] if flags else None
+    # An erased red flag still stands (it keeps the parent out of the class): its text is
+    # the erased marker's, never the flag's words and never nothing.
+    flags = [d.red_flag for d in mine if d.red_flag is not None]
+    p.red_flag = str(flags[-1]) if flags else None
 
 
 @PARENT_HANDLERS.on(events.SettlementElected)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from domain.corrections import Amendments
 from service.eventstore.records import Connection, RecordedEvent
 
 Decode = Callable[[RecordedEvent], Any]
+# Loads what decoding rows needs (their people's data keys): EventStore.prepare.
+Prepare = Callable[[Sequence[RecordedEvent], Connection], Awaitable[Any]]
 
 
 class Envelope(NamedTuple):

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain import events as e
 from domain.family import Family
+from domain.personal import ERASED, erased
 from domain.values import FieldChange, Place
 from projections.dispatch import Handlers, declared
 
@@ -249,6 +250,14 @@ def _closed(ev: e.CaseClosed, who: Labels) -> str:
     return f"Case closed; reason: {ev.reason}"
 
 
+@DESCRIBE.on(e.PersonalDataErased)
+def _erased(ev: e.PersonalDataErased, who: Labels) -> str:
+    return (
+        f"Personal data of {_who(who, ev.person_id)} erased, ordered by {ev.ordered_by}; "
+        f"authority: {ev.authority}"
+    )
+
+
 @DESCRIBE.on(e.DataQualityFlagged)
 def _flagged(ev: e.DataQualityFlagged, who: Labels) -> str:
     return f"Entry {ev.about_version} flagged: {ev.rule.replace('_', ' ')} ({ev.detail})"
@@ -267,4 +276,6 @@ def summarize(event: object, labels: Labels) -> str:
 def label(event: e.MemberAdded) -> str:
     """How the timeline names a member."""
     role = _words(event.role)
+    if erased(event.name):
+        return f"{ERASED} ({role})"
     return f"{event.name.value} ({role})" if event.name else f"unidentified {role}"

@@ -10,9 +10,9 @@ import asyncpg
 
 from domain import events
 from domain.corrections import PEOPLE
-from projections.projection import Envelope
+from projections.projection import Decode, Envelope, Prepare, decoded
 from projections.summaries import label, summarize
-from service.eventstore.records import Connection
+from service.eventstore.records import COLUMNS, Connection, recorded_event
 
 DDL = """
 CREATE TABLE IF NOT EXISTS timeline (
@@ -68,6 +68,11 @@ UPDATE timeline SET people = coalesce((SELECT people FROM original), '{}'),
  WHERE family_id = $1 AND version = $3
 """
 
+# After an erasure: the family's earlier rows, summarised again without the person's data.
+EARLIER = f"SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND version < $2 ORDER BY version"
+RESUMMARISE = "UPDATE timeline SET summary = $3 WHERE family_id = $1 AND version = $2"
+RELABEL = "UPDATE timeline_labels SET label = $2 WHERE person_id = $1"
+
 # The amendments by the name event_type holds (service.history.replay matches on names).
 AMENDMENTS = tuple(cls.__name__ for cls in events.AMENDMENTS)
 
@@ -115,7 +120,36 @@ class TimelineProjection:
     ddl = DDL
     version = 1
 
+    def __init__(self, decode: Decode | None = None, prepare: Prepare | None = None) -> None:
+        # To summarise a family's earlier rows again after an erasure.
+        self.decode = decode
+        self.prepare = prepare
+
     async def apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
+        await self._apply(conn, batch)
+        for envelope in batch:
+            if envelope.event.erases:
+                # The erasure's own row too: it was summarised with the label of before.
+                family_id, version = envelope.recorded.stream_id, envelope.recorded.version
+                await self._resummarise(conn, family_id, version + 1)
+
+    async def _resummarise(self, conn: Connection, family_id: UUID, before: int) -> None:
+        """Write a family's rows before a version again, its erased people's data erased."""
+        if self.decode is None:
+            raise RuntimeError("the timeline needs the store's decode to apply an erasure")
+        rows = [recorded_event(r) for r in await conn.fetch(EARLIER, family_id, before)]
+        if self.prepare is not None:
+            await self.prepare(rows, conn)
+        history = decoded(rows, self.decode)
+        labels: dict[UUID, str] = {}
+        for envelope in history:
+            if isinstance(envelope.event, events.MemberAdded):
+                labels[envelope.event.person_id] = label(envelope.event)
+        await conn.executemany(RELABEL, list(labels.items()))
+        summaries = [(family_id, h.recorded.version, summarize(h.event, labels)) for h in history]
+        await conn.executemany(RESUMMARISE, summaries)
+
+    async def _apply(self, conn: Connection, batch: Sequence[Envelope]) -> None:
         ids = list({e.recorded.stream_id for e in batch})
         labels: dict[UUID, str] = dict(await conn.fetch(LOAD_LABELS, ids))  # type: ignore[arg-type]
         new_labels, rows, marks, flags = [], [], [], []

@@ -24,6 +24,7 @@ from schema.correction_mutations import CorrectionMutations
 from schema.cost import cost_limits
 from schema.counsel_mutations import CounselMutations
 from schema.documents import DocumentCache
+from schema.erasure_mutations import ErasureMutations
 from schema.errors import (
     INTROSPECTION_DISABLED,
     CodedErrors,
@@ -62,6 +63,7 @@ class Mutation(
     ParentMutations,
     AsylumMutations,
     CounselMutations,
+    ErasureMutations,
 ):
     """Every command, each answering with a success or a typed error."""
 

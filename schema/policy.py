@@ -52,7 +52,8 @@ FACT_MEANS = {
     "election, re-interview and stance, a reopened asylum case, and the entries and flags "
     "of these",
     Fact.AUDIT: "the read audit, the log replayed (time travel), chain verification",
-    Fact.OPERATIONS: "the read models' state (projection status)",
+    Fact.OPERATIONS: "the read models' state (projection status); recorded: the erasure of a "
+    "person's personal data by order",
 }
 
 
@@ -103,7 +104,9 @@ POLICY: dict[Role, dict[Fact, dict[Use, Reach]]] = {
         Fact.OPERATIONS: {Use.READ: Reach.ALL},
     },
     Role.ANALYST: {Fact.STATUS: {Use.STATISTICS: Reach.CONTROLLED}},
-    Role.ADMIN: {Fact.OPERATIONS: {Use.READ: Reach.ALL}},
+    # An admin runs the service: it may erase a person's personal data by order (recorded,
+    # its key destroyed), and still reads no one's.
+    Role.ADMIN: {Fact.OPERATIONS: {Use.READ: Reach.ALL, Use.RECORD: Reach.ALL}},
 }
 
 
@@ -181,6 +184,7 @@ MUTATIONS: dict[str, tuple[Fact, Use]] = {
     **{name: (Fact.IDENTITY, Use.RECORD) for name in _IDENTITY_RECORDS},
     **{name: (Fact.STATUS, Use.RECORD) for name in _STATUS_RECORDS},
     **{name: (Fact.ASYLUM, Use.RECORD) for name in _RECORDED_BY_FACT[Fact.ASYLUM]},
+    "erasePersonalData": (Fact.OPERATIONS, Use.RECORD),
 }
 ROOTS = {"Query": QUERIES, "Subscription": SUBSCRIPTIONS, "Mutation": MUTATIONS}
 
@@ -238,6 +242,8 @@ FIELDS: dict[str, dict[str, Fact | None]] = {
         "separatedAt": _S,
         "reunifiedAt": _S,
         "reunifiedWith": _S,
+        # That a person's data was erased, not what it was: who sees the member sees it.
+        "personalDataErased": _S,
     },
     "DataQualityFlag": {"version": _S, "rule": _S, "detail": _S},
     "Representation": {
@@ -271,6 +277,7 @@ FIELDS: dict[str, dict[str, Fact | None]] = {
         "amendedBy": _I,
     },
     "Child": {
+        "personalDataErased": _S,  # that their data was erased, not what it was
         "id": _S,  # the opaque global id (schema/node.py): the type and its key
         "childId": _S,
         "familyId": _S,
@@ -296,6 +303,7 @@ FIELDS: dict[str, dict[str, Fact | None]] = {
     },
     "Facility": {"id": _S, "facilityId": _S, "facilityName": _S, "programType": _S},
     "Parent": {
+        "personalDataErased": _S,  # that their data was erased, not what it was
         "id": _S,  # the opaque global id (schema/node.py): the type and its key
         "parentId": _S,
         "familyId": _S,

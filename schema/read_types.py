@@ -91,6 +91,10 @@ def _fields(cls: type[Any], row: Any) -> dict[str, Any]:
     return {name: row[name] for name in cls.__annotations__ if name in present}
 
 
+ERASED = (
+    "The person's personal data was erased by order: their name, A-number and notes are null "
+    "because they no longer exist anywhere, not because unknown."
+)
 STALE = (
     "Whether some of the family's events wait, parked, for a fix (see projectionStatus): "
     "its read models stop before the first of them."
@@ -157,6 +161,8 @@ class Parent(Node):
         "or ineligible for none of their children); null outside it."
     )
 
+    personal_data_erased: bool = strawberry.field(description=ERASED)
+
     @strawberry.field(description=STALE)
     async def stale(self, info: Info) -> bool:
         return await family_is_stale(info, self.family_id)
@@ -202,6 +208,8 @@ class Child(Node):
     facility: Facility | None = strawberry.field(
         description="The care provider the child is with now, if any."
     )
+
+    personal_data_erased: bool = strawberry.field(description=ERASED)
 
     @strawberry.field(description=STALE)
     async def stale(self, info: Info) -> bool:

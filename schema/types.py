@@ -135,6 +135,10 @@ class Member(Node):
     separated_at: date | None
     reunified_at: date | None
     reunified_with: UUID | None
+    personal_data_erased: bool = strawberry.field(
+        description="The person's personal data was erased by order: their name, birth date "
+        "and A-number are null because they no longer exist anywhere, not because unknown."
+    )
     family_id: strawberry.Private[UUID]
 
     def node_key(self) -> tuple[Any, ...]:

@@ -87,6 +87,12 @@ class Settings:
     # OpenTelemetry exporters ("otlp", "console"); none: tracing off, no provider installed
     # (service/entrypoints/tracing.py).
     tracing: tuple[str, ...] = ()
+    # Personal data (service.eventstore.keyring): the key-encryption key's file (unset: one
+    # made on first use in the data directory), the previous KEK files still read during a
+    # rotation, and whether new personal data is sealed (off: written clear, as before).
+    kek_file: Path | None = None
+    previous_kek_files: tuple[Path, ...] = ()
+    seal_personal_data: bool = True
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -167,6 +173,9 @@ class Settings:
             metrics_port=int(port) if (port := env.get("REUNITE_METRICS_PORT")) else None,
             log_json=_flag(env.get("REUNITE_LOG_JSON", "")),
             tracing=_tracing(env),
+            kek_file=_path(env.get("REUNITE_KEK_FILE")),
+            previous_kek_files=tuple(map(Path, _names(env.get("REUNITE_PREVIOUS_KEK_FILES", "")))),
+            seal_personal_data=_flag(env.get("REUNITE_SEAL_PERSONAL_DATA", "1")),
         )
 
     def private_data_dir(self) -> Path:

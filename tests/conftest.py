@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 from service.application.container import Container
+from service.eventstore.sealing import generate_kek_file
 from service.postgres.database import Database, open_database
 from service.postgres.embedded import EmbeddedPostgres
 from service.settings import Settings
@@ -44,10 +45,18 @@ async def database_url(server_url: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-async def settings(database_url: str) -> Settings:
-    # The analysts' cell-key secret is set: no test writes one into the user's data directory.
+async def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # The analysts' cell-key secret and the personal data KEK are set: no test writes one
+    # into the user's data directory.
+    kek = tmp_path_factory.mktemp("kek") / "person-kek"
+    generate_kek_file(kek)
+    # The CLI, and services run as processes, read their settings from the environment.
+    os.environ["REUNITE_KEK_FILE"] = str(kek)
     return Settings(
-        database_url=database_url, freshness_timeout=10.0, disclosure_secret=DISCLOSURE_SECRET
+        database_url=database_url,
+        freshness_timeout=10.0,
+        disclosure_secret=DISCLOSURE_SECRET,
+        kek_file=kek,
     )
 
 

@@ -192,7 +192,7 @@ class FamilyCommands:
         self, family: Family, expected: int, head: bytes | None, ctx: CommandContext
     ) -> AppendResult:
         # The store answers a concurrent retry of this same command with the first result.
-        events = [self.store.encode(e) for e in family.collect_events()]
+        events = await self.store.encode_all(family.collect_events())
         return await self.store.append(
             family.id,
             expected,

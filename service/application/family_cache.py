@@ -43,6 +43,12 @@ class FamilyCache:
             self._events -= loaded.family.version
         return loaded
 
+    def take_any(self) -> Loaded | None:
+        """The least recently kept family, taken (None when none is kept)."""
+        if not self._kept:
+            return None
+        return self.take(next(iter(self._kept)))
+
     def keep(self, family_id: UUID, loaded: Loaded) -> None:
         """Keep a family for the next command, dropping the least recently used beyond the
         bounds."""

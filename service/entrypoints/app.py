@@ -375,6 +375,9 @@ def create_app(settings: Settings) -> Starlette:
             metrics.serve(container, graphql)
             await container.notifications.start()
             resources.push_async_callback(container.notifications.stop)
+            # Erasures made by other processes: their keys and decoded families forgotten.
+            await container.erasure_notices.start()
+            resources.push_async_callback(container.erasure_notices.stop)
             resources.push_async_callback(container.store.announcements.drain)
             resources.push_async_callback(container.access_log.drain)
             if settings.run_projections:

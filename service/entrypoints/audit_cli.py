@@ -20,9 +20,8 @@ from uuid import UUID
 
 import asyncpg
 
-from service.entrypoints import replay_cli
-from service.eventstore.codec import create_mapper
-from service.eventstore.store import EventStore
+from service.application.personal_data import personal_store
+from service.entrypoints import personal_cli, replay_cli
 from service.history.time_travel import TimeTravel
 from service.ledger.archive import (
     ArchiveError,
@@ -76,10 +75,12 @@ Action = Callable[[asyncpg.Pool, argparse.Namespace, KeySettings], Awaitable[int
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the audit subcommands on the `reunite` parser."""
     keys = subparsers.add_parser("keys", help="manage the checkpoint signing key")
-    generate = keys.add_subparsers(dest="keys_action", required=True).add_parser(
+    key_actions = keys.add_subparsers(dest="keys_action", required=True)
+    generate = key_actions.add_parser(
         "generate", help="write signing-key.pem (0600) and verify-key.pem into a directory"
     )
     generate.add_argument("--out", type=Path, required=True, metavar="DIR")
+    personal_cli.add_key_commands(key_actions)
     subparsers.add_parser("checkpoint", help="sign a checkpoint of the log now")
     kept = subparsers.add_parser(
         "checkpoints", help="write every signed checkpoint to a file kept outside the database"
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the audit subcommand args.command (one of COMMANDS); return the exit status."""
     keys = KeySettings.from_env()
     try:
+        if args.command == "keys" and args.keys_action != "generate":
+            return personal_cli.run_keys(args, settings)
         if args.command == "keys":
             return _generate(args.out)
         if args.command == "verify-bundle":
@@ -123,6 +126,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             return _search_archive(args.file, args.family, args.public_key)
         if args.command == "access-log":
             return asyncio.run(_with_pool(settings, lambda pool: _archive(pool, args, settings)))
+        if args.command == "replay":
+            return asyncio.run(_with_pool(settings, lambda pool: _replay(pool, args, settings)))
         action = ACTIONS[args.command]
         return asyncio.run(_with_pool(settings, lambda pool: action(pool, args, keys)))
     except (
@@ -245,8 +250,9 @@ async def _export(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySetting
     return 0
 
 
-async def _replay(pool: asyncpg.Pool, args: argparse.Namespace, keys: KeySettings) -> int:
-    travel = TimeTravel.from_store(EventStore(pool, create_mapper()))
+async def _replay(pool: asyncpg.Pool, args: argparse.Namespace, settings: Settings) -> int:
+    # Personal data opens with the configured KEK; an erased person's reads as erased.
+    travel = TimeTravel.from_store(await personal_store(pool, settings))
     code, lines = await replay_cli.run_replay(travel, args)
     print("\n".join(lines), file=sys.stdout if code == 0 else sys.stderr)
     return code
@@ -257,7 +263,6 @@ ACTIONS: dict[str, Action] = {
     "checkpoints": _keep,
     "verify": _verify,
     "export": _export,
-    "replay": _replay,
 }
 
 

@@ -17,7 +17,7 @@ from projections.rebuild import Rebuilder
 from projections.retry import retry as retry_parked
 from service.access.auth import MAX_TTL, PRIVILEGED_TTL, Authenticator, Role, SecretRefused
 from service.application.container import Container
-from service.entrypoints import audit_cli, fleet
+from service.entrypoints import audit_cli, fleet, personal_cli
 from service.entrypoints.app import create_app
 from service.entrypoints.logs import configure_logging
 from service.orr_import import command as orr_command
@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     audit_cli.add_commands(commands)
     orr_command.add_commands(commands)
+    personal_cli.add_erase_command(commands)
     return parser
 
 
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(with_container(settings, lambda c: orr_command.import_command(c, args)))
     if args.command == "token":
         return mint(settings, args)
+    if args.command == "erase":
+        return personal_cli.run_erase(args, settings)
     if args.command == "migrate":
         return asyncio.run(run_migrate(settings))
     if args.action == "status":

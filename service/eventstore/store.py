@@ -9,9 +9,11 @@ from uuid import UUID
 import asyncpg
 from opentelemetry import trace
 
+from domain.personal import subjects
 from service.eventstore.announcements import Announcements
 from service.eventstore.chain import command_hashes
 from service.eventstore.codec import FamilyMapper
+from service.eventstore.keyring import Keyring
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import (
     COLUMNS,
@@ -156,9 +158,16 @@ class ChainMismatch(StoreError):
 class EventStore:
     """Appends and reads family streams in PostgreSQL."""
 
-    def __init__(self, pool: asyncpg.Pool, mapper: FamilyMapper) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, mapper: FamilyMapper, keyring: Keyring | None = None
+    ) -> None:
         self.pool = pool
         self.mapper = mapper
+        # Personal data keys (service.eventstore.keyring): the mapper seals and opens with
+        # them; readers `prepare` rows before decoding them. The mapper's own by default.
+        if keyring is None and isinstance(mapper.keys, Keyring):
+            keyring = mapper.keys
+        self.keyring = keyring
         # Map a stored row back to its domain event, upcasting old versions: the mapper's
         # own method, so a replay makes one call per event, not two.
         self.decode: Callable[[RecordedEvent], Any] = mapper.decode_row
@@ -174,6 +183,28 @@ class EventStore:
         """Map a domain event to the bytes the store keeps."""
         stored = self.mapper.to_stored_event(domain_event)
         return NewEvent(stored.topic, stored.state, domain_event.occurred_at)
+
+    async def prepare(self, rows: Sequence[Any], conn: Connection | None = None) -> None:
+        """Load the data keys (and erasures) decoding these rows needs (RecordedEvents, or
+        records selected with COLUMNS)."""
+        if self.keyring is not None:
+            await self.keyring.prepare(conn or self.pool, rows)
+
+    async def ensure_keys(
+        self, domain_events: Sequence[Any], conn: Connection | None = None
+    ) -> None:
+        """Make the data keys of the people whose personal data these events hold."""
+        if self.keyring is not None and self.mapper.seal:
+            people = {person: e.originator_id for e in domain_events for person in subjects(e)}
+            if people:
+                await self.keyring.ensure(conn or self.pool, people)
+
+    async def encode_all(
+        self, domain_events: Sequence[Any], conn: Connection | None = None
+    ) -> list[NewEvent]:
+        """Map domain events to stored bytes, making the data keys their people need first."""
+        await self.ensure_keys(domain_events, conn)
+        return [self.encode(e) for e in domain_events]
 
     async def append(
         self,
@@ -306,11 +337,13 @@ class EventStore:
     ) -> list[RecordedEvent]:
         """Every event of one stream in version order, optionally up to a version."""
         rows = await self.pool.fetch(READ_STREAM, stream_id, up_to_version)
+        await self.prepare(rows)
         return [recorded_event(r) for r in rows]
 
     async def read_stream_from(self, stream_id: UUID, version: int) -> list[RecordedEvent]:
         """One stream's events from a version on, that version's own event included."""
         rows = await self.pool.fetch(READ_STREAM_FROM, stream_id, version)
+        await self.prepare(rows)
         return [recorded_event(r) for r in rows]
 
     async def read_log(
@@ -320,6 +353,7 @@ class EventStore:
         rows = await (conn or self.pool).fetch(
             READ_LOG, after.transaction_id, after.position, limit
         )
+        await self.prepare(rows, conn)
         return [recorded_event(r) for r in rows]
 
     async def find_command(

@@ -71,6 +71,14 @@ class DecodedRows:
     def __init__(self, size: int = MEMO_EVENTS) -> None:
         self.size = size
         self.rows: OrderedDict[int, tuple[tuple[Any, ...], Envelope]] = OrderedDict()
+        self.erased = 0  # erasures known when the rows were decoded
+
+    def erasures(self, store: EventStore) -> None:
+        """Forget every row decoded before an erasure: its personal fields now read erased."""
+        known = len(store.keyring.erased) if store.keyring is not None else 0
+        if known != self.erased:
+            self.rows.clear()
+            self.erased = known
 
     def envelope(self, row: asyncpg.Record, decode: Decode) -> Envelope:
         """The row as a decoded envelope, from the memo when the row is unchanged."""
@@ -126,9 +134,11 @@ class TimeTravel:
     ) -> T:
         """The fold of the family's events recorded by known_at, decoded, in order."""
         rows = await self.store.pool.fetch(READ_KNOWN, family_id, known_at)
+        await self.store.prepare(rows)
         decode = self.store.decode
         with gc_paused():
             if self.memo is not None:
+                self.memo.erasures(self.store)
                 return fold([self.memo.envelope(row, decode) for row in rows])
             return fold(decoded(map(recorded_event, rows), decode))
 
@@ -150,6 +160,7 @@ class TimeTravel:
     async def _fold(self, conn: Connection, heads: Sequence[RecordedEvent]) -> None:
         for start in range(0, len(heads), FAMILIES_PER_BATCH):
             chunk = heads[start : start + FAMILIES_PER_BATCH]
+            await self.store.prepare(chunk, conn)
             await self.cases.apply(conn, decoded(chunk, self.store.decode))
 
 

@@ -118,6 +118,8 @@ class OrrImporter:
             return []
         keys = [idempotency_key(run.file_name, d.row.row_number) for d in batch]
         taken = await self.store.command_digests(keys)
+        new = [e for d, key in zip(batch, keys, strict=True) if key not in taken for e in d.events]
+        await self.store.ensure_keys(new)  # personal data is sealed under each person's key
         outcomes, pending = [], []
         for decided, key in zip(batch, keys, strict=True):
             digest = row_digest(decided.row.raw)

@@ -484,8 +484,10 @@ async def test_a_tampered_family_shows_broken_naming_the_first_bad_entry(
 ) -> None:
     await bypassing_the_guard(
         database.pool,
+        # A clear value (names are sealed, and a forger cannot reseal): when it was recorded.
         "UPDATE events SET payload = convert_to(replace(convert_from(payload, 'UTF8'),"
-        " 'Mateo', 'Matteo'), 'UTF8') WHERE stream_id = $1 AND version = 3",
+        " '\"timestamp\":\"20', '\"timestamp\":\"19'), 'UTF8')"
+        " WHERE stream_id = $1 AND version = 3",
         UUID(story["other"]["family"]),
     )
     await sign_in(page, server_settings, Role.AUDITOR, "tam.auditor")

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,11 +18,16 @@ import asyncpg
 import httpx
 
 from service.access.auth import Authenticator, Role
+from service.eventstore.sealing import generate_kek_file
 from service.settings import Settings
 from tests.scenarios.graphql import SECRET, free_port
 
 # Tight limits, so a test sees every wait end: what production sets in seconds or tens.
+# Every service process of a test run shares one personal data KEK, never the user's.
+KEK = Path(tempfile.mkdtemp(prefix="reunite-kek-")) / "person-kek"
+generate_kek_file(KEK)
 LIMITS = {
+    "REUNITE_KEK_FILE": str(KEK),
     "REUNITE_STATEMENT_TIMEOUT": "1",
     "REUNITE_ACQUIRE_TIMEOUT": "1",
     "REUNITE_FRESHNESS_TIMEOUT": "2",

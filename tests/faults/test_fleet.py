@@ -30,7 +30,7 @@ from service.application.container import Container
 from service.postgres.database import open_database
 from service.settings import Settings
 from tests.faults.postgres import OwnPostgres
-from tests.faults.service import BEARER, LIMITS, Service, post, subscribe_message, until_done
+from tests.faults.service import BEARER, KEK, LIMITS, Service, post, subscribe_message, until_done
 from tests.scenarios.family import open_separated_family
 from tests.scenarios.graphql import OPEN, SECRET, WHEN, free_port
 
@@ -115,7 +115,9 @@ async def test_a_standby_projector_takes_over_from_a_killed_owner(
     try:
         held, _ = await until_owned(watch)
         database = await open_database(dataclasses.replace(Settings(), database_url=postgres.url))
-        container = await Container.build(Settings(database_url=postgres.url), database)
+        container = await Container.build(
+            Settings(database_url=postgres.url, kek_file=KEK), database
+        )
         stop_writing = asyncio.Event()
 
         async def write() -> int:

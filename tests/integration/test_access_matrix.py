@@ -62,6 +62,13 @@ QUERIES: dict[str, set[Role]] = {
 }
 SUBSCRIPTIONS: dict[str, set[Role]] = {"familyEvents": READERS, "caseStatusChanged": READERS}
 MUTATION_ROLES = {C}
+# An admin erases a person's personal data by order (and records nothing else).
+ERASURE_ROLES = {D}
+
+
+def mutation_roles(name: str) -> set[Role]:
+    return ERASURE_ROLES if name == "erasePersonalData" else MUTATION_ROLES
+
 
 SCALARS = {
     "String": "x",
@@ -162,8 +169,8 @@ def test_the_policy_table_gives_these_gates() -> None:
     for kind, expected in (("Query", QUERIES), ("Subscription", SUBSCRIPTIONS)):
         for name, (fact, use) in policy.ROOTS[kind].items():
             assert set(policy.roles_for(fact, use)) == expected[name], (kind, name)
-    for fact, use in policy.MUTATIONS.values():
-        assert set(policy.roles_for(fact, use)) == MUTATION_ROLES
+    for name, (fact, use) in policy.MUTATIONS.items():
+        assert set(policy.roles_for(fact, use)) == mutation_roles(name), name
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
@@ -179,14 +186,14 @@ async def test_queries_admit_exactly_their_roles(
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
-async def test_mutations_admit_only_caseworkers(
+async def test_mutations_admit_only_caseworkers_and_erasure_only_admins(
     schema: Schema, matrix_container: Container, role: Role
 ) -> None:
     for name, field in schema._schema.mutation_type.fields.items():  # type: ignore[union-attr]
         result = await schema.execute(
             operation("mutation", name, field), context_value=context(matrix_container, role)
         )
-        allowed = role in MUTATION_ROLES
+        allowed = role in mutation_roles(name)
         assert forbidden(result.errors) is not allowed, (name, role, result.errors)
         if not allowed:
             assert result.data is None

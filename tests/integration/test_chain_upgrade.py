@@ -55,7 +55,7 @@ async def old_database(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Asyn
 
 
 async def test_format_1_rows_verify_and_their_streams_continue_in_format_2(
-    old_database: str,
+    old_database: str, settings: Settings
 ) -> None:
     family, _, _ = opened_family()
     encode = EventStore(None, create_mapper()).encode  # type: ignore[arg-type]
@@ -86,13 +86,15 @@ async def test_format_1_rows_verify_and_their_streams_continue_in_format_2(
 
     database = await open_database(Settings(database_url=old_database))  # applies 0007
     try:
-        container = await Container.build(Settings(database_url=old_database), database)
+        container = await Container.build(
+            Settings(database_url=old_database, kek_file=settings.kek_file), database
+        )
         store = container.store
         # A retry of a command recorded before the upgrade still answers its first result.
         again = await store.append(family.id, 0, events[:2], p, "old-0", b"digest")
         assert again.duplicate and again.version == 2
         later, _, _ = opened_family(family.id)
-        more = [store.encode(e) for e in list(later.collect_events())[1:3]]
+        more = await store.encode_all(list(later.collect_events())[1:3])
         await store.append(family.id, 4, more, p, "new-4", b"digest")
 
         stream = await store.read_stream(family.id)

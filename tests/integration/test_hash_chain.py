@@ -30,12 +30,12 @@ async def record_families(container: Container) -> list[UUID]:
     """Three families written three ways: two appends, a keyed import, the command path."""
     store = container.store
     first, _, _ = opened_family()
-    events = [store.encode(e) for e in first.collect_events()]
+    events = await store.encode_all(first.collect_events())
     await store.append(first.id, 0, events[:2], CASEWORKER)
     await store.append(first.id, 2, events[2:], CASEWORKER)
 
     second, _, _ = opened_family()
-    events = [store.encode(e) for e in second.collect_events()]
+    events = await store.encode_all(second.collect_events())
     await store.append(second.id, 0, events, IMPORTER, idempotency_key="import-58", digest=b"d")
 
     third, _, _, _ = await open_separated_family(container.commands)

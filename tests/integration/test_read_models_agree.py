@@ -28,7 +28,7 @@ AGREE = settings(
 
 async def record(container: Container, family: Family) -> None:
     """Append the whole history as one command, as an import would."""
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     await container.store.append(family.id, 0, events, CASEWORKER)
 
 

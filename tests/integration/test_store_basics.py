@@ -24,9 +24,9 @@ from tests.scenarios.family import CASEWORKER, T0, opened_family
 pytestmark = pytest.mark.integration
 
 
-def new_events(container: Container) -> tuple[list[NewEvent], UUID]:
+async def new_events(container: Container) -> tuple[list[NewEvent], UUID]:
     family, _, _ = opened_family()
-    return [container.store.encode(e) for e in family.collect_events()], family.id
+    return await container.store.encode_all(family.collect_events()), family.id
 
 
 async def count(container: Container) -> int:
@@ -35,7 +35,7 @@ async def count(container: Container) -> int:
 
 async def test_append_then_read_stream_in_version_order(container: Container) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     result = await container.store.append(family.id, 0, events, CASEWORKER)
     assert result.version == 4
     stored = await container.store.read_stream(family.id)
@@ -50,7 +50,7 @@ async def test_append_then_read_stream_in_version_order(container: Container) ->
 
 async def test_stale_expected_version_conflicts_and_writes_nothing(container: Container) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     await container.store.append(family.id, 0, events[:2], CASEWORKER)
     with pytest.raises(VersionConflict):
         await container.store.append(family.id, 0, events, CASEWORKER)
@@ -65,7 +65,7 @@ async def test_same_idempotency_key_appends_once_and_answers_the_first_result(
     container: Container,
 ) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     first = await container.store.append(family.id, 0, events, CASEWORKER, "cmd-1", b"d")
     again = await container.store.append(family.id, 0, events, CASEWORKER, "cmd-1", b"d")
     assert (again.version, again.first_position, again.last_position) == (
@@ -79,7 +79,7 @@ async def test_same_idempotency_key_appends_once_and_answers_the_first_result(
 
 async def test_idempotency_key_reused_for_another_command_is_refused(container: Container) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     await container.store.append(family.id, 0, events[:1], CASEWORKER, "cmd-1", b"a")
     with pytest.raises(IdempotencyKeyReused):
         await container.store.append(family.id, 1, events[1:], CASEWORKER, "cmd-1", b"b")
@@ -99,7 +99,7 @@ async def test_the_database_refuses_to_change_or_remove_events(
     statement: str,
 ) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     await container.store.append(family.id, 0, events, CASEWORKER)
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
         await container.database.pool.execute(statement)
@@ -152,7 +152,7 @@ async def test_a_hash_written_around_the_store_is_located_by_verification(
     container: Container,
 ) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     await container.store.append(family.id, 0, events[:2], CASEWORKER)
     stored = await container.store.read_stream(family.id)
     await container.database.pool.execute(
@@ -171,7 +171,7 @@ async def test_a_hash_written_around_the_store_is_located_by_verification(
 
 async def test_new_events_must_chain_from_the_stream_head_as_stored(container: Container) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     first = await container.store.append(family.id, 0, events[:2], CASEWORKER)
     stored = await container.store.read_stream(family.id)
     assert first.head == stored[-1].hash
@@ -185,8 +185,8 @@ async def test_new_events_must_chain_from_the_stream_head_as_stored(container: C
 
 
 async def test_a_key_used_on_another_stream_is_refused(container: Container) -> None:
-    events, family_id = new_events(container)
-    other, other_id = new_events(container)
+    events, family_id = await new_events(container)
+    other, other_id = await new_events(container)
     await container.store.append(family_id, 0, events, CASEWORKER, "cmd-1", b"a")
     with pytest.raises(IdempotencyKeyReused):
         await container.store.append(other_id, 0, other, CASEWORKER, "cmd-1", b"a")
@@ -197,7 +197,7 @@ async def test_a_command_recorded_before_hash_format_2_still_answers_its_retry(
     container: Container,
 ) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     first = await container.store.append(family.id, 0, events, CASEWORKER)
     # Migration 0007 keeps the commands table that earlier versions wrote each command to.
     await container.database.pool.execute(
@@ -223,7 +223,7 @@ async def test_an_unknown_moment_is_stored_as_null_and_still_chained(
     container: Container,
 ) -> None:
     family, _, _ = opened_family()
-    events = [container.store.encode(e) for e in family.collect_events()]
+    events = await container.store.encode_all(family.collect_events())
     undated = NewEvent(events[-1].topic, events[-1].payload, None)
     await container.store.append(family.id, 0, [*events[:-1], undated], CASEWORKER)
     stored = await container.store.read_stream(family.id)
@@ -243,7 +243,7 @@ async def test_appends_are_announced_at_once_then_at_most_once_per_interval(
 
     await listener.add_listener("reunite_events", hear)
     try:
-        families = [new_events(container) for _ in range(5)]
+        families = [await new_events(container) for _ in range(5)]
         started = loop.time()
         appends = 0
         for version in range(4):  # 20 appends of one event, interleaved over 5 families

@@ -85,7 +85,7 @@ def replayed(state: CaseState) -> Rows:
 
 async def append(container: Container, family: Family, events: list[Any], after: int) -> datetime:
     """Append events as one command; the moment the last of them was recorded."""
-    encoded = [container.store.encode(e) for e in events]
+    encoded = await container.store.encode_all(events)
     result = await container.store.append(family.id, after, encoded, CASEWORKER)
     return (await container.store.read_stream(family.id, result.version))[-1].recorded_at
 

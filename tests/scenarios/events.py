@@ -168,6 +168,8 @@ def story() -> tuple[Event, ...]:
     )
     family.end_representation("cy.counsel", mother, "substituted by new counsel", at(403))
     family.close_case("reunified; nothing further", at(404))
+    family.erase_personal_data(cousin, "Order of the court, No. 18-428", "judge.sabraw", at(405))
+    family.erase_personal_data(daughter, "Retention schedule GRS 5.2", "records.officer", at(406))
     return tuple(family.collect_events())
 
 

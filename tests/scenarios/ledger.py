@@ -106,12 +106,15 @@ async def bypassing_the_guard(pool: asyncpg.Pool, sql: str, *args: Any) -> None:
 
 
 async def rewrite_with_recomputed_hashes(container: Container, family: UUID) -> None:
-    """Rename the family's child from version 3 on, as a forger who re-chains the stream."""
+    """Move the family's child to another care provider from version 3 on, as a forger who
+    re-chains the stream (a clear value: names are sealed, and a forger cannot reseal)."""
     stream = await container.store.read_stream(family)
     # The forger recomputes every later hash, so the stream's own chain holds again.
     previous = stream[1].hash
     for old in stream[2:]:
-        forged = old._replace(payload=old.payload.replace(b"Beto", b"Bert"), prev_hash=previous)
+        forged = old._replace(
+            payload=old.payload.replace(b"Casa Padre", b"Casa Madre"), prev_hash=previous
+        )
         forged = forged._replace(hash=event_hash(forged, previous))
         await bypassing_the_guard(
             container.database.pool,

@@ -91,6 +91,7 @@ def test_the_family_declares_every_event_of_the_domain() -> None:
         "DataQualityFlagged",
         "RepresentationRecorded",
         "RepresentationEnded",
+        "PersonalDataErased",
     }
 
 
