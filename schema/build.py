@@ -31,6 +31,7 @@ from schema.errors import (
     PublicError,
     coded_rule,
 )
+from schema.execution import Executor
 from schema.limits import RoleLimits
 from schema.node_queries import NodeQueries
 from schema.outage import OperatorSchema, OutageErrors
@@ -107,5 +108,9 @@ def create_schema(
         *([] if dev else [HideSuggestions]),  # "Did you mean" only where introspection is on
     ]
     return OperatorSchema(
-        query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=extensions,
+        execution_context_class=Executor,  # a subscription's memory stays flat (execution.py)
     )
