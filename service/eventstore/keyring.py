@@ -30,7 +30,9 @@ log = logging.getLogger(__name__)
 
 ERASURE_TOPIC = get_topic(Family.PersonalDataErased)
 CORRECTION_TOPIC = get_topic(Family.EntryCorrected)
-DEFAULT_KEYS = 100_000  # unwrapped keys kept: 32 bytes and a cipher object each
+# Unwrapped keys kept: each a cipher object of about 2.5 KB (cryptography 50), so about
+# 20 MB; a miss costs one query for the batch that needs it.
+DEFAULT_KEYS = 8_192
 ERASURE_CHANNEL = "reunite_erasures"
 
 LOAD = "SELECT person_id, kek_id, wrapped FROM person_keys WHERE person_id = ANY($1::uuid[])"
