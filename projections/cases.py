@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from typing import Any
 from uuid import UUID
@@ -143,6 +143,10 @@ SELECT {COLUMNS}
  ORDER BY e.stream_id, e.version
 """
 
+# Stored events a batch reads at once to refold families it cannot resume (about 3 KB each
+# while folded): bench.sustained's server grew with its families while this was unbounded.
+REFOLD_EVENTS = 5_000
+
 CHILD_EXTRA = ("age_band", "parent_situation", "removal_country")
 
 
@@ -217,6 +221,7 @@ class CasesProjection:
         self.effective = effective
         self.folded = folded if folded is not None else FoldedFamilies()
         self.prepare = prepare  # loads the data keys rows need before they are decoded
+        self.refold_events = REFOLD_EVENTS
 
     async def _refold(
         self, conn: Connection, ids: list[UUID], own: dict[UUID, list[Envelope]]
@@ -241,10 +246,21 @@ class CasesProjection:
         own: dict[UUID, list[Envelope]] = {}
         for envelope in batch:
             own.setdefault(envelope.recorded.stream_id, []).append(envelope)
-        ids = list(own)
-        kept = {i: go_on for i in ids if (go_on := self.folded.resume(i, own[i])) is not None}
-        folded = {i: rows for i, (rows, _) in kept.items()}
-        folded |= await self._refold(conn, [i for i in ids if i not in folded], own)
+        kept = {i: go_on for i in own if (go_on := self.folded.resume(i, own[i])) is not None}
+        await self._write_families(conn, {i: rows for i, (rows, _) in kept.items()}, kept, own)
+        # Refolds are read, folded and written a run at a time: what a batch holds at once
+        # is bounded by the run, not by how long its families have grown.
+        for run in runs([i for i in own if i not in kept], own, self.refold_events):
+            await self._write_families(conn, await self._refold(conn, run, own), kept, own)
+
+    async def _write_families(
+        self,
+        conn: Connection,
+        folded: dict[UUID, CaseRows],
+        kept: dict[UUID, tuple[CaseRows, Fingerprints]],
+        own: dict[UUID, list[Envelope]],
+    ) -> None:
+        """Write what changed of each folded family, and keep its fold for the next batch."""
         todo: dict[str, list[tuple[UUID, Changes]]] = {t: [] for t in TABLES}
         for family_id, rows in folded.items():
             before = kept[family_id][1] if family_id in kept else {}
@@ -257,6 +273,22 @@ class CasesProjection:
             await asyncio.sleep(0)
         for table in TABLES:
             await _write(conn, table, todo[table])
+
+
+def runs(ids: list[UUID], own: dict[UUID, list[Envelope]], events: int) -> Iterator[list[UUID]]:
+    """The families in runs whose stored events (before the batch's) add up to at most
+    `events`; a longer family runs alone."""
+    run: list[UUID] = []
+    held = 0
+    for family_id in ids:
+        stored = own[family_id][0].recorded.version - 1
+        if run and held + stored > events:
+            yield run
+            run, held = [], 0
+        run.append(family_id)
+        held += stored
+    if run:
+        yield run
 
 
 def family_rows(rows: CaseRows) -> dict[str, list[tuple[Any, ...]]]:
