@@ -67,10 +67,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.catchup
 	$(BIN)/python -m bench.import
 	$(BIN)/python -m bench.graphql
+	$(BIN)/python -m bench.plans
 	$(BIN)/python -m bench.cost
 	$(BIN)/python -m bench.replay
 	$(BIN)/python -m bench.verify
 	$(BIN)/python -m bench.access_log
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage clients/node_modules
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .coverage clients/node_modules \
+		bench/postgraphile/node_modules

@@ -17,11 +17,13 @@ import random
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
@@ -49,6 +51,7 @@ from domain.values import (
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import Connection, NewEvent
 from service.postgres.database import Database, open_database
+from service.postgres.embedded import EmbeddedPostgres
 from service.settings import Settings
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -85,6 +88,21 @@ def parse_args(
 def with_database(url: str, name: str) -> str:
     """The same server URL pointing at another database."""
     return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+
+
+@asynccontextmanager
+async def own_server() -> AsyncIterator[str]:
+    """DATABASE_URL's server, or an embedded one of the bench's own in a temporary directory:
+    the gap-safe horizon is server-wide, so another's transactions would skew a bench."""
+    if url := os.environ.get("DATABASE_URL"):
+        yield url
+        return
+    with tempfile.TemporaryDirectory(prefix="reunite-bench-") as root:
+        embedded = EmbeddedPostgres(Path(root))
+        try:
+            yield await embedded.start()
+        finally:
+            await embedded.stop()
 
 
 @asynccontextmanager

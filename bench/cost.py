@@ -29,14 +29,12 @@ from bench.common import bench_database, median, print_table
 from bench.graphql import (
     CHILDREN,
     SECRET,
-    KeepAlive,
     load_children,
-    percentile,
-    post,
     start_server,
     thirty_event_family,
     wait_ready,
 )
+from bench.http_load import KeepAlive, percentile, post
 from service.access.auth import Authenticator, Role
 from service.application.container import Container
 from service.settings import Settings

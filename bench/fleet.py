@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,12 +40,11 @@ import asyncpg
 import httpx
 import websockets
 
-from bench.common import median, print_table, with_database
+from bench.common import median, own_server, print_table, with_database
 from bench.graphql import SECRET, start_server, wait_ready
 from bench.sustained import FOLLOW, LAG, READ, Tally, add, ms, percentile, prepare
 from service.access.auth import Authenticator, Role
 from service.postgres.database import open_database
-from service.postgres.embedded import EmbeddedPostgres
 from service.settings import Settings
 
 API_ONLY = {"REUNITE_RUN_PROJECTIONS": "0", "REUNITE_RUN_CHECKPOINTS": "0"}
@@ -288,20 +287,6 @@ async def one_run(server: str, fleet: bool, args: argparse.Namespace, run: int) 
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         finally:
             await admin.close()
-
-
-@contextlib.asynccontextmanager
-async def own_server() -> AsyncIterator[str]:
-    """DATABASE_URL's server, or an embedded one of the bench's own in a temporary dir."""
-    if url := os.environ.get("DATABASE_URL"):
-        yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="reunite-fleet-") as root:
-        embedded = EmbeddedPostgres(Path(root))
-        try:
-            yield await embedded.start()
-        finally:
-            await embedded.stop()
 
 
 def row(label: str, outcomes: Sequence[Outcome]) -> list[str]:

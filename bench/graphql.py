@@ -21,39 +21,38 @@ request than the server's cheapest answer on the same two cores, so it measured 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import random
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import IO, Any, cast
+from typing import IO, Any
 from uuid import UUID
 
-import httptools
 import httpx
 import uvloop
 
+from bench import postgraphile
 from bench.common import (
     T0,
     _family_events,
     bench_database,
     median,
+    own_server,
     parse_args,
     print_table,
-    verdict,
 )
+from bench.http_load import CLIENTS, cpu_seconds, database_cpu, hammer, percentile
 from domain.family import Family, Member
+from domain.personal import subjects
 from domain.values import LocationOutcome, MemberRole, PersonName, Sex
 from service.access.auth import Authenticator, Role
 from service.application.container import Container
 from service.eventstore.provenance import Provenance
 from service.settings import Settings
 
-CLIENTS = 50
 SECRET = "bench-secret-long-enough-for-hs256-signatures"
 WHO = Provenance(actor="bench", role="caseworker", source="bench:graphql")
 CHILDREN = 3108
@@ -85,8 +84,14 @@ async def load_children(container: Container, children: int, seed: int) -> None:
 
 
 async def append_all(container: Container, families: Sequence[list[Any]]) -> None:
+    keyring = container.store.keyring
     async with container.database.pool.acquire() as conn, conn.transaction():
         for events in families:
+            if keyring is not None:  # each new person's data key, as a command makes it
+                for event in events:
+                    for person in subjects(event):
+                        keyring.make(person, event.originator_id)
+                await keyring.store_made(conn)
             encoded = [container.store.encode(e) for e in events]
             await container.store.append(events[0].originator_id, 0, encoded, WHO, conn=conn)
 
@@ -154,161 +159,181 @@ async def wait_ready(base: str) -> None:
     raise SystemExit("server did not start")
 
 
-class KeepAlive(asyncio.Protocol):
-    """One client's connection: send a request, await its whole response, repeat."""
-
-    def __init__(self) -> None:
-        self.parser = httptools.HttpResponseParser(self)
-        self.transport: asyncio.Transport | None = None
-        self.body: list[bytes] = []
-        self.answer: asyncio.Future[tuple[int, bytes]] | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-
-    def data_received(self, data: bytes) -> None:
-        self.parser.feed_data(data)
-
-    def on_body(self, body: bytes) -> None:
-        self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        assert self.answer is not None
-        self.answer.set_result((self.parser.get_status_code(), b"".join(self.body)))
-        self.body = []
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.answer is not None and not self.answer.done():
-            self.answer.set_exception(ConnectionError(f"server closed the connection: {exc}"))
-
-    async def send(self, request: bytes) -> tuple[int, bytes]:
-        assert self.transport is not None
-        self.answer = asyncio.get_running_loop().create_future()
-        self.transport.write(request)
-        return await self.answer
+# One measurement: req/s, p50 and p99 latency (s), and the server's and the database's
+# CPU per request (s; the database's only when it is the bench's own embedded server).
+Sample = tuple[float, float, float, float, float]
+Results = dict[str, list[Sample]]
+CASES = ("(a) { __typename }", "(b) timeline, 30 events", "(c) 100 children + parents + facility")
+REPORT_CASE = "(d) courtReport(asOf)"
 
 
-def post(port: int, token: str, body: dict[str, Any]) -> bytes:
-    """The raw HTTP/1.1 request every client sends."""
-    data = json.dumps(body).encode()
-    head = (
-        f"POST /graphql HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(data)}\r\n\r\n"
-    )
-    return head.encode() + data
+@dataclass(frozen=True)
+class System:
+    """A server measured: Reunite with a response cache size and plans on or off, or the
+    peer (PostGraphile), which answers (a) and (c) only."""
+
+    label: str
+    cache: int | None = None  # None: the deployed default
+    plans: bool = True
+    peer: bool = False
 
 
-async def hammer(
-    port: int, token: str, body: dict[str, Any], each: int
-) -> tuple[float, list[float]]:
-    """CLIENTS clients, each sending `each` requests back to back; req/s and latencies."""
-    loop = asyncio.get_running_loop()
-    request = post(port, token, body)
-    latencies: list[float] = []
-    clients = [
-        (await loop.create_connection(KeepAlive, "127.0.0.1", port))[1] for _ in range(CLIENTS)
-    ]
-
-    async def one_client(client: KeepAlive) -> None:
-        for _ in range(each):
-            started = time.perf_counter()
-            status, answer = await client.send(request)
-            latencies.append(time.perf_counter() - started)
-            if status != 200 or b'"errors"' in answer:
-                raise SystemExit(f"request failed: {answer[:300]!r}")
-
-    try:
-        await asyncio.gather(*(one_client(c) for c in clients[:2]))  # warm-up
-        latencies.clear()
-        started = time.perf_counter()
-        await asyncio.gather(*(one_client(c) for c in clients))
-        elapsed = time.perf_counter() - started
-    finally:
-        for client in clients:
-            assert client.transport is not None
-            client.transport.close()
-    return CLIENTS * each / elapsed, latencies
+SYSTEMS = (
+    System("reunite, cache on (as deployed)"),
+    System("reunite, cache off, plans on (a cache miss)", cache=0),
+    System("reunite, cache off, plans off (executed)", cache=0, plans=False),
+)
+PEER = System("postgraphile 4.14.1 (peer)", peer=True)
+HIT, MISS, EXECUTED = (s.label for s in SYSTEMS)
 
 
-def percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+def bodies(family: UUID, peer: bool) -> dict[str, dict[str, Any]]:
+    """Each case's request to one system."""
+    if peer:
+        return {CASES[0]: {"query": "{ __typename }"}, CASES[2]: {"query": postgraphile.PAGE}}
+    return {
+        CASES[0]: {"query": "{ __typename }"},
+        CASES[1]: {"query": TIMELINE, "variables": {"id": str(family)}},
+        CASES[2]: {"query": PAGE},
+        REPORT_CASE: {"query": REPORT},
+    }
 
 
-Results = dict[str, list[tuple[float, float, float]]]
-# The service as deployed (None: its default cache size), then every request executed.
-SERVERS = {"response cache on (as deployed)": None, "response cache off": 0}
+def start(url: str, system: System, port: int) -> subprocess.Popen[bytes]:
+    if system.peer:
+        return postgraphile.start(url, port)
+    env = {"REUNITE_READ_PLANS": "1" if system.plans else "0"}
+    return start_server(url, port, system.cache, extra_env=env)
+
+
+async def wait_answering(port: int) -> None:
+    """Until the server answers `{ __typename }` (PostGraphile has no /health)."""
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            try:
+                answer = await client.post(
+                    f"http://127.0.0.1:{port}/graphql",
+                    json={"query": "{ __typename }"},
+                    headers={"Authorization": "Bearer -"},
+                )
+                if answer.status_code in (200, 401):
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"server on port {port} did not start")
 
 
 async def measure(
-    url: str, token: str, family: UUID, runs: int, each: int, cache: int | None
-) -> Results:
-    """Every case `runs` times, interleaved, against one fresh server process."""
-    port = 18000 + random.randint(0, 999)
-    server = start_server(url, port, cache)
+    url: str, token: str, family: UUID, runs: int, each: int, systems: Sequence[System]
+) -> dict[str, Results]:
+    """Every case `runs` times against every system, all started once; within each round
+    each case goes to the systems in turn, the order reversed every other round, so noise
+    and warm-up hit all alike."""
+    ports = {s.label: 18000 + random.randint(0, 999) + 1000 * i for i, s in enumerate(systems)}
+    servers = {s.label: start(url, s, ports[s.label]) for s in systems}
+    results: dict[str, Results] = {s.label: {} for s in systems}
     try:
-        await wait_ready(f"http://127.0.0.1:{port}")
-        cases: dict[str, dict[str, Any]] = {
-            "(a) { __typename }": {"query": "{ __typename }"},
-            "(b) timeline, 30 events": {"query": TIMELINE, "variables": {"id": str(family)}},
-            "(c) 100 children + parents + facility": {"query": PAGE},
-            "(d) courtReport(asOf)": {"query": REPORT},
-        }
-        results: Results = {k: [] for k in cases}
-        for _ in range(runs):
-            for name, body in cases.items():  # interleaved, so noise hits all alike
-                print(f"  {name} ...", flush=True)
-                rps, lat = await hammer(port, token, body, each)
-                results[name].append((rps, percentile(lat, 50), percentile(lat, 99)))
+        for s in systems:
+            if s.peer:
+                await wait_answering(ports[s.label])
+            else:
+                await wait_ready(f"http://127.0.0.1:{ports[s.label]}")
+        for run in range(runs):
+            order = list(systems) if run % 2 == 0 else list(reversed(systems))
+            for case in (*CASES, REPORT_CASE):
+                for s in order:
+                    body = bodies(family, s.peer).get(case)
+                    if body is None:
+                        continue
+                    print(f"  run {run + 1} {case} -> {s.label} ...", flush=True)
+                    pid = servers[s.label].pid
+                    before, db_before = cpu_seconds(pid), database_cpu(url)
+                    rps, lat = await hammer(ports[s.label], token, body, each)
+                    done = (CLIENTS + 2) * each  # with the warm-up
+                    cpu = (cpu_seconds(pid) - before) / done
+                    db = (database_cpu(url) - db_before) / done
+                    sample = (rps, percentile(lat, 50), percentile(lat, 99), cpu, db)
+                    results[s.label].setdefault(case, []).append(sample)
         return results
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for server in servers.values():
+            server.terminate()
+            server.wait(timeout=30)
 
 
 async def main() -> None:
     args = parse_args(__doc__ or "", None)
     each = max(4, int(40 * args.scale))
-    async with bench_database(args.wipe) as db:
-        container = await Container.build(Settings(database_url=db.url), db)
-        await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
-        family = await thirty_event_family(container)
-        await container.runner.catch_up()
-        token = Authenticator(Settings(jwt_secret=SECRET)).mint("bench", Role.CASEWORKER)
-        measured = {}
-        for label, cache in SERVERS.items():
-            print(f"server: {label}", flush=True)
-            measured[label] = await measure(db.url, token, family, args.runs, each, cache)
-    for label, results in measured.items():
-        report(label, results, args.runs, each, judged=SERVERS[label] is None)
+    async with own_server() as server:
+        os.environ.setdefault("DATABASE_URL", server)
+        async with bench_database(args.wipe) as db:
+            container = await Container.build(Settings(database_url=db.url), db)
+            await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
+            family = await thirty_event_family(container)
+            await container.runner.catch_up()
+            token = Authenticator(Settings(jwt_secret=SECRET)).mint("bench", Role.CASEWORKER)
+            systems = list(SYSTEMS)
+            why_not = postgraphile.available()
+            if why_not is None:
+                await postgraphile.prepare(db.url)
+                systems.append(PEER)
+            else:
+                print(f"peer not measured: {why_not}")
+            measured = await measure(db.url, token, family, args.runs, each, systems)
+    for system in systems:
+        report(system.label, measured[system.label], args.runs, each)
+    judge(measured)
 
 
-def report(label: str, results: Results, runs: int, each: int, judged: bool) -> None:
-    rows, medians = [], {}
+def medians(samples: list[Sample]) -> Sample:
+    rps, p50, p99, cpu, db = (median(s[i] for s in samples) for i in range(5))
+    return rps, p50, p99, cpu, db
+
+
+def report(label: str, results: Results, runs: int, each: int) -> None:
+    rows = []
     for name, samples in results.items():
-        rps = median(s[0] for s in samples)
-        medians[name[:3]] = (rps, median(s[2] for s in samples))
+        rps, p50, p99, cpu, db = medians(samples)
         rows.append(
             [
                 name,
                 f"{rps:,.0f}",
-                f"{median(s[1] for s in samples) * 1000:.1f}",
-                f"{median(s[2] for s in samples) * 1000:.1f}",
+                f"{p50 * 1000:.1f}",
+                f"{p99 * 1000:.1f}",
+                f"{cpu * 1000:.2f}",
+                f"{db * 1000:.2f}",
             ]
         )
     print(f"\n{label}: {CLIENTS} clients x {each} requests, median of {runs} runs")
-    print_table(["request", "req/s", "p50 ms", "p99 ms"], rows)
-    base = medians["(a)"][0]
-    b, c = medians["(b)"][0] / base, medians["(c)"][0] / base
-    p99_b = medians["(b)"][1] * 1000
-    if not judged:
-        print(f"(b)/(a) = {b:.2f}  (c)/(a) = {c:.2f}  p99 of (b) = {p99_b:.1f} ms  (not judged)")
-        return
-    print(f"(b)/(a) = {b:.2f}  target >= 0.50  {verdict(b, 0.5)}")
-    print(f"(c)/(a) = {c:.2f}  target >= 0.20  {verdict(c, 0.2)}")
-    print(
-        f"p99 of (b) = {p99_b:.1f} ms  target < 100 ms  {'PASS' if p99_b < 100 else 'BELOW TARGET'}"
+    print_table(
+        ["request", "req/s", "p50 ms", "p99 ms", "server CPU ms/req", "database CPU ms/req"], rows
     )
+
+
+def judge(measured: dict[str, Results]) -> None:
+    """The targets, each a ratio of medians measured in this same run."""
+    got = {label: {case: medians(s) for case, s in r.items()} for label, r in measured.items()}
+    a, b, c = CASES
+    hit, miss, executed = got[HIT], got[MISS], got[EXECUTED]
+    print("\nas deployed (response cache on):")
+    target("(b)/(a)", hit[b][0] / hit[a][0], ">=", 0.5)
+    target("(c)/(a)", hit[c][0] / hit[a][0], ">=", 0.2)
+    target("p99 of (b), ms", hit[b][2] * 1000, "<", 100)
+    print("cache off (every request a cache miss), plans on:")
+    target("(b) timeline / (a)", miss[b][0] / miss[a][0], ">=", 0.5)
+    target("server CPU per (c), ms", miss[c][3] * 1000, "<=", 2)
+    target("p99 of (c), ms", miss[c][2] * 1000, "<", 150)
+    peer = got.get(PEER.label)
+    if peer is not None:
+        target("(c) / PostGraphile (c), req/s", miss[c][0] / peer[c][0], ">=", 1.0)
+    print(f"  (c) plans on / plans off (executed) = {miss[c][0] / executed[c][0]:.2f}")
+    print(f"  (c) cache miss / cache hit = {miss[c][0] / hit[c][0]:.2f}")
+
+
+def target(name: str, value: float, op: str, bound: float) -> None:
+    met = {">=": value >= bound, "<": value < bound, "<=": value <= bound}[op]
+    print(f"  {name} = {value:.2f}  target {op} {bound:g}  {'PASS' if met else 'MISSED'}")
 
 
 if __name__ == "__main__":

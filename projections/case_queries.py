@@ -150,12 +150,12 @@ class Narrowing:
         return (self.stance, self.outcome, self.only)
 
 
-def listed_parents_sql(where: str, backward: bool = False) -> str:
+def listed_parents_sql(where: str, backward: bool = False, columns: str = "p.*") -> str:
     """One keyset page ($1 after, $2 limit, then Narrowing.args) of the parents a fixed
-    condition lists; backward: the page before $1, nearest first."""
+    condition lists; backward: the page before $1, nearest first; `columns` of `p`."""
     op, direction = KEYSET_DIRECTIONS[backward]
     return (
-        f"SELECT p.* FROM parent_case p WHERE {where} AND {NARROWED.format(3, 4, 5)}"
+        f"SELECT {columns} FROM parent_case p WHERE {where} AND {NARROWED.format(3, 4, 5)}"
         f" AND p.parent_id {op} $1 ORDER BY p.parent_id {direction} LIMIT $2"
     )
 
@@ -260,15 +260,16 @@ KEYSET_DIRECTIONS = {False: (">", "ASC"), True: ("<", "DESC")}
 
 
 def children_page_sql(
-    flt: ChildFilter, order: str = "child_id", backward: bool = False
+    flt: ChildFilter, order: str = "child_id", backward: bool = False, columns: str = "*"
 ) -> tuple[str, list[Any]]:
-    """SQL for one keyset page: cursor values first, then the limit, then the filters."""
+    """SQL for one keyset page: cursor values first, then the limit, then the filters;
+    `columns` is the select list (schema/read_plans.py asks for only what is selected)."""
     keyset, order_by, keys = CHILD_ORDERS[order]
     op, direction = KEYSET_DIRECTIONS[backward]
     clauses, args = _filters(flt, keys + 2)
     where = " AND ".join([keyset.format(op=op), *clauses])
     order_by = order_by.format(dir=direction)
-    sql = f"SELECT * FROM child_case WHERE {where} ORDER BY {order_by} LIMIT ${keys + 1}"
+    sql = f"SELECT {columns} FROM child_case WHERE {where} ORDER BY {order_by} LIMIT ${keys + 1}"
     return sql, args
 
 
@@ -286,10 +287,11 @@ async def children_page(
     limit: int,
     order: str = "child_id",
     backward: bool = False,
+    columns: str = "*",
 ) -> list[asyncpg.Record]:
     """Children matching the filter, in the given order, after a keyset cursor (backward:
     before it, nearest first)."""
-    sql, args = children_page_sql(flt, order, backward)
+    sql, args = children_page_sql(flt, order, backward, columns)
     keys = [k.isoformat() if isinstance(k, date) else k for k in after]
     return await pool.fetch(sql, *keys, limit, *args)
 
@@ -327,14 +329,19 @@ def _parent_filters(flt: ParentFilter, first: int) -> tuple[list[str], list[Any]
 
 
 async def parents_page(
-    pool: asyncpg.Pool, flt: ParentFilter, after: UUID, limit: int, backward: bool = False
+    pool: asyncpg.Pool,
+    flt: ParentFilter,
+    after: UUID,
+    limit: int,
+    backward: bool = False,
+    columns: str = "*",
 ) -> list[asyncpg.Record]:
     """Parents matching the filter, in id order, after a keyset cursor (backward: before
     it, nearest first)."""
     op, direction = KEYSET_DIRECTIONS[backward]
     clauses, args = _parent_filters(flt, 3)
     where = " AND ".join([f"parent_id {op} $1", *clauses])
-    sql = f"SELECT * FROM parent_case WHERE {where} ORDER BY parent_id {direction} LIMIT $2"
+    sql = f"SELECT {columns} FROM parent_case WHERE {where} ORDER BY parent_id {direction} LIMIT $2"
     return await pool.fetch(sql, after, limit, *args)
 
 

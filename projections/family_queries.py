@@ -46,9 +46,13 @@ SELECT * FROM family_members WHERE family_id = ANY($1::uuid[]) ORDER BY family_i
 """
 
 
-async def get_family(pool: asyncpg.Pool, family_id: UUID) -> asyncpg.Record | None:
-    """One case's summary row."""
-    return await pool.fetchrow(GET_FAMILY, family_id)
+async def get_family(
+    pool: asyncpg.Pool, family_id: UUID, columns: str = "*"
+) -> asyncpg.Record | None:
+    """One case's summary row (`columns` of family_summary: schema/read_plans.py asks for
+    only what is selected)."""
+    sql = GET_FAMILY if columns == "*" else GET_FAMILY.replace("SELECT *", f"SELECT {columns}", 1)
+    return await pool.fetchrow(sql, family_id)
 
 
 async def page_families(
@@ -59,6 +63,7 @@ async def page_families(
     only: Collection[UUID] | None = None,
     backward: bool = False,
     search: str | None = None,
+    columns: str = "*",
 ) -> list[asyncpg.Record]:
     """Cases in the order they were opened, after a keyset cursor (backward: before it,
     nearest first): those where `represented_by` is counsel of record, when given, that
@@ -67,6 +72,8 @@ async def page_families(
     opened_at, family_id = after or (end[0].replace(tzinfo=UTC), end[1])
     among = list(only) if only is not None else None
     sql = PAGE_FAMILIES[backward]
+    if columns != "*":  # only what a compiled plan selects (schema/read_plans.py)
+        sql = sql.replace("SELECT *", f"SELECT {columns}", 1)
     return await pool.fetch(sql, opened_at, family_id, limit, represented_by, among, search)
 
 

@@ -38,6 +38,7 @@ from schema.outage import OperatorSchema, OutageErrors
 from schema.parent_mutations import ParentMutations
 from schema.persisted import PersistedDocuments, PersistedOnly
 from schema.queries import FamilyQueries
+from schema.read_plans import PlanCache, read_plans
 from schema.response_cache import ResponseCaching
 from schema.scoping import Scoping
 from schema.subscriptions import Subscription
@@ -84,7 +85,10 @@ def _expected(error: GraphQLError) -> bool:
 
 
 def create_schema(
-    dev: bool = False, persisted: PersistedDocuments | None = None, tracing: bool = False
+    dev: bool = False,
+    persisted: PersistedDocuments | None = None,
+    tracing: bool = False,
+    plans: PlanCache | None = None,
 ) -> Schema:
     """One schema per process; introspection only in development; with a persisted-only
     manifest, registered documents only; with tracing, OpenTelemetry spans (schema/tracing.py;
@@ -101,6 +105,8 @@ def create_schema(
         cost_limits(),  # budgets and throttles, before anything runs or is answered kept
         ResponseCaching,  # before ReadAudit, so kept answers are audited too
         Scoping,  # after ResponseCaching: a kept answer needs no scope
+        # After Scoping (a plan is scoped), before ReadAudit (a planned answer is audited).
+        read_plans(plans if plans is not None else PlanCache()),
         ReadAudit,
         OutageErrors,  # before MaskErrors: an outage is answered retryable, not masked
         # Masks what the caller should not read, then codes every error (schema/errors.py).

@@ -37,6 +37,9 @@ class Context:
     # What the caller may see of whom (schema.scoping loads it before execution; None: not
     # loaded, so a caller whose reach depends on its clients represents no one).
     scope: Scope | None = None
+    # Whether a covered read-model query may be answered by its compiled plan
+    # (schema/read_plans.py; also REUNITE_READ_PLANS); False: always executed.
+    read_plans: bool = True
 
 
 Info = strawberry.Info[Context, None]

@@ -111,7 +111,8 @@ Fetch = Callable[[str | None, bool, int], Awaitable[Sequence[R]]]
 
 @dataclass(frozen=True)
 class Page(Generic[R]):
-    """A page's rows and their cursors, in the list's order, and what lies beyond it."""
+    """A page's rows and their cursors, in the list's order, and what lies beyond it (of
+    a page whose edges' cursors are not asked for, only its first and last row's)."""
 
     rows: list[R]
     cursors: list[str]
@@ -119,16 +120,21 @@ class Page(Generic[R]):
     has_previous: Beyond
 
 
-async def keyset_page(asked: Window, fetch: Fetch[R], cursor_of: Callable[[R], str]) -> Page[R]:
+async def keyset_page(
+    asked: Window, fetch: Fetch[R], cursor_of: Callable[[R], str], every_cursor: bool = True
+) -> Page[R]:
     """One page of a keyset-ordered list. Towards where it pages, one row more than asked
     says whether more follow; behind its cursor, whether a row lies beyond its first edge
-    (or the cursor, when empty) is one more query of one row, run only when asked."""
+    (or the cursor, when empty) is one more query of one row, run only when asked.
+    Without `every_cursor`, only the ends' cursors are encoded (pageInfo's, and the
+    edges a page is followed from)."""
     found = list(await fetch(asked.cursor, asked.backward, asked.size + 1))
     more = len(found) > asked.size
     rows = found[: asked.size]
     if asked.backward:
         rows.reverse()
-    cursors = [cursor_of(r) for r in rows]
+    ends = rows if every_cursor or len(rows) < 3 else [rows[0], rows[-1]]
+    cursors = [cursor_of(r) for r in ends]
 
     def beyond(backward: bool) -> Beyond:
         if asked.cursor is None:

@@ -14,7 +14,17 @@ from schema.audit import reads
 from schema.context import Info
 from schema.errors import BAD_USER_INPUT, InputInvalid, PublicError
 from schema.inputs import maybe_text
-from schema.paging import Before, Last, MinPosition, cursor_parts, fresh, keyset_page, window
+from schema.paging import (
+    Before,
+    Last,
+    MinPosition,
+    Page,
+    Window,
+    cursor_parts,
+    fresh,
+    keyset_page,
+    window,
+)
 from schema.permissions import CASE_LISTS, CASE_READERS, HISTORY_READERS, OPERATORS
 from schema.policy import Fact, Use
 from schema.scoping import require, scope_of
@@ -76,37 +86,7 @@ class FamilyQueries:
     ) -> Connection[Family]:
         await fresh(info, min_position)
         asked = window(info, first, after, last, before)
-        pool = info.context.container.database.read_pool
-        # One line of a label's length, no control character (Postgres holds no NUL): coded.
-        try:
-            search = maybe_text(search, "search")
-            represented_by = maybe_text(represented_by, "representedBy")
-        except InputInvalid as e:
-            raise PublicError(str(e), BAD_USER_INPUT) from None
-        # Who represents whom is an identity fact: the filter counts only where it may be read.
-        # So are names and A-numbers: a search, too, finds only where they may be read.
-        only = (
-            scope_of(info).families(Fact.IDENTITY, Use.LIST) if represented_by or search else None
-        )
-        with contextlib.suppress(ValueError):  # a family's id: that family, by its key
-            by_id = UUID(search) if search else None
-            if by_id is not None:
-                only = frozenset({by_id}) if only is None else frozenset({by_id}) & only
-                search = None
-
-        async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
-            parts = cursor_parts(cursor, 2)
-            try:
-                keyset = (datetime.fromisoformat(parts[0]), UUID(parts[1])) if parts else None
-            except ValueError:
-                raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR") from None
-            return await family_queries.page_families(
-                pool, keyset, limit, represented_by, only, backward, search
-            )
-
-        page = await keyset_page(
-            asked, fetch, lambda r: encode_cursor(r["opened_at"], r["family_id"])
-        )
+        page = await families_page(info, asked, represented_by, search)
         nodes = [Family.from_row(r) for r in page.rows]
         reads(info, [n.family_id for n in nodes])
         return connection(nodes, page.cursors, page.has_next, has_previous=page.has_previous)
@@ -129,21 +109,7 @@ class FamilyQueries:
         scope = scope_of(info)
         require(scope, Fact.IDENTITY, Use.LIST, family_id)
         asked = window(info, first, after, last, before)
-        pool = info.context.container.database.read_pool
-        flt = filter or TimelineFilter()
-        types = flt.checked_types()
-        readable = scope.people(Fact.ASYLUM, Use.LIST)
-
-        async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
-            parts = cursor_parts(cursor, 1)
-            if parts and not (parts[0].isdigit() and int(parts[0]) <= LAST_VERSION):
-                raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR")
-            version = int(parts[0]) if parts else (LAST_VERSION if backward else 0)
-            return await timeline.page(
-                pool, family_id, version, limit, flt.member_id, types, readable, backward
-            )
-
-        page = await keyset_page(asked, fetch, lambda r: encode_cursor(r["version"]))
+        page = await timeline_page(info, family_id, filter, asked)
         nodes = [TimelineEntry.from_row(r, scope) for r in page.rows]
         if nodes:
             reads(info, [family_id])
@@ -167,3 +133,78 @@ class FamilyQueries:
             )
             for s in await runner.status()
         ]
+
+
+async def families_page(
+    info: Info,
+    asked: Window,
+    represented_by: str | None,
+    search: str | None,
+    columns: str = "*",
+    every_cursor: bool = True,
+) -> Page[Any]:
+    """A page of family_summary rows (`columns`: all for the executed path, those selected
+    for a compiled plan, schema/read_plans.py), as `families` filters them."""
+    pool = info.context.container.database.read_pool
+    # One line of a label's length, no control character (Postgres holds no NUL): coded.
+    try:
+        search = maybe_text(search, "search")
+        represented_by = maybe_text(represented_by, "representedBy")
+    except InputInvalid as e:
+        raise PublicError(str(e), BAD_USER_INPUT) from None
+    # Who represents whom is an identity fact: the filter counts only where it may be read.
+    # So are names and A-numbers: a search, too, finds only where they may be read.
+    only = scope_of(info).families(Fact.IDENTITY, Use.LIST) if represented_by or search else None
+    with contextlib.suppress(ValueError):  # a family's id: that family, by its key
+        by_id = UUID(search) if search else None
+        if by_id is not None:
+            only = frozenset({by_id}) if only is None else frozenset({by_id}) & only
+            search = None
+
+    async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
+        parts = cursor_parts(cursor, 2)
+        try:
+            keyset = (datetime.fromisoformat(parts[0]), UUID(parts[1])) if parts else None
+        except ValueError:
+            raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR") from None
+        return await family_queries.page_families(
+            pool, keyset, limit, represented_by, only, backward, search, columns
+        )
+
+    return await keyset_page(
+        asked, fetch, lambda r: encode_cursor(r["opened_at"], r["family_id"]), every_cursor
+    )
+
+
+async def timeline_page(
+    info: Info,
+    family_id: UUID,
+    filter: TimelineFilter | None,
+    asked: Window,
+    columns: str = "*",
+    every_cursor: bool = True,
+) -> Page[Any]:
+    """A page of a family's timeline rows (`columns`: all for the executed path, those
+    selected for a compiled plan, schema/read_plans.py), for a caller the root admitted."""
+    pool = info.context.container.database.read_pool
+    flt = filter or TimelineFilter()
+    types = flt.checked_types()
+    readable = scope_of(info).people(Fact.ASYLUM, Use.LIST)
+
+    async def fetch(cursor: str | None, backward: bool, limit: int) -> list[Any]:
+        parts = cursor_parts(cursor, 1)
+        if parts and not (parts[0].isdigit() and int(parts[0]) <= LAST_VERSION):
+            raise PublicError(f"invalid cursor {cursor!r}", "BAD_CURSOR")
+        version = int(parts[0]) if parts else (LAST_VERSION if backward else 0)
+        args = (family_id, version, limit, flt.member_id, types, readable, backward)
+        if columns == "*":
+            return await timeline.page(pool, *args)
+        # timeline.page's own statement, selecting only what a plan asks for.
+        sql = (timeline.PAGE_BEFORE if backward else timeline.PAGE).replace(
+            "SELECT *", f"SELECT {columns}", 1
+        )
+        listed = list(types) if types is not None else None
+        found = list(readable) if readable is not None else None
+        return await pool.fetch(sql, family_id, version, limit, flt.member_id, listed, found)
+
+    return await keyset_page(asked, fetch, lambda r: encode_cursor(r["version"]), every_cursor)

@@ -15,7 +15,7 @@ import strawberry
 
 from projections import case_queries as sql
 from projections import timeline
-from schema.case_queries import ChildFilter
+from schema.case_pages import ChildFilter
 from schema.context import Info
 from schema.loaders import Loaders
 from schema.outage import DatabaseUnavailable

@@ -293,16 +293,22 @@ class TimelineEntry(Node):
     def from_row(cls, row: Any, scope: Scope) -> TimelineEntry:
         """The entry, refused to a caller who may not read the family's history or, for an
         asylum record (or an amendment or flag of one), the asylum facts of whom it names."""
-        require(scope, Fact.IDENTITY, Use.READ, row["family_id"])
-        if row["asylum"]:
-            for person in row["people"]:
-                require(scope, Fact.ASYLUM, Use.READ, row["family_id"], person)
+        require_entry(scope, row)
         values: dict[str, Any] = {f: row[f] for f in TIMELINE_FIELDS}
         values["amended_by"] = list(row["amended_by"])
         return cls(**values)
 
 
 TIMELINE_FIELDS = tuple(TimelineEntry.__annotations__)
+
+
+def require_entry(scope: Scope, row: Any) -> None:
+    """Refuse a timeline row to a caller who may not read the family's history or, for an
+    asylum record (or an amendment or flag of one), the asylum facts of whom it names."""
+    require(scope, Fact.IDENTITY, Use.READ, row["family_id"])
+    if row["asylum"]:
+        for person in row["people"]:
+            require(scope, Fact.ASYLUM, Use.READ, row["family_id"], person)
 
 
 @strawberry.type

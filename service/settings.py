@@ -26,6 +26,8 @@ class Settings:
     freshness_timeout: float = 5.0
     max_page_size: int = 500
     response_cache_size: int = 256
+    # Covered read-model queries answered by compiled plans (schema/read_plans.py).
+    read_plans: bool = True
     # Request sizes refused before GraphQL parses anything.
     max_body_bytes: int = 256 * 1024
     max_query_chars: int = 20_000
@@ -114,6 +116,7 @@ class Settings:
             response_cache_size=int(
                 env.get("REUNITE_RESPONSE_CACHE_SIZE", defaults.response_cache_size)
             ),
+            read_plans=_flag(env.get("REUNITE_READ_PLANS", "1")),
             max_body_bytes=int(env.get("REUNITE_MAX_BODY_BYTES", defaults.max_body_bytes)),
             max_query_chars=int(env.get("REUNITE_MAX_QUERY_CHARS", defaults.max_query_chars)),
             max_variables_bytes=int(

@@ -35,6 +35,7 @@ from strawberry.schema.base import BaseSchema
 
 from schema.cost import Limits
 from schema.documents import KEPT
+from schema.read_plans import PlanCache
 from schema.response_cache import ResponseCache
 from service.access.auth import AuthenticationFailed, Authenticator, Role
 from service.application.container import Container
@@ -248,6 +249,18 @@ def _caches(container: Container, graphql: GraphQLApp | None) -> Iterator[Metric
             "Cacheable queries looked up and executed.",
             cache.misses,
         )
+    plans: PlanCache | None = getattr(graphql, "plans", None)
+    if plans is not None:
+        yield CounterMetricFamily(
+            "reunite_read_plans_answered",
+            "Read-model queries answered by a compiled plan (schema/read_plans.py).",
+            plans.answered,
+        )
+        yield CounterMetricFamily(
+            "reunite_read_plans_executed",
+            "Queries a plan covers that were executed instead (a refusal, or a plan's failure).",
+            plans.executed + plans.failed,
+        )
 
 
 def _occupancy(container: Container, graphql: GraphQLApp | None) -> dict[str, tuple[int, int]]:
@@ -262,6 +275,9 @@ def _occupancy(container: Container, graphql: GraphQLApp | None) -> dict[str, tu
         found["case_folds_events"] = (folded.held, folded.events)
     if graphql is not None and graphql.response_cache is not None:
         found["responses"] = (len(graphql.response_cache.kept), graphql.response_cache.size)
+    plans: PlanCache | None = getattr(graphql, "plans", None)
+    if plans is not None:
+        found["read_plans"] = (len(plans.kept), plans.size)
     reports = _reports(graphql)
     if reports is not None:
         found["court_reports"] = (len(reports.kept), reports.size)

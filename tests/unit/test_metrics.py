@@ -100,8 +100,10 @@ def test_the_process_state_is_read_when_scraped() -> None:
     m = metrics()
     cache = SimpleNamespace(kept={"a": 1, "b": 2}, size=256, hits=5, misses=7)
     handler = SimpleNamespace(operations={"1": None, "2": None})
+    plans = SimpleNamespace(kept={"q": None}, size=512, answered=11, executed=2, failed=1)
     graphql: Any = SimpleNamespace(
         response_cache=cache,
+        plans=plans,
         sessions=SimpleNamespace(held={"maria": 2}, handlers=[handler]),
         schema=SimpleNamespace(extensions=[]),
     )
@@ -130,6 +132,9 @@ def test_the_process_state_is_read_when_scraped() -> None:
     assert got[("reunite_cache_held", (("cache", "case_folds_events"),))] == 30
     assert got[("reunite_cache_held", (("cache", "responses"),))] == 2
     assert got[("reunite_response_cache_misses_total", ())] == 7
+    assert got[("reunite_read_plans_answered_total", ())] == 11
+    assert got[("reunite_read_plans_executed_total", ())] == 3
+    assert got[("reunite_cache_held", (("cache", "read_plans"),))] == 1
     assert got[("reunite_websocket_connections", ())] == 2
     assert got[("reunite_websocket_subscriptions", ())] == 2
     assert got[("reunite_projection_owned", (("projection", "cases"),))] == 1
