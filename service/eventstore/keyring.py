@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -33,6 +34,9 @@ CORRECTION_TOPIC = get_topic(Family.EntryCorrected)
 # Unwrapped keys kept: each a cipher object of about 2.5 KB (cryptography 50), so about
 # 20 MB; a miss costs one query for the batch that needs it.
 DEFAULT_KEYS = 8_192
+# A key loaded this recently is kept even beyond the bound: a reader that prepared its rows
+# may not have decoded them yet (readers prepare and decode concurrently).
+HELD_SECONDS = 60.0
 ERASURE_CHANNEL = "reunite_erasures"
 
 LOAD = "SELECT person_id, kek_id, wrapped FROM person_keys WHERE person_id = ANY($1::uuid[])"
@@ -78,13 +82,20 @@ def erased_person(payload: bytes) -> UUID:
 class Keyring:
     """Data keys by person, unwrapped by the first KEK whose id their row names."""
 
-    def __init__(self, keks: Sequence[KeyWrapper], size: int = DEFAULT_KEYS) -> None:
+    def __init__(
+        self,
+        keks: Sequence[KeyWrapper],
+        size: int = DEFAULT_KEYS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not keks:
             raise ValueError("a keyring needs a key-encryption key")
         self.primary = keks[0]  # wraps new keys; the others only unwrap (during a rotation)
         self.keks = {k.key_id: k for k in keks}
         self.size = size
-        self._keys: OrderedDict[UUID, AESGCM] = OrderedDict()
+        self.clock = clock
+        # Each key with when it was loaded, oldest first.
+        self._keys: OrderedDict[UUID, tuple[AESGCM, float]] = OrderedDict()
         self.erased: set[UUID] = set()  # every erasure this process knows of: a few ids
         self._made: list[tuple[UUID, UUID, str, bytes]] = []
         self._spelled: set[bytes] | None = None  # _known, made on first use
@@ -93,7 +104,7 @@ class Keyring:
         """The person's key, None once erased; KeyMissing when never loaded here."""
         found = self._keys.get(person_id)
         if found is not None:
-            return found
+            return found[0]
         if person_id in self.erased:
             return None
         raise KeyMissing(f"no data key of person {person_id} is loaded (prepare the rows first)")
@@ -115,11 +126,16 @@ class Keyring:
     def _keep(self, person_id: UUID, key: bytes) -> None:
         if person_id in self.erased:
             return  # an erasure seen here wins over a key row read a moment before
-        self._keys[person_id] = AESGCM(key)
+        now = self.clock()
+        self._keys[person_id] = (AESGCM(key), now)
+        self._keys.move_to_end(person_id)
         if self._spelled is not None:
             self._spelled.add(str(person_id).encode())
         while len(self._keys) > self.size:
-            dropped, _ = self._keys.popitem(last=False)
+            dropped, (_, loaded) = next(iter(self._keys.items()))
+            if now - loaded < HELD_SECONDS:
+                break  # all the rest were loaded since: perhaps prepared, not yet decoded
+            del self._keys[dropped]
             if self._spelled is not None:
                 self._spelled.discard(str(dropped).encode())
 
