@@ -98,7 +98,7 @@ class Keyring:
         self._keys: OrderedDict[UUID, tuple[AESGCM, float]] = OrderedDict()
         self.erased: set[UUID] = set()  # every erasure this process knows of: a few ids
         self._made: list[tuple[UUID, UUID, str, bytes]] = []
-        self._spelled: set[bytes] | None = None  # _known, made on first use
+        self._spelled: dict[bytes, UUID] | None = None  # _known, made on first use
 
     def cipher(self, person_id: UUID) -> AESGCM | None:
         """The person's key, None once erased; KeyMissing when never loaded here."""
@@ -114,14 +114,22 @@ class Keyring:
         self.erased.add(person_id)
         self._keys.pop(person_id, None)
         if self._spelled is not None:
-            self._spelled.add(str(person_id).encode())
+            self._spelled[str(person_id).encode()] = person_id
 
     @property
-    def _known(self) -> set[bytes]:
-        """The ids, as sealed payloads spell them, whose keys are loaded or erased here."""
+    def _known(self) -> dict[bytes, UUID]:
+        """The ids whose keys are loaded or erased here, by how sealed payloads spell them."""
         if self._spelled is None:
-            self._spelled = {str(p).encode() for p in (*self._keys, *self.erased)}
+            self._spelled = {str(p).encode(): p for p in (*self._keys, *self.erased)}
         return self._spelled
+
+    def _touch(self, people: Iterable[UUID]) -> None:
+        """Mark these loaded keys as just needed: the bound keeps them for HELD_SECONDS."""
+        now = self.clock()
+        for person in people:
+            if (kept := self._keys.get(person)) is not None:
+                self._keys[person] = (kept[0], now)
+                self._keys.move_to_end(person)
 
     def _keep(self, person_id: UUID, key: bytes) -> None:
         if person_id in self.erased:
@@ -130,19 +138,20 @@ class Keyring:
         self._keys[person_id] = (AESGCM(key), now)
         self._keys.move_to_end(person_id)
         if self._spelled is not None:
-            self._spelled.add(str(person_id).encode())
+            self._spelled[str(person_id).encode()] = person_id
         while len(self._keys) > self.size:
             dropped, (_, loaded) = next(iter(self._keys.items()))
             if now - loaded < HELD_SECONDS:
                 break  # all the rest were loaded since: perhaps prepared, not yet decoded
             del self._keys[dropped]
             if self._spelled is not None:
-                self._spelled.discard(str(dropped).encode())
+                self._spelled.pop(str(dropped).encode(), None)
 
     async def prepare(self, db: Connection | asyncpg.Pool, rows: Iterable[Any]) -> None:
         """Load what decoding these rows needs: their keys, and their erasures first. A row
         is a RecordedEvent or a record selected with COLUMNS (topic and payload at 4, 5)."""
         needed: set[UUID] = set()
+        used: set[UUID] = set()  # loaded already: kept from the bound until decoded
         known, at = self._known, len(SEALED)
         for row in rows:
             topic, payload = row[4], row[5]
@@ -150,13 +159,13 @@ class Keyring:
                 self.forget(erased_person(payload))
             elif topic == CORRECTION_TOPIC and (subject := subject_of(payload)):
                 person = UUID(subject)
-                if person not in self._keys and person not in self.erased:
-                    needed.add(person)
-            # By the id's text in the payload: parsing it is most of the cost, so only once.
-            elif payload.startswith(SEALED) and payload[at : at + 36] not in known:
-                sealer = sealed_for(payload)
-                if sealer is not None and sealer not in self._keys:
-                    needed.add(sealer)
+                (used if person in self._keys else needed).add(person)
+            elif payload.startswith(SEALED):
+                # By the id's text in the payload: parsing it is most of the cost, so once.
+                sealer = known.get(payload[at : at + 36]) or sealed_for(payload)
+                if sealer is not None:
+                    (used if sealer in self._keys else needed).add(sealer)
+        self._touch(used)
         needed -= self.erased
         if needed:
             await self.load(db, needed)

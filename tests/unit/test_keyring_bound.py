@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+from typing import Any, cast
 from uuid import UUID
 
 import pytest
 
 from service.eventstore.keyring import HELD_SECONDS, KeyMissing, Keyring
+from service.eventstore.sealed_payloads import SEALED
 from service.eventstore.sealing import FileKek
 
 FAMILY = UUID(int=1)
+
+
+def sealed_payload(person: UUID) -> bytes:
+    """The first bytes of a payload sealed for a person: all `prepare` reads of it."""
+    return SEALED + str(person).encode() + b'","name":"..."}'
 
 
 class Clock:
@@ -36,3 +43,17 @@ def test_keys_loaded_within_the_hold_outlast_the_bound_then_the_oldest_go() -> N
         with pytest.raises(KeyMissing):
             keyring.cipher(person)
     assert keyring.cipher(people[2]) is not None and keyring.cipher(people[3]) is not None
+
+
+async def test_a_key_a_reader_prepares_is_kept_as_if_just_loaded() -> None:
+    clock = Clock()
+    keyring = Keyring([FileKek(os.urandom(32))], size=1, clock=clock)
+    old, new = UUID(int=20), UUID(int=21)
+    keyring.make(old, FAMILY)
+    clock.now = HELD_SECONDS + 1
+    # A reader prepares a row sealed for `old` (loaded long ago): nothing to load...
+    sealed = (None, None, None, None, "domain.family:Family.MemberAdded", sealed_payload(old))
+    await keyring.prepare(cast(Any, None), [sealed])
+    # ...and a key loaded before it decodes must not drop `old`.
+    keyring.make(new, FAMILY)
+    assert keyring.cipher(old) is not None
