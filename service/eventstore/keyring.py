@@ -31,9 +31,10 @@ log = logging.getLogger(__name__)
 
 ERASURE_TOPIC = get_topic(Family.PersonalDataErased)
 CORRECTION_TOPIC = get_topic(Family.EntryCorrected)
-# Unwrapped keys kept: each a cipher object of about 2.5 KB (cryptography 50), so about
-# 20 MB; a miss costs one query for the batch that needs it.
-DEFAULT_KEYS = 8_192
+# Unwrapped keys kept, as bytes (about 400 B each with their id and entry: 26 MB); a
+# miss costs one query for the batch that needs it. Not as cipher objects: one holds about
+# 2.5 KB outside Python's heap, and a process that kept them grew by hundreds of MB.
+DEFAULT_KEYS = 65_536
 # A key loaded this recently is kept even beyond the bound: a reader that prepared its rows
 # may not have decoded them yet (readers prepare and decode concurrently).
 HELD_SECONDS = 60.0
@@ -95,7 +96,7 @@ class Keyring:
         self.size = size
         self.clock = clock
         # Each key with when it was loaded, oldest first.
-        self._keys: OrderedDict[UUID, tuple[AESGCM, float]] = OrderedDict()
+        self._keys: OrderedDict[UUID, tuple[bytes, float]] = OrderedDict()
         self.erased: set[UUID] = set()  # every erasure this process knows of: a few ids
         self._made: list[tuple[UUID, UUID, str, bytes]] = []
         self._spelled: dict[bytes, UUID] | None = None  # _known, made on first use
@@ -104,7 +105,7 @@ class Keyring:
         """The person's key, None once erased; KeyMissing when never loaded here."""
         found = self._keys.get(person_id)
         if found is not None:
-            return found[0]
+            return AESGCM(found[0])  # about 1 us: cheaper than keeping it (DEFAULT_KEYS)
         if person_id in self.erased:
             return None
         raise KeyMissing(f"no data key of person {person_id} is loaded (prepare the rows first)")
@@ -135,7 +136,7 @@ class Keyring:
         if person_id in self.erased:
             return  # an erasure seen here wins over a key row read a moment before
         now = self.clock()
-        self._keys[person_id] = (AESGCM(key), now)
+        self._keys[person_id] = (key, now)
         self._keys.move_to_end(person_id)
         if self._spelled is not None:
             self._spelled[str(person_id).encode()] = person_id
