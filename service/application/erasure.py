@@ -9,7 +9,6 @@ models re-fold the family from the erasure event, as they do for a correction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import UTC, datetime
 from uuid import UUID
@@ -27,7 +26,6 @@ from service.postgres.listener import Listener
 
 log = logging.getLogger(__name__)
 
-PROBE_EVERY = 5.0  # a connection to a frozen server must answer a probe this often
 ATTEMPTS = 8  # a family written to meanwhile is loaded and decided again
 FIND_FAMILY = """
 SELECT family_id FROM family_members WHERE person_id = $1
@@ -138,31 +136,16 @@ class ErasureNotices:
     def __init__(self, pool: asyncpg.Pool, erasure: Erasure) -> None:
         self.erasure = erasure
         self.listener = Listener(pool, ERASURE_CHANNEL, self._heard)
-        self._task: asyncio.Task[None] | None = None
         self._reloads: set[asyncio.Task[int]] = set()
         self._started = False
 
     async def start(self) -> None:
-        """LISTEN now, then keep listening: reconnect with back-off after any loss."""
-        await self.listener.ensure()
-        self._started = True
-        self._task = asyncio.create_task(self._keep_listening())
+        """Listen, and keep listening (service/postgres/listener.py)."""
+        await self.listener.start()
+        self._started = True  # the first listen is no catching up; any later one is
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.listener.close()
-
-    async def _keep_listening(self) -> None:
-        while True:
-            if not await self.listener.ensure():
-                await asyncio.sleep(max(self.listener.retry_in(), 0.05))
-                continue
-            await asyncio.sleep(PROBE_EVERY)
-            await self.listener.probe()
+        await self.listener.stop()
 
     def _heard(self, payload: str | None) -> None:
         if payload is not None:

@@ -14,7 +14,6 @@ from service.postgres.listener import Listener, ListenerState
 
 # A connection to a frozen server or across a dropped network is never reported lost:
 # it must answer a probe this often.
-PROBE_EVERY = 5.0
 POLL_WHILE_DEAF = 0.5  # how often subscribers look for themselves while nothing is heard
 
 
@@ -26,8 +25,6 @@ class Notifications:
         self.listener = Listener(pool, PROJECTED_CHANNEL, self._heard)
         # Each subscriber's queue, and the projection and family it waits for (None: any).
         self._queues: dict[asyncio.Queue[str], tuple[str | None, UUID | None]] = {}
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         # Batches heard so far (and losses and returns of hearing, after which anything
         # may have changed), and whether every later one will be heard: what lets the
         # response cache know when to forget.
@@ -43,35 +40,17 @@ class Notifications:
         return self.listener.state
 
     async def start(self) -> None:
-        """LISTEN now, then keep listening: reconnect with back-off after any loss."""
-        await self.listener.ensure()
-        self._task = asyncio.create_task(self._keep_listening())
+        """Listen, and keep listening (service/postgres/listener.py)."""
+        await self.listener.start()
 
     async def stop(self) -> None:
         """Stop listening and give the connection back."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        await self.listener.close()
-
-    async def _keep_listening(self) -> None:
-        while True:
-            self._kick.clear()
-            if not await self.listener.ensure():
-                await asyncio.sleep(max(self.listener.retry_in(), 0.05))
-                continue
-            try:
-                await asyncio.wait_for(self._kick.wait(), PROBE_EVERY)
-            except TimeoutError:
-                await self.listener.probe()
+        await self.listener.stop()
 
     def _heard(self, payload: str | None) -> None:
         """A batch was announced (its subscribers look again), or hearing was lost or came
         back (everyone does)."""
         self.generation += 1
-        self._kick.set()
         said: Announced = heard(payload)
         for queue, (projection, family) in self._queues.items():
             # A slow subscriber only needs to know 'something changed'; one pending is enough.

@@ -18,6 +18,7 @@ FIRST_BACKOFF = 0.1  # doubled per failed attempt, up to:
 MAX_BACKOFF = 1.0  # so listening resumes within a second or so of the database's return
 CONNECT_TIMEOUT = 5.0
 PROBE_TIMEOUT = 5.0  # a frozen server answers no probe: the connection is dropped, then renewed
+PROBE_EVERY = 5.0  # how often a connection to a frozen server must answer a probe
 
 # Whatever says the database, not the statement, failed.
 LOST = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresError)
@@ -50,6 +51,8 @@ class Listener:
         self._conn: PoolConnectionProxy[asyncpg.Record] | None = None
         self._failures = 0
         self._retry_at = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()  # the connection ended: listen again now
 
     @property
     def connected(self) -> bool:
@@ -58,6 +61,31 @@ class Listener:
     def retry_in(self) -> float:
         """Seconds until the next attempt to listen (0 when listening or due)."""
         return max(0.0, self._retry_at - asyncio.get_running_loop().time())
+
+    async def start(self) -> None:
+        """Listen now, then keep listening: reconnect with back-off after any loss."""
+        await self.ensure()
+        self._task = asyncio.create_task(self._keep_listening())
+
+    async def stop(self) -> None:
+        """Stop listening and give the connection back."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.close()
+
+    async def _keep_listening(self) -> None:
+        while True:
+            self._kick.clear()
+            if not await self.ensure():
+                await asyncio.sleep(max(self.retry_in(), 0.05))
+                continue
+            try:
+                await asyncio.wait_for(self._kick.wait(), PROBE_EVERY)
+            except TimeoutError:
+                await self.probe()
 
     async def ensure(self) -> bool:
         """Listen, unless already listening or still backing off; whether it listens now."""
@@ -111,7 +139,8 @@ class Listener:
 
     def _terminated(self, _conn: object) -> None:
         self._lost("connection lost")
-        self.wake(None)  # the owner's loop then calls ensure(), which listens again
+        self._kick.set()  # the loop calls ensure(), which listens again
+        self.wake(None)
 
     async def _drop(self, why: str) -> None:
         conn, self._conn = self._conn, None
