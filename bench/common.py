@@ -21,7 +21,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,12 @@ DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 # ---------------------------------------------------------------------------------------
 # Command line
+
+
+def settings_for(url: str) -> Settings:
+    """The environment's settings on the bench's database: an in-process container then
+    seals with the same key-encryption key (REUNITE_KEK_FILE) as the server it starts."""
+    return replace(Settings.from_env(), database_url=url)
 
 
 def parse_args(

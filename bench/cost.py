@@ -25,7 +25,7 @@ from uuid import UUID
 
 import uvloop
 
-from bench.common import bench_database, median, print_table
+from bench.common import bench_database, median, print_table, settings_for
 from bench.graphql import (
     CHILDREN,
     SECRET,
@@ -120,7 +120,7 @@ async def main() -> None:
     parser.add_argument("--wipe", action="store_true")
     args = parser.parse_args()
     async with bench_database(args.wipe) as db:
-        container = await Container.build(Settings(database_url=db.url), db)
+        container = await Container.build(settings_for(db.url), db)
         await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
         family = await thirty_event_family(container)
         await container.runner.catch_up()

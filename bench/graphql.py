@@ -43,6 +43,7 @@ from bench.common import (
     own_server,
     parse_args,
     print_table,
+    settings_for,
 )
 from bench.http_load import CLIENTS, cpu_seconds, database_cpu, hammer, percentile
 from domain.family import Family, Member
@@ -268,7 +269,7 @@ async def main() -> None:
     async with own_server() as server:
         os.environ.setdefault("DATABASE_URL", server)
         async with bench_database(args.wipe) as db:
-            container = await Container.build(Settings(database_url=db.url), db)
+            container = await Container.build(settings_for(db.url), db)
             await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
             family = await thirty_event_family(container)
             await container.runner.catch_up()

@@ -51,6 +51,7 @@ from bench.common import (
     print_table,
     rate,
     runs_text,
+    settings_for,
     settle,
 )
 from service.application.container import Container
@@ -60,7 +61,6 @@ from service.orr_import.command import DEMO_FILE
 from service.orr_import.identity import ImportRun
 from service.orr_import.importer import BATCH_SIZE, OrrImporter, chunks, decide_all
 from service.orr_import.reader import read_file
-from service.settings import Settings
 
 RAW_DDL = """
 DROP TABLE IF EXISTS bench_raw_events;
@@ -151,7 +151,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         path = prefix(DEMO_FILE, args.scale, Path(scratch))
         async with bench_database(args.wipe) as db:
-            container = await Container.build(Settings(database_url=db.url), db)
+            container = await Container.build(settings_for(db.url), db)
             rows, batches = workload(path, container.store)
             events = sum(map(len, batches))
             print(f"workload: {path.name}, {rows:,} rows, {events:,} events; runs: {args.runs}")

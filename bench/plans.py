@@ -16,7 +16,7 @@ from typing import Any
 
 import uvloop
 
-from bench.common import bench_database, median, own_server, parse_args, print_table
+from bench.common import bench_database, median, own_server, parse_args, print_table, settings_for
 from bench.graphql import CHILDREN, PAGE, TIMELINE, load_children, thirty_event_family
 from schema.build import create_schema
 from schema.context import Context
@@ -24,7 +24,6 @@ from schema.loaders import Loaders
 from schema.read_plans import PlanCache
 from service.access.auth import Identity, Role
 from service.application.container import Container
-from service.settings import Settings
 
 CALLER = Identity("bench", Role.CASEWORKER)
 
@@ -88,7 +87,7 @@ async def main() -> None:
     async with own_server() as server:
         os.environ.setdefault("DATABASE_URL", server)
         async with bench_database(args.wipe) as db:
-            container = await Container.build(Settings(database_url=db.url), db)
+            container = await Container.build(settings_for(db.url), db)
             await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
             family = await thirty_event_family(container)
             await container.runner.catch_up()

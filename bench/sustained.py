@@ -31,7 +31,7 @@ from uuid import UUID, uuid4
 import httpx
 import websockets
 
-from bench.common import _family_events, bench_database, median, print_table
+from bench.common import _family_events, bench_database, median, print_table, settings_for
 from bench.graphql import SECRET, append_all, start_server, wait_ready
 from bench.long_family import long_history
 from service.access.auth import Authenticator, Role
@@ -198,7 +198,7 @@ async def prepare(db: Database, families: int) -> tuple[list[UUID], UUID, UUID]:
 
 
 async def _container(db: Database) -> Container:
-    return await Container.build(Settings(database_url=db.url), db)
+    return await Container.build(settings_for(db.url), db)
 
 
 async def command_cost(
