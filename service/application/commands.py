@@ -16,6 +16,7 @@ from opentelemetry import trace
 from domain.errors import DomainError
 from domain.family import Family
 from service.application.family_cache import FamilyCache, Loaded
+from service.application.family_turns import FamilyTurns
 from service.eventstore.provenance import Provenance
 from service.eventstore.records import AppendResult
 from service.eventstore.store import EventStore, VersionConflict
@@ -77,6 +78,7 @@ class FamilyCommands:
     def __init__(self, store: EventStore, cache: FamilyCache | None = None) -> None:
         self.store = store
         self.cache = cache if cache is not None else FamilyCache()
+        self.turns = FamilyTurns()
 
     async def load(self, family_id: UUID, up_to_version: int = 2**31 - 1) -> Family:
         """Rebuild a family from its stream."""
@@ -141,6 +143,10 @@ class FamilyCommands:
         """Load the family, apply one command method, append the events it triggered."""
 
         async def attempt() -> AppendResult:
+            async with self.turns.turn(family_id):
+                return await decided()
+
+        async def decided() -> AppendResult:
             family, head = await self._load_latest(family_id)
             if ctx.expected_version is not None and ctx.expected_version != family.version:
                 self.cache.keep(family_id, Loaded(family, head))  # unchanged: still good

@@ -94,3 +94,31 @@ async def test_a_refused_command_leaves_no_half_changed_family_behind(
         await commands.execute(family, half, ctx())
     result = await commands.execute(family, lambda f: f.add_member(adding(twin), T0), ctx())
     assert len(await container.store.read_stream(family)) == result.version
+
+
+async def test_simultaneous_commands_in_one_process_take_turns_on_the_kept_family(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    family, *_, placed = await open_separated_family(container.commands)
+    commands = FamilyCommands(container.store)
+    await commands.execute(family, lambda f: f.add_member(adding(uuid4()), T0), ctx())
+    whole = 0
+    read_stream = container.store.read_stream
+
+    async def counted(*args: object, **kwargs: object) -> object:
+        nonlocal whole
+        whole += 1
+        return await read_stream(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(container.store, "read_stream", counted)
+    results = await asyncio.gather(
+        *(
+            commands.execute(family, lambda f: f.add_member(adding(uuid4()), T0), ctx())
+            for _ in range(20)
+        )
+    )
+    assert sorted(r.version for r in results) == list(
+        range(placed.version + 2, placed.version + 22)
+    )
+    assert whole == 0  # each found the family its predecessor kept: none loaded it whole
+    assert len(commands.turns) == 0
