@@ -31,7 +31,14 @@ from uuid import UUID, uuid4
 import httpx
 import websockets
 
-from bench.common import _family_events, bench_database, median, print_table, settings_for
+from bench.common import (
+    _family_events,
+    bench_database,
+    empty_database,
+    median,
+    print_table,
+    settings_for,
+)
 from bench.graphql import SECRET, append_all, start_server, wait_ready
 from bench.long_family import long_history
 from service.access.auth import Authenticator, Role
@@ -61,7 +68,7 @@ class Tally:
     deliveries: list[float] = field(default_factory=list)
     lags: list[tuple[float, dict[str, int]]] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)
-    # How full the two caches that grow with the log are (the lower of held / bound).
+    # How full the caches that grow with the log are (the lowest of held / bound).
     fill: list[tuple[float, float]] = field(default_factory=list)
 
 
@@ -161,11 +168,12 @@ async def sampler(
         await asyncio.sleep(1.0)
 
 
-GROWING = ("family_events", "case_folds_events")  # the caches the load fills
+GROWING = ("family_events", "case_folds_events", "person_keys")  # the caches the load fills
 
 
 def cache_fill(exposition: str) -> float:
-    """How full the growing caches are, from /metrics: the lower of held / bound."""
+    """How full the growing caches are, from /metrics: the lowest of held / bound (no
+    person_keys with sealing off)."""
     found: dict[tuple[str, str], float] = {}
     for line in exposition.splitlines():
         for kind in ("held", "bound"):
@@ -173,7 +181,9 @@ def cache_fill(exposition: str) -> float:
             if line.startswith(prefix):
                 name, _, value = line[len(prefix) :].partition('"} ')
                 found[kind, name] = float(value)
-    return min(found["held", c] / max(1.0, found["bound", c]) for c in GROWING)
+    return min(
+        found["held", c] / max(1.0, found["bound", c]) for c in GROWING if ("bound", c) in found
+    )
 
 
 def rss_kib(pid: int) -> int:
@@ -263,7 +273,7 @@ def report(
     )
     max_lag = {n: max(lags.get(n, 0) for _, lags in t.lags) for n in names}
     print(f"largest lag per projection: {max_lag} (at {rate:.0f} events/s)")
-    if warmup is None:  # warm once both growing caches are (nearly) full
+    if warmup is None:  # warm once every growing cache is (nearly) full
         full = [at for at, fill in t.fill if fill >= 0.95]
         warmup = full[0] if full else seconds
     warm = [kib for at, kib in t.rss if at >= warmup]
@@ -284,6 +294,7 @@ async def main(args: argparse.Namespace) -> None:
     minter = Authenticator(Settings(jwt_secret=SECRET))
     token = minter.mint("bench", Role.CASEWORKER)
     async with bench_database(wipe=args.wipe) as db:
+        await empty_database(db.pool)  # --wipe given, or a throwaway database
         families, long, short = await prepare(db, max(20, int(400 * args.scale)))
         port = 18000 + random.randint(1000, 1999)
         server = start_server(db.url, port, None, projections=True)
@@ -317,7 +328,7 @@ async def main(args: argparse.Namespace) -> None:
                     for i in range(args.subscribers)
                 ]
                 admin = {"Authorization": f"Bearer {minter.mint('bench-admin', Role.ADMIN)}"}
-                async with httpx.AsyncClient(base_url=base, headers=admin) as metrics:
+                async with httpx.AsyncClient(base_url=base, headers=admin, timeout=30) as metrics:
                     work.append(sampler(db, metrics, server.pid, started, until, tally))
                     await asyncio.gather(*work)
                 report(tally, args.seconds, args.warmup, cost)
@@ -339,8 +350,8 @@ def parse() -> argparse.Namespace:
         "--warmup",
         type=float,
         help="seconds before RSS is compared; by default, once the caches that grow with the "
-        "log (REUNITE_FAMILY_CACHE_EVENTS, REUNITE_FOLD_CACHE_EVENTS) are 95 %% full, as "
-        "/metrics says",
+        "log (REUNITE_FAMILY_CACHE_EVENTS, REUNITE_FOLD_CACHE_EVENTS, REUNITE_PERSON_KEYS) are "
+        "95 %% full, as /metrics says",
     )
     return parser.parse_args()
 

@@ -76,6 +76,8 @@ class Settings:
     # an event) and the cases projection's kept folds (about 2 KB an event).
     family_cache_events: int = 20_000
     fold_cache_events: int = 20_000
+    # Personal data keys held unwrapped (service.eventstore.keyring): about 400 B each.
+    person_keys: int = 65_536
     # A fleet (service/entrypoints/fleet.py): whether this process takes signed checkpoints,
     # and how often one that runs projections tries to take those no process owns.
     run_checkpoints: bool = True
@@ -170,6 +172,7 @@ class Settings:
                 env.get("REUNITE_FAMILY_CACHE_EVENTS", defaults.family_cache_events)
             ),
             fold_cache_events=int(env.get("REUNITE_FOLD_CACHE_EVENTS", defaults.fold_cache_events)),
+            person_keys=int(env.get("REUNITE_PERSON_KEYS", defaults.person_keys)),
             run_checkpoints=env.get("REUNITE_RUN_CHECKPOINTS", "1") not in ("0", "false", "no"),
             claim_poll=float(env.get("REUNITE_CLAIM_POLL", defaults.claim_poll)),
             metrics_token=env.get("REUNITE_METRICS_TOKEN") or None,

@@ -42,7 +42,7 @@ def keks(settings: Settings) -> list[KeyWrapper]:
 
 def keyring_for(settings: Settings) -> Keyring:
     """A keyring over the configured KEKs."""
-    return Keyring(keks(settings))
+    return Keyring(keks(settings), settings.person_keys)
 
 
 async def personal_store(

@@ -282,6 +282,9 @@ def _occupancy(container: Container, graphql: GraphQLApp | None) -> dict[str, tu
     if reports is not None:
         found["court_reports"] = (len(reports.kept), reports.size)
     found["decoded_rows"] = (len(DECODED.rows), DECODED.size)
+    keyring = container.store.keyring
+    if keyring is not None:
+        found["person_keys"] = (len(keyring), keyring.size)
     found["document_chars"] = (KEPT.held, KEPT.budget)
     return found
 

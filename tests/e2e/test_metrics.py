@@ -68,10 +68,13 @@ async def test_metrics_for_the_scraper_and_for_an_admin(
             "court_reports",
             "decoded_rows",
             "document_chars",
+            "person_keys",
         ):
             assert got[("reunite_cache_bound", (("cache", cache),))] >= 0, cache
             assert ("reunite_cache_held", (("cache", cache),)) in got, cache
         assert got[("reunite_cache_held", (("cache", "family_events"),))] > 0
+        keys = (("cache", "person_keys"),)
+        assert got[("reunite_cache_bound", keys)] == server_settings.person_keys
         for projection in ("cases", "timeline"):
             label = (("projection", projection),)
             assert got[("reunite_projection_owned", label)] == 1

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
 import pytest
 
+from service.application.personal_data import keyring_for
 from service.eventstore.keyring import HELD_SECONDS, KeyMissing, Keyring
 from service.eventstore.sealed_payloads import SEALED
-from service.eventstore.sealing import FileKek
+from service.eventstore.sealing import FileKek, generate_kek_file
+from service.settings import Settings
 
 FAMILY = UUID(int=1)
 
@@ -57,3 +60,10 @@ async def test_a_key_a_reader_prepares_is_kept_as_if_just_loaded() -> None:
     # ...and a key loaded before it decodes must not drop `old`.
     keyring.make(new, FAMILY)
     assert keyring.cipher(old) is not None
+
+
+def test_the_bound_is_configured_by_reunite_person_keys(tmp_path: Path) -> None:
+    generate_kek_file(tmp_path / "kek")
+    env = {"REUNITE_KEK_FILE": str(tmp_path / "kek"), "REUNITE_PERSON_KEYS": "10"}
+    assert keyring_for(Settings.from_env(env)).size == 10
+    assert Settings.from_env({}).person_keys == 65_536
