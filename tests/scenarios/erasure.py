@@ -25,6 +25,7 @@ from domain.values import (
 )
 from service.application.commands import FamilyCommands
 from service.eventstore.provenance import Provenance
+from tests.faults.postgres import _bin
 from tests.scenarios.family import SAN_YSIDRO, T0, at, ctx
 
 # Every personal value of the child, as it would appear in clear anywhere: none may remain.
@@ -128,6 +129,7 @@ async def clear_text_found(pool: asyncpg.Pool) -> list[str]:
 
 
 def pg_dump(url: str) -> str:
-    """The whole database as pg_dump writes it (schema and data)."""
-    done = subprocess.run(["pg_dump", "--dbname", url], capture_output=True, check=True)
+    """The whole database as pg_dump writes it (schema and data): the embedded wheel's
+    pg_dump, as new as either server the tests use (an older one refuses a newer server)."""
+    done = subprocess.run([_bin("pg_dump"), "--dbname", url], capture_output=True, check=True)
     return done.stdout.decode("utf-8", "replace")

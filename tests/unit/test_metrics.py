@@ -114,7 +114,7 @@ def test_the_process_state_is_read_when_scraped() -> None:
     )
     pool = SimpleNamespace(get_size=lambda: 6, get_idle_size=lambda: 2, get_max_size=lambda: 10)
     container: Any = SimpleNamespace(
-        store=SimpleNamespace(appends=3, appended=9, conflicts=1),
+        store=SimpleNamespace(appends=3, appended=9, conflicts=1, keyring=None),
         access_log=SimpleNamespace(written=4),
         database=SimpleNamespace(pool=pool),
         commands=SimpleNamespace(cache=SimpleNamespace(held=12, events=20_000)),
