@@ -1,11 +1,13 @@
 """Sustained load: does the read side keep up with the write side, and memory stay flat?
 
 One server process (projections inside, as `make run` runs it) over generated families.
-Writers send `addMember` without a version check as fast as they can; read-your-write
-clients write, then read the family with `minPosition`; subscribers follow the written
-families with `familyEvents`. Every second the projections' lag (events still to apply)
-and the server's RSS are sampled. Before the load, one command on a family of 2,000
-events is timed against one on a family of 10, interleaved (medians of `--runs` x 10).
+Writers send `addMember` without a version check as fast as they can, each to any of the
+families (`--hot-writers` of them only to the followed ones: families that then grow by
+thousands of members); read-your-write clients write, then read the family with
+`minPosition`; subscribers follow some of the written families with `familyEvents`.
+Every second the projections' lag (events still to apply) and the server's RSS are
+sampled. Before the load, one command on a family of 2,000 events is timed against one on
+a family of 10, interleaved (medians of `--runs` x 10).
 
     .venv/bin/python -m bench.sustained [--seconds 60] [--warmup S] [--writers 8] [--scale 1.0]
 
@@ -314,7 +316,7 @@ async def main(args: argparse.Namespace) -> None:
                 until = started + args.seconds
                 followed = families[: args.subscribers // 2 or 1]
                 work = [
-                    writer(client, families if i % 2 else followed, until, tally)
+                    writer(client, followed if i < args.hot_writers else families, until, tally)
                     for i in range(args.writers)
                 ]
                 work += [own_reader(client, families, until, tally) for _ in range(args.readers)]
@@ -341,6 +343,7 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--hot-writers", type=int, default=0, help="of --writers")
     parser.add_argument("--readers", type=int, default=2)
     parser.add_argument("--subscribers", type=int, default=16)
     parser.add_argument("--runs", type=int, default=3, help="x10 commands per family for the cost")
