@@ -18,11 +18,13 @@ request's work, and four analysts asking back to back would otherwise crowd out 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -67,6 +69,9 @@ BUDGETS = {
     Role.ADMIN: 500,
 }
 UNKNOWN_BUDGET = 100
+ESTIMATES_KEPT = 512  # cost estimates kept per schema (Limits.estimate)
+ESTIMATE_KEY_BYTES = 1024  # variables' JSON longer than this: estimated each time
+ESTIMATE_QUERY_CHARS = 16_384  # and query text longer than this: 512 keys stay under 9 MB
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,40 @@ class Limits:
         self.container: Container | None = None
         self.throttle = Throttle(0, 0)
         self.reports = KeptReports(0)
+        # Estimates by query text, operation and variables: the walk costs a request
+        # about a tenth of a cheap answer's CPU, and its result depends on nothing else.
+        self.estimates: OrderedDict[tuple[str, str | None, bytes], Estimate | None] = OrderedDict()
+
+    def estimate(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        query: str | None,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+    ) -> Estimate | None:
+        """estimate(), kept for ESTIMATES_KEPT operations of known text and JSON variables."""
+        try:
+            encoded = msgspec.json.encode(variables)
+        except (TypeError, ValueError):  # variables not JSON (in-process callers' objects)
+            encoded = None
+        key = None  # kept small, whatever callers send (documents are kept by text already)
+        if (
+            query is not None
+            and len(query) <= ESTIMATE_QUERY_CHARS
+            and encoded is not None
+            and len(encoded) <= ESTIMATE_KEY_BYTES
+        ):
+            key = (query, operation_name, encoded)
+        if key is not None and key in self.estimates:
+            self.estimates.move_to_end(key)
+            return self.estimates[key]
+        found = estimate(schema, document, operation_name, variables)
+        if key is not None:
+            self.estimates[key] = found
+            if len(self.estimates) > ESTIMATES_KEPT:
+                self.estimates.popitem(last=False)
+        return found
 
     def of(self, container: Container) -> Limits:
         if container is not self.container:  # a schema serves one container in production
@@ -223,9 +262,10 @@ class CostLimits(SchemaExtension):
         context.reports = limits.reports
         found = None
         if execution.graphql_document is not None:
-            found = estimate(
+            found = self.limits.estimate(
                 execution.schema._schema,
                 execution.graphql_document,
+                execution.query,
                 execution.operation_name,
                 execution.variables,
             )

@@ -41,11 +41,11 @@ MAX_KEYS = 50
 # Scalars whose JSON from PostgreSQL is what the executed path answers; Float is not (its
 # digits differ), DateTime is formatted (DATETIME).
 PLAIN_SCALARS = frozenset({"String", "Int", "Boolean", "UUID", "Date", "ID"})
-# Python's isoformat of a UTC datetime, as asyncpg returns timestamptz values.
+# Python's isoformat of a UTC datetime, as asyncpg returns timestamptz values: one to_char
+# (a third of the old three's CPU), whole seconds without their ".000000" as Python omits it.
 DATETIME = (
-    "(to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-    " || CASE WHEN to_char({0}, 'US') = '000000' THEN ''"
-    " ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || '+00:00')"
+    "replace(to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"'),"
+    " '.000000+', '+')"
 )
 # schema/node.py's global_id: url-safe base64 of "Type:key", without PostgreSQL's newlines.
 GLOBAL_ID = "translate(encode(convert_to('{0}:' || {1}, 'UTF8'), 'base64'), E'+/\\n', '-_')"
@@ -143,6 +143,23 @@ class Built:
 
     sql: str
     broken: str | None = None
+    flagged: bool = False  # its JSON may hold BROKEN_TEXT: an element of a list is broken
+
+
+# A nested list's element, in place of its JSON, where execution would not answer that
+# element as built: found in the row's text (schema/plan_roots.py), so the list's rows are
+# read once, not again by an EXISTS. No alias can be this key (GraphQL names are
+# [_A-Za-z][_0-9A-Za-z]*), and a string's quotes are escaped: no answer holds this text.
+BROKEN_TEXT = '{"!broken": true}'
+# Braces doubled: a plan's columns are formatted with the caller's clients.
+BROKEN_JSON = "'" + BROKEN_TEXT.replace("{", "{{").replace("}", "}}") + "'::json"
+
+
+def element(built: Built) -> str:
+    """A list element's JSON, or BROKEN_JSON where the element is broken."""
+    if built.broken is None:
+        return built.sql
+    return f"(CASE WHEN {built.broken} THEN {BROKEN_JSON} ELSE {built.sql} END)"
 
 
 def any_of(conditions: Iterable[str | None]) -> str | None:
@@ -169,7 +186,9 @@ class ObjectSql:
         built = {key: self.field(object_type, nodes, alias) for key, nodes in fields.items()}
         pairs = [f"'{key}', {value.sql}" for key, value in built.items()]
         return Built(
-            f"json_build_object({', '.join(pairs)})", any_of(v.broken for v in built.values())
+            f"json_build_object({', '.join(pairs)})",
+            any_of(v.broken for v in built.values()),
+            any(v.flagged for v in built.values()),
         )
 
     def field(self, object_type: GraphQLObjectType, nodes: list[FieldNode], alias: str) -> Built:
@@ -188,15 +207,18 @@ class ObjectSql:
             return NESTED[(type_name, name)](self, subselections(nodes), alias)
         if name == "id":
             key = " || ':' || ".join(f"{alias}.{k}::text" for k in table.key)
-            value = GLOBAL_ID.format(type_name, key)
+            value, null = GLOBAL_ID.format(type_name, key), key
         else:
-            value = self.column(definition.type, f"{alias}.{column_of(definition)}")
+            value, null = self.column(definition.type, f"{alias}.{column_of(definition)}")
         value = self.withheld(type_name, name, value, alias, table)
-        required = isinstance(definition.type, GraphQLNonNull)
-        return Built(value, f"{value} IS NULL" if required else None)
+        if not isinstance(definition.type, GraphQLNonNull):
+            return Built(value)
+        # Null exactly when the value is, without formatting it a second time per row.
+        return Built(value, f"{self.withheld(type_name, name, null, alias, table)} IS NULL")
 
-    def column(self, field_type: GraphQLOutputType, expression: str) -> str:
-        """A plain column's value as the executed path serialises its GraphQL type."""
+    def column(self, field_type: GraphQLOutputType, expression: str) -> tuple[str, str]:
+        """A plain column's value as the executed path serialises its GraphQL type, and an
+        expression null exactly when that value is (an unknown enum value included)."""
         if isinstance(field_type, GraphQLNonNull):
             field_type = field_type.of_type
         if isinstance(field_type, GraphQLList):
@@ -204,17 +226,17 @@ class ObjectSql:
             inner = field_type.of_type
             if get_named_type(inner).name != "Int" or not isinstance(inner, GraphQLNonNull):
                 raise NotCovered("a list column of other than integers")
-            return expression
+            return expression, expression
         named = get_named_type(field_type)
         if isinstance(named, GraphQLEnumType):
             cases = " ".join(
                 f"WHEN '{quoted(str(v.value))}' THEN '{quoted(n)}'" for n, v in named.values.items()
             )
-            return f"(CASE {expression} {cases} END)"
+            return f"(CASE {expression} {cases} END)", f"(CASE {expression} {cases} END)"
         if isinstance(named, GraphQLScalarType) and named.name == "DateTime":
-            return DATETIME.format(expression)
+            return DATETIME.format(expression), expression
         if isinstance(named, GraphQLScalarType) and named.name in PLAIN_SCALARS:
-            return expression
+            return expression, expression
         raise NotCovered(f"a value of type {named}")
 
     def withheld(self, type_name: str, name: str, value: str, alias: str, table: Table) -> str:
@@ -261,10 +283,9 @@ def _child_parents(compiler: ObjectSql, selections: list[SelectionSetNode], alia
         f" FROM parent_case {inner} WHERE {inner}.family_id = {alias}.family_id"
         f" AND {inner}.parent_id = ANY({alias}.parent_ids)"
     )
-    return Built(
-        f"coalesce((SELECT json_agg({parent.sql} ORDER BY {inner}.parent_id){rows}), '[]'::json)",
-        f"EXISTS (SELECT 1{rows} AND ({parent.broken}))" if parent.broken else None,
-    )
+    listed = f"json_agg({element(parent)} ORDER BY {inner}.parent_id)"
+    flagged = parent.flagged or parent.broken is not None
+    return Built(f"coalesce((SELECT {listed}{rows}), '[]'::json)", None, flagged)
 
 
 def _child_facility(compiler: ObjectSql, selections: list[SelectionSetNode], alias: str) -> Built:
@@ -275,6 +296,7 @@ def _child_facility(compiler: ObjectSql, selections: list[SelectionSetNode], ali
     return Built(
         f"(CASE WHEN {held} THEN {facility.sql} END)",
         f"{held} AND ({facility.broken})" if facility.broken else None,
+        facility.flagged,
     )
 
 
@@ -283,10 +305,9 @@ def _family_members(compiler: ObjectSql, selections: list[SelectionSetNode], ali
     inner = f"{alias}_m"
     member = compiler.object_json("Member", selections, inner)
     rows = f" FROM family_members {inner} WHERE {inner}.family_id = {alias}.family_id"
-    return Built(
-        f"coalesce((SELECT json_agg({member.sql} ORDER BY {inner}.ordinal){rows}), '[]'::json)",
-        f"EXISTS (SELECT 1{rows} AND ({member.broken}))" if member.broken else None,
-    )
+    listed = f"json_agg({element(member)} ORDER BY {inner}.ordinal)"
+    flagged = member.flagged or member.broken is not None
+    return Built(f"coalesce((SELECT {listed}{rows}), '[]'::json)", None, flagged)
 
 
 def _stale(compiler: ObjectSql, selections: list[SelectionSetNode], alias: str) -> Built:

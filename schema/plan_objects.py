@@ -15,7 +15,7 @@ from graphql import FieldNode
 
 from projections import case_queries, family_queries
 from schema.context import Context
-from schema.plan_fields import ObjectSql, subselections
+from schema.plan_fields import BROKEN_TEXT, ObjectSql, subselections
 from schema.plan_roots import Fallback, client_arrays
 
 Fetch = Callable[[asyncpg.Pool, UUID, str], Awaitable[asyncpg.Record | None]]
@@ -59,6 +59,7 @@ class ObjectPlan:
 
     root: ObjectRoot
     columns: str
+    flagged: bool = False  # whether its JSON may hold BROKEN_TEXT (a nested list's element)
 
     async def answer(self, context: Context, kwargs: dict[str, Any]) -> tuple[Any, list[UUID]]:
         """The object (null when there is none) and the family it carries."""
@@ -69,7 +70,7 @@ class ObjectPlan:
         row = await self.root.fetch(pool, kwargs["id"], columns)
         if row is None:
             return None, []
-        if row.get("plan_broken"):
+        if row.get("plan_broken") or (self.flagged and BROKEN_TEXT in row["plan_json"]):
             raise Fallback("a row execution answers with an error")
         return msgspec.json.decode(row["plan_json"]), [row["family_id"]]
 
@@ -81,4 +82,4 @@ def compile_object(compiler: ObjectSql, name: str, nodes: list[FieldNode]) -> Ob
     columns = f"{root.table}.family_id, {built.sql}::text AS plan_json"
     if built.broken is not None:
         columns += f", ({built.broken}) AS plan_broken"
-    return ObjectPlan(root, columns)
+    return ObjectPlan(root, columns, built.flagged)

@@ -30,7 +30,14 @@ from schema.case_pages import (
 )
 from schema.context import Context, Info
 from schema.paging import Page, Window, window
-from schema.plan_fields import NotCovered, ObjectSql, any_of, collect, subselections
+from schema.plan_fields import (
+    BROKEN_TEXT,
+    NotCovered,
+    ObjectSql,
+    any_of,
+    collect,
+    subselections,
+)
 from schema.policy import Fact, Use
 from schema.queries import families_page, timeline_page
 from schema.scoping import require, scope_of
@@ -102,8 +109,12 @@ async def _timeline(
     family_id = kwargs["family_id"]
     require(scope, Fact.IDENTITY, Use.LIST, family_id)
     page = await timeline_page(info, family_id, kwargs["filter"], asked, columns, every_cursor)
-    for row in page.rows:
-        require_entry(scope, row)
+    checked: set[tuple[UUID, tuple[UUID, ...] | None]] = set()
+    for row in page.rows:  # each distinct (family, people named) checked once: same answer
+        seen = (row["family_id"], tuple(row["people"]) if row["asylum"] else None)
+        if seen not in checked:
+            require_entry(scope, row)
+            checked.add(seen)
     return page, None  # a timeline is not counted: totalCount is null
 
 
@@ -159,6 +170,7 @@ class ConnectionPlan:
     connection_type: str
     every_cursor: bool  # whether an edge's cursor is selected
     broken: bool  # whether rows say if execution would answer them otherwise (plan_broken)
+    flagged: tuple[str, ...] = ()  # node columns whose text may hold BROKEN_TEXT
 
     async def answer(self, context: Context, kwargs: dict[str, Any]) -> tuple[Any, list[UUID]]:
         """The root field's value and the families its rows carry (for the read audit)."""
@@ -170,6 +182,8 @@ class ConnectionPlan:
         page, count = await self.root.fetch(info, kwargs, asked, columns, self.every_cursor)
         if self.broken and any(r["plan_broken"] for r in page.rows):
             raise Fallback("a row execution answers with an error")
+        if any(BROKEN_TEXT in r[c] for c in self.flagged for r in page.rows):
+            raise Fallback("a nested row execution answers with an error")
         value = await build_connection(self.layout, page, count, self.connection_type)
         return value, [r["family_id"] for r in page.rows]
 
@@ -197,6 +211,7 @@ def compile_connection(
     layout: Layout = []
     node_columns: list[str] = []
     broken: list[str | None] = []
+    flagged: list[str] = []
     for key, found in collect(schema, fragments, connection_type, subselections(nodes)).items():
         field = found[0].name.value
         if field in ("__typename", "totalCount"):
@@ -221,6 +236,8 @@ def compile_connection(
                     built = compiler.object_json(root.node_type, subselections(edge_found), alias)
                     node_columns.append(f"{built.sql}::text AS plan_json_{len(node_columns)}")
                     broken.append(built.broken)
+                    if built.flagged:
+                        flagged.append(f"plan_json_{len(node_columns) - 1}")
                     edge.append((edge_key, edge_field, len(node_columns) - 1))
                 else:
                     edge.append((edge_key, edge_field, None))
@@ -237,7 +254,7 @@ def compile_connection(
     )
     columns = ", ".join([*keys, *node_columns])
     return ConnectionPlan(
-        root, columns, layout, connection_type.name, every_cursor, check is not None
+        root, columns, layout, connection_type.name, every_cursor, check is not None, tuple(flagged)
     )
 
 
@@ -245,7 +262,6 @@ async def build_connection(
     layout: Layout, page: Page[Any], count: Count | None, type_name: str
 ) -> dict[str, Any]:
     """The Connection as schema/types.py answers it, from the page's rows and cursors."""
-    nodes: dict[int, list[Any]] = {}
     value: dict[str, Any] = {}
     for key, field, under in layout:
         if field == "__typename":
@@ -255,32 +271,29 @@ async def build_connection(
         elif field == "pageInfo":
             value[key] = await page_info(under, page)
         else:
-            value[key] = edges(under, page, nodes, type_name.removesuffix("Connection") + "Edge")
+            value[key] = edges(under, page, type_name.removesuffix("Connection") + "Edge")
     return value
 
 
 def edges(
-    fields: list[tuple[str, str, int | None]],
-    page: Page[Any],
-    nodes: dict[int, list[Any]],
-    type_name: str,
+    fields: list[tuple[str, str, int | None]], page: Page[Any], type_name: str
 ) -> list[dict[str, Any]]:
-    """The page's edges, each with the selected fields: a column of values per field."""
-    size = len(page.rows)
-    columns: list[list[Any]] = []
-    for _, field, index in fields:
+    """The page's edges, each with the selected fields in order, decoded from one JSON text
+    of the nodes' JSON as PostgreSQL built it (no dict per edge built here)."""
+    columns: list[list[str]] = []
+    for key, field, index in fields:
+        head = f'"{key}":'  # a response key is a GraphQL name: nothing in it to escape
         if field == "cursor":
-            columns.append(page.cursors)
+            columns.append([head + msgspec.json.encode(c).decode() for c in page.cursors])
         elif field == "__typename":
-            columns.append([type_name] * size)
+            columns.append([f'{head}"{type_name}"'] * len(page.rows))
         else:
-            assert index is not None
-            if index not in nodes:  # the page's nodes, decoded at once
-                texts = [r[f"plan_json_{index}"] for r in page.rows]
-                nodes[index] = msgspec.json.decode("[" + ",".join(texts) + "]")
-            columns.append(nodes[index])
-    keys = [key for key, _, _ in fields]
-    return [dict(zip(keys, values, strict=True)) for values in zip(*columns, strict=True)]
+            columns.append([head + r[f"plan_json_{index}"] for r in page.rows])
+    if not columns or not page.rows:
+        return []
+    text = "},{".join(",".join(values) for values in zip(*columns, strict=True))
+    found: list[dict[str, Any]] = msgspec.json.decode("[{" + text + "}]")
+    return found
 
 
 async def page_info(fields: list[tuple[str, str]], page: Page[Any]) -> dict[str, Any]:

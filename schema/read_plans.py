@@ -14,9 +14,10 @@ and `family` (without `minPosition`), selecting plain fields
 of Child, Parent, Facility, Family, Member and TimelineEntry, Child.parents,
 Child.facility, Family.members, `stale`, `parkedSince` and `staleReadModels`, global
 ids, `__typename`, cursors, pageInfo and totalCount, through fragments, for every role
-the root admits. Executed as before: mutations, subscriptions, any other root field
-(`courtReport`, `facilities`, time travel, audit, `node`), other fields with resolvers of
-their own (`dataQualityFlags`, `counselOfRecord`...), directives,
+the root admits; and `courtReport(asOf)` and `facilities(on)`, their figures laid out
+without execution (schema/plan_reports.py). Executed as before: mutations, subscriptions,
+any other root field (time travel, `courtReport(knownAt)`, audit, `node`), other fields
+with resolvers of their own (`dataQualityFlags`, `counselOfRecord`...), directives,
 `minPosition`, and anything else the compiler does not know (schema/plan_fields.NotCovered);
 and any request whose resolver would refuse it.
 """
@@ -26,10 +27,11 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -53,6 +55,7 @@ from schema.context import Context
 from schema.errors import PublicError
 from schema.plan_fields import NotCovered, ObjectSql, collect
 from schema.plan_objects import OBJECT_ROOTS, ObjectPlan, compile_object
+from schema.plan_reports import REPORT_ROOTS, ReportPlan, compile_report
 from schema.plan_roots import ROOTS, ConnectionPlan, Fallback, as_info, compile_connection
 from schema.tracing import root_span
 from service.access.auth import Role
@@ -60,6 +63,10 @@ from service.postgres.database import unavailable
 
 log = logging.getLogger(__name__)
 PLANS_KEPT = 512  # compiled plans per process, by query text, operation name and role
+# A longer document is compiled each time: 512 kept stay small whatever callers send.
+PLAN_QUERY_CHARS = 16_384
+ARGUMENTS_KEPT = 64  # coerced arguments per plan, by variables
+KEY_BYTES = 1024  # variables' JSON longer than this is coerced each time, not kept
 
 
 @dataclass(frozen=True)
@@ -69,7 +76,7 @@ class RootPlan:
     key: str
     name: str
     nodes: tuple[FieldNode, ...]  # as merged under the key (arguments: the first's)
-    plan: ConnectionPlan | ObjectPlan | None  # None: __typename
+    plan: ConnectionPlan | ObjectPlan | ReportPlan | None  # None: __typename
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,8 @@ class Plan:
 
     operation: OperationDefinitionNode
     roots: tuple[RootPlan, ...]
+    # Arguments coerced, by the variables' JSON: resolvers only read them, never change them.
+    coerced: dict[bytes, dict[str, dict[str, Any]]] = field(default_factory=dict, compare=False)
 
     async def answer(
         self, schema: Schema, context: Context, variables: Mapping[str, Any] | None
@@ -107,6 +116,34 @@ class Plan:
     ) -> dict[str, dict[str, Any]]:
         """Each root's arguments as its resolver takes them, coerced as GraphQL coerces
         them; Fallback where GraphQL or the root's gate would refuse."""
+        try:
+            key: bytes | None = msgspec.json.encode(variables)
+        except (TypeError, ValueError):  # not JSON (a test's own objects): coerced each time
+            key = None
+        if key is not None and len(key) > KEY_BYTES:  # kept small, whatever callers send
+            key = None
+        found = self.coerced.get(key) if key is not None else None
+        if found is None:
+            found = self.coerce(schema, variables)
+            if key is not None:
+                if len(self.coerced) >= ARGUMENTS_KEPT:
+                    self.coerced.pop(next(iter(self.coerced)))
+                self.coerced[key] = found
+        query_type = schema._schema.query_type
+        assert query_type is not None
+        for root in self.roots:  # the gates, per request: they read the caller
+            if root.plan is None:
+                continue
+            definition = query_type.fields[root.name].extensions["strawberry-definition"]
+            for permission in definition.permission_classes:
+                if not permission().has_permission(None, as_info(context), **found[root.key]):
+                    raise Fallback("refused: the executed path says so")
+        return found
+
+    def coerce(
+        self, schema: Schema, variables: Mapping[str, Any] | None
+    ) -> dict[str, dict[str, Any]]:
+        """Each root's arguments coerced from these variables (the same for every caller)."""
         graphql_schema = schema._schema
         coerced = get_variable_values(
             graphql_schema, self.operation.variable_definitions or (), dict(variables or {})
@@ -119,22 +156,18 @@ class Plan:
         for root in self.roots:
             if root.plan is None:
                 continue
-            field = query_type.fields[root.name]
-            definition = field.extensions["strawberry-definition"]
+            root_field = query_type.fields[root.name]
+            definition = root_field.extensions["strawberry-definition"]
             try:
-                raw = get_argument_values(field, root.nodes[0], coerced)
+                raw = get_argument_values(root_field, root.nodes[0], coerced)
             except GraphQLError:
                 raise Fallback("arguments GraphQL refuses") from None
-            kwargs = convert_arguments(
+            found[root.key] = convert_arguments(
                 raw,
                 definition.arguments,
                 scalar_registry=schema.schema_converter.scalar_registry,
                 config=schema.config,
             )
-            for permission in definition.permission_classes:
-                if not permission().has_permission(None, as_info(context), **kwargs):
-                    raise Fallback("refused: the executed path says so")
-            found[root.key] = kwargs
         return found
 
     def outage(
@@ -186,6 +219,9 @@ def compile_plan(
         if name in OBJECT_ROOTS:
             roots.append(RootPlan(key, name, tuple(nodes), compile_object(compiler, name, nodes)))
             continue
+        if name in REPORT_ROOTS:
+            roots.append(RootPlan(key, name, tuple(nodes), compile_report(compiler, name, nodes)))
+            continue
         if name not in ROOTS:
             raise NotCovered(f"the root field {name}")
         connection = get_named(query_type, name)
@@ -231,7 +267,7 @@ class PlanCache:
             found: Plan | None = compile_plan(schema, document, operation_name, role)
         except NotCovered:
             found = None
-        if query is not None:
+        if query is not None and len(query) <= PLAN_QUERY_CHARS:
             self.kept[key] = found
             if len(self.kept) > self.size:
                 self.kept.popitem(last=False)

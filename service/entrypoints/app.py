@@ -38,6 +38,7 @@ from schema.read_plans import PlanCache
 from schema.response_cache import ResponseCache
 from service.access.auth import AuthenticationFailed, Authenticator
 from service.application.container import Container
+from service.entrypoints.collector import settled
 from service.entrypoints.console import console_routes
 from service.entrypoints.cors import CrossOrigin, Origins
 from service.entrypoints.graphql_http import (
@@ -409,6 +410,7 @@ def create_app(settings: Settings) -> Starlette:
                 tasks.append(asyncio.create_task(run))
             if settings.metrics_port is not None:
                 tasks.append(asyncio.create_task(serve_metrics(metrics, settings, stop)))
+            resources.enter_context(settled())  # started: the collector tuned for serving
             try:
                 yield
             finally:

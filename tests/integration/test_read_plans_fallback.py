@@ -83,6 +83,27 @@ async def test_rows_execution_answers_with_an_error_are_executed(
         assert planned.text == executed.text and '"errors"' in executed.text
 
 
+async def test_a_broken_element_of_a_nested_list_alone_is_executed(
+    container: Container, world: World
+) -> None:
+    """Only a parent under a child broken (found in the row's JSON, not by a second
+    look-up): a page and the child by id both fall back, and answer the executed error."""
+    case = world.cases["ana"]
+    caseworker = Identity("jo", Role.CASEWORKER)
+    parents = "parents { parentId situation }"
+    page = f"{{ children(first: 10) {{ edges {{ node {{ childId {parents} }} }} }} }}"
+    one = f"query($id: UUID!) {{ child(id: $id) {{ childId {parents} }} }}"
+    assert await same(container, caseworker, page)
+    assert await same(container, caseworker, one, id=str(case.child))
+    await container.database.pool.execute(
+        "UPDATE parent_case SET situation = 'lost' WHERE parent_id = $1", case.parent
+    )
+    for query, variables in ((page, {}), (one, {"id": str(case.child)})):
+        executed, planned = await both(container, caseworker, query, **variables)
+        assert not planned.planned, query
+        assert planned.text == executed.text and '"errors"' in executed.text
+
+
 class Unreachable:
     """A read pool whose database cannot be reached (a replica that went down)."""
 

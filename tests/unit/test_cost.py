@@ -5,7 +5,15 @@ from __future__ import annotations
 from graphql import parse
 
 from schema.build import create_schema
-from schema.cost import KNOWN_AT_REPORT, budget_of, estimate
+from schema.cost import (
+    ESTIMATE_KEY_BYTES,
+    ESTIMATE_QUERY_CHARS,
+    ESTIMATES_KEPT,
+    KNOWN_AT_REPORT,
+    Limits,
+    budget_of,
+    estimate,
+)
 from schema.throttle import Throttle
 from service.access.auth import Role
 
@@ -62,3 +70,20 @@ def test_a_subject_over_its_allowance_is_told_when_to_retry() -> None:
     assert throttle.enter("ana") == 20  # the next token in 60 / 3 seconds
     now[0] = 20.0
     assert throttle.enter("ana") is None
+
+
+def test_estimates_are_kept_by_text_and_variables_bounded_and_small() -> None:
+    limits = Limits()
+    document = parse(PAGE)
+    ten = limits.estimate(SCHEMA, document, PAGE, None, {"n": 10})
+    hundred = limits.estimate(SCHEMA, document, PAGE, None, {"n": 100})
+    assert ten is not None and hundred is not None
+    assert (ten.cost, hundred.cost) == (1 + 10 * 4, 1 + 100 * 4)  # variables are the key too
+    assert limits.estimate(SCHEMA, document, PAGE, None, {"n": 10}) is ten
+    padded = PAGE + " " * ESTIMATE_QUERY_CHARS
+    limits.estimate(SCHEMA, parse(padded), padded, None, {"n": 1})
+    limits.estimate(SCHEMA, document, PAGE, None, {"n": 1, "pad": "x" * ESTIMATE_KEY_BYTES})
+    assert len(limits.estimates) == 2  # neither the long text nor the long variables kept
+    for n in range(ESTIMATES_KEPT + 5):
+        limits.estimate(SCHEMA, document, PAGE, None, {"n": n})
+    assert len(limits.estimates) == ESTIMATES_KEPT

@@ -8,7 +8,8 @@ from graphql import parse
 
 from schema.build import create_schema
 from schema.plan_fields import NotCovered
-from schema.read_plans import PlanCache, compile_plan
+from schema.plan_reports import ReportPlan, Shape
+from schema.read_plans import PLAN_QUERY_CHARS, PlanCache, compile_plan
 from service.access.auth import Role
 
 SCHEMA = create_schema()._schema
@@ -27,7 +28,7 @@ def columns(query: str, role: Role = Role.CASEWORKER) -> str:
     "query",
     [
         "mutation { __typename }",
-        '{ courtReport(asOf: "2018-07-31") { asOf } }',
+        '{ node(id: "Q2hpbGQ6eA==") { id } }',
         "{ projectionStatus { name } }",
         "{ children(first: 2) { edges { node { childId @include(if: true) } } } }",
         "query @skip(if: false) { children(first: 2) { totalCount } }",
@@ -80,3 +81,20 @@ def test_plans_are_kept_per_role_and_so_is_not_covered() -> None:
     uncovered = "{ projectionStatus { name } }"
     assert cache.plan(SCHEMA, parse(uncovered), uncovered, None, Role.ADMIN) is None
     assert len(cache.kept) == 2  # bounded: the oldest went
+    padded = PAGE + " " * PLAN_QUERY_CHARS  # a long document: compiled, not kept
+    assert cache.plan(SCHEMA, parse(padded), padded, None, Role.CASEWORKER) is not None
+    assert all(len(query) <= PLAN_QUERY_CHARS for query, *_ in cache.kept)
+
+
+def test_the_statistics_roots_compile_to_their_selection() -> None:
+    query = """{ courtReport(asOf: "2018-07-31") { asOf children { total n: under5 } }
+      facilities(on: "2018-07-31") { ... on FacilityStats { census } __typename } }"""
+    report, facilities = (
+        r.plan for r in compile_plan(SCHEMA, parse(query), None, Role.ANALYST).roots
+    )
+    assert isinstance(report, ReportPlan) and isinstance(facilities, ReportPlan)
+    assert [f[:2] for f in report.shape.fields] == [("asOf", "as_of"), ("children", "children")]
+    children = report.shape.fields[1][3]
+    assert isinstance(children, Shape)
+    assert [f[:2] for f in children.fields] == [("total", "total"), ("n", "under_5")]
+    assert facilities.listed and [f[0] for f in facilities.shape.fields] == ["census", "__typename"]
