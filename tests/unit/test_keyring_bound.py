@@ -67,3 +67,14 @@ def test_the_bound_is_configured_by_reunite_person_keys(tmp_path: Path) -> None:
     env = {"REUNITE_KEK_FILE": str(tmp_path / "kek"), "REUNITE_PERSON_KEYS": "10"}
     assert keyring_for(Settings.from_env(env)).size == 10
     assert Settings.from_env({}).person_keys == 65_536
+
+
+def test_keys_beyond_the_bound_are_only_those_used_within_the_hold() -> None:
+    clock = Clock()
+    keyring = Keyring([FileKek(os.urandom(32))], size=100, clock=clock)
+    per_second = 200  # a soak's refolds use every member's key of the families they fold
+    for second in range(int(HELD_SECONDS) * 6):
+        clock.now = float(second)
+        for n in range(per_second):
+            keyring.make(UUID(int=second * per_second + n + 10), FAMILY)
+        assert len(keyring) <= 100 + per_second * (HELD_SECONDS + 1)
