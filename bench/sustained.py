@@ -188,6 +188,16 @@ def cache_fill(exposition: str) -> float:
     )
 
 
+async def caught_up(db: Database, within: float = 600.0) -> None:
+    """Wait until every projection has applied what `prepare` wrote: the largest lag is
+    the load's, not the server's first catch-up (1,600 families at --scale 4)."""
+    deadline = time.monotonic() + within
+    while not (rows := await db.pool.fetch(LAG)) or any(r["lag"] for r in rows):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the projections did not catch up within {within:.0f} s")
+        await asyncio.sleep(0.5)
+
+
 def rss_kib(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
@@ -303,6 +313,7 @@ async def main(args: argparse.Namespace) -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_ready(base)
+            await caught_up(db)
             limits = httpx.Limits(max_connections=64)
             async with httpx.AsyncClient(
                 base_url=base,
