@@ -25,7 +25,8 @@ import os
 import random
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
@@ -52,6 +53,7 @@ from domain.values import LocationOutcome, MemberRole, PersonName, Sex
 from service.access.auth import Authenticator, Role
 from service.application.container import Container
 from service.eventstore.provenance import Provenance
+from service.postgres.database import Database
 from service.settings import Settings
 
 SECRET = "bench-secret-long-enough-for-hs256-signatures"
@@ -95,6 +97,22 @@ async def append_all(container: Container, families: Sequence[list[Any]]) -> Non
                 await keyring.store_made(conn)
             encoded = [container.store.encode(e) for e in events]
             await container.store.append(events[0].originator_id, 0, encoded, WHO, conn=conn)
+
+
+@asynccontextmanager
+async def demo_database(
+    wipe: bool, scale: float, seed: int
+) -> AsyncIterator[tuple[Database, Container, UUID]]:
+    """A database on a server of the bench's own, holding the demo children and a family of
+    30 timeline entries, projected; with a container over it and that family's id."""
+    async with own_server() as server:
+        os.environ.setdefault("DATABASE_URL", server)
+        async with bench_database(wipe) as db:
+            container = await Container.build(settings_for(db.url), db)
+            await load_children(container, max(100, int(CHILDREN * scale)), seed)
+            family = await thirty_event_family(container)
+            await container.runner.catch_up()
+            yield db, container, family
 
 
 async def thirty_event_family(container: Container) -> UUID:
@@ -266,22 +284,16 @@ async def measure(
 async def main() -> None:
     args = parse_args(__doc__ or "", None)
     each = max(4, int(40 * args.scale))
-    async with own_server() as server:
-        os.environ.setdefault("DATABASE_URL", server)
-        async with bench_database(args.wipe) as db:
-            container = await Container.build(settings_for(db.url), db)
-            await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
-            family = await thirty_event_family(container)
-            await container.runner.catch_up()
-            token = Authenticator(Settings(jwt_secret=SECRET)).mint("bench", Role.CASEWORKER)
-            systems = list(SYSTEMS)
-            why_not = postgraphile.available()
-            if why_not is None:
-                await postgraphile.prepare(db.url)
-                systems.append(PEER)
-            else:
-                print(f"peer not measured: {why_not}")
-            measured = await measure(db.url, token, family, args.runs, each, systems)
+    async with demo_database(args.wipe, args.scale, args.seed) as (db, _, family):
+        token = Authenticator(Settings(jwt_secret=SECRET)).mint("bench", Role.CASEWORKER)
+        systems = list(SYSTEMS)
+        why_not = postgraphile.available()
+        if why_not is None:
+            await postgraphile.prepare(db.url)
+            systems.append(PEER)
+        else:
+            print(f"peer not measured: {why_not}")
+        measured = await measure(db.url, token, family, args.runs, each, systems)
     for system in systems:
         report(system.label, measured[system.label], args.runs, each)
     judge(measured)

@@ -10,14 +10,13 @@ as it is for every answer.
 from __future__ import annotations
 
 import gc
-import os
 import time
 from typing import Any
 
 import uvloop
 
-from bench.common import bench_database, median, own_server, parse_args, print_table, settings_for
-from bench.graphql import CHILDREN, PAGE, TIMELINE, load_children, thirty_event_family
+from bench.common import median, parse_args, print_table
+from bench.graphql import PAGE, TIMELINE, demo_database
 from schema.build import create_schema
 from schema.context import Context
 from schema.loaders import Loaders
@@ -84,23 +83,17 @@ async def one_round(
 async def main() -> None:
     args = parse_args(__doc__ or "", None)
     requests = max(20, int(200 * args.scale))
-    async with own_server() as server:
-        os.environ.setdefault("DATABASE_URL", server)
-        async with bench_database(args.wipe) as db:
-            container = await Container.build(settings_for(db.url), db)
-            await load_children(container, max(100, int(CHILDREN * args.scale)), args.seed)
-            family = await thirty_event_family(container)
-            await container.runner.catch_up()
-            cases: dict[str, dict[str, Any]] = {
-                "(b) timeline, 30 events": {"query": TIMELINE, "variables": {"id": str(family)}},
-                "(c) 100 children + parents + facility": {"query": PAGE},
-            }
-            found: dict[tuple[str, bool], list[tuple[float, float, float]]] = {}
-            for run in range(args.runs):
-                for name, body in cases.items():
-                    for planned in (False, True) if run % 2 == 0 else (True, False):
-                        sample = await one_round(container, planned, body, requests)
-                        found.setdefault((name, planned), []).append(sample)
+    async with demo_database(args.wipe, args.scale, args.seed) as (_, container, family):
+        cases: dict[str, dict[str, Any]] = {
+            "(b) timeline, 30 events": {"query": TIMELINE, "variables": {"id": str(family)}},
+            "(c) 100 children + parents + facility": {"query": PAGE},
+        }
+        found: dict[tuple[str, bool], list[tuple[float, float, float]]] = {}
+        for run in range(args.runs):
+            for name, body in cases.items():
+                for planned in (False, True) if run % 2 == 0 else (True, False):
+                    sample = await one_round(container, planned, body, requests)
+                    found.setdefault((name, planned), []).append(sample)
     rows = []
     for (name, planned), samples in found.items():
         cpu, share, collections = (median(s[i] for s in samples) for i in range(3))

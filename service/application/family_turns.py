@@ -29,7 +29,8 @@ class FamilyTurns:
     async def turn(self, family_id: UUID) -> AsyncIterator[bool]:
         """Hold the family's turn (first come, first served); yields whether it was had
         within `wait` seconds (False: going ahead without it)."""
-        lock, users = self._locks.get(family_id, (asyncio.Lock(), 0))
+        held = self._locks.get(family_id)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[family_id] = (lock, users + 1)
         had = False
         try:
