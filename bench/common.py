@@ -301,7 +301,7 @@ def _uuid(rng: random.Random) -> UUID:
     return UUID(int=rng.getrandbits(128), version=4)
 
 
-def _family_events(rng: random.Random, family_id: UUID, number: int) -> list[Any]:
+def case_events(rng: random.Random, family_id: UUID, number: int) -> list[Any]:
     """A case through the aggregate: members, apprehension, separations, referrals,
     placements, some detentions and reunifications (about 10 events on average)."""
     moment = T0 + timedelta(hours=number * 0.5)
@@ -393,7 +393,7 @@ def build_workload(
         min_events is not None and total < min_events
     ):
         family_id = _uuid(rng)
-        events = [encode(e) for e in _family_events(rng, family_id, count)]
+        events = [encode(e) for e in case_events(rng, family_id, count)]
         at, version, start = count + rng.random(), 0, 0
         while start < len(events):
             size = rng.randint(1, 3)

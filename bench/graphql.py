@@ -38,8 +38,8 @@ import uvloop
 from bench import postgraphile
 from bench.common import (
     T0,
-    _family_events,
     bench_database,
+    case_events,
     median,
     own_server,
     parse_args,
@@ -75,7 +75,7 @@ async def load_children(container: Container, children: int, seed: int) -> None:
     """Generated families until `children` children are recorded, 200 per transaction."""
     rng, recorded, number, batch = random.Random(seed), 0, 0, []
     while recorded < children:
-        events = _family_events(rng, UUID(int=rng.getrandbits(128), version=4), number)
+        events = case_events(rng, UUID(int=rng.getrandbits(128), version=4), number)
         number += 1
         recorded += sum(
             1 for e in events if getattr(getattr(e, "role", None), "value", "") == "child"

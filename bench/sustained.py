@@ -34,8 +34,8 @@ import httpx
 import websockets
 
 from bench.common import (
-    _family_events,
     bench_database,
+    case_events,
     empty_database,
     median,
     print_table,
@@ -170,7 +170,7 @@ async def sampler(
         await asyncio.sleep(1.0)
 
 
-GROWING = ("family_events", "case_folds_events", "person_keys")  # the caches the load fills
+GROWING = ("family_bytes", "case_folds_bytes", "person_keys")  # the caches the load fills
 
 
 def cache_fill(exposition: str) -> float:
@@ -208,7 +208,7 @@ async def prepare(db: Database, families: int) -> tuple[list[UUID], UUID, UUID]:
     rng, made = random.Random(20180520), []
     batch: list[list[Any]] = []
     for number in range(families):
-        events = _family_events(rng, UUID(int=rng.getrandbits(128), version=4), number)
+        events = case_events(rng, UUID(int=rng.getrandbits(128), version=4), number)
         made.append(events[0].originator_id)
         batch.append(events)
     long, short = long_history(2000), long_history(10)
@@ -364,7 +364,7 @@ def parse() -> argparse.Namespace:
         "--warmup",
         type=float,
         help="seconds before RSS is compared; by default, once the caches that grow with the "
-        "log (REUNITE_FAMILY_CACHE_EVENTS, REUNITE_FOLD_CACHE_EVENTS, REUNITE_PERSON_KEYS) are "
+        "log (REUNITE_FAMILY_CACHE_MIB, REUNITE_FOLD_CACHE_MIB, REUNITE_PERSON_KEYS) are "
         "95 %% full, as /metrics says",
     )
     return parser.parse_args()

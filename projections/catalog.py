@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from projections.cases import CasesProjection
-from projections.folded import DEFAULT_EVENTS, FoldedFamilies
+from projections.folded import DEFAULT_BYTES, FoldedFamilies
 from projections.projection import Projection, effective_envelopes
 from projections.timeline import TimelineProjection
 from service.eventstore.store import EventStore
 
 
-def all_projections(store: EventStore, folds_kept: int = DEFAULT_EVENTS) -> list[Projection]:
-    """Every read model the runner feeds (side by side); `folds_kept` bounds, in events, the
-    case folds the cases projection keeps between batches."""
+def all_projections(store: EventStore, folds_kept: int = DEFAULT_BYTES) -> list[Projection]:
+    """Every read model the runner feeds (side by side); `folds_kept` bounds, in estimated
+    bytes, the case folds the cases projection keeps between batches."""
     return [
         TimelineProjection(store.decode, store.prepare),
         CasesProjection(

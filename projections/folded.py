@@ -11,9 +11,18 @@ from projections.case_rows import CaseRows
 from projections.projection import Envelope
 from projections.row_changes import Fingerprints
 
-# Bounded by the events the kept families hold (a family's version counts its events):
-# a fold holds about 2 KB an event at most (a member added), so 20,000 is about 40 MB.
-DEFAULT_EVENTS = 20_000
+DEFAULT_BYTES = 32 * 2**20
+
+# What a kept fold costs, estimated from what it holds, as measured with tracemalloc
+# (tests/unit/test_cache_weights.py): about 2.2 KiB a member (its rows and their
+# fingerprints), a little for each other event (status changes). Counting events instead
+# let a full memo grow several times in memory as its families filled with members.
+FOLD_BYTES, MEMBER_BYTES, EVENT_BYTES = 2_500, 2_250, 48
+
+
+def weight(version: int, rows: CaseRows) -> int:
+    """The estimated bytes a family's fold through `version` holds."""
+    return FOLD_BYTES + MEMBER_BYTES * len(rows.members) + EVENT_BYTES * version
 
 
 class FoldedFamilies:
@@ -26,14 +35,14 @@ class FoldedFamilies:
     rebuild from the start, a retry of events already folded) folds the family whole.
     """
 
-    def __init__(self, events: int = DEFAULT_EVENTS) -> None:
-        self.events = events
-        self._kept: OrderedDict[UUID, tuple[int, CaseRows, Fingerprints]] = OrderedDict()
+    def __init__(self, budget: int = DEFAULT_BYTES) -> None:
+        self.budget = budget
+        self._kept: OrderedDict[UUID, tuple[int, CaseRows, Fingerprints, int]] = OrderedDict()
         self._held = 0
 
     @property
     def held(self) -> int:
-        """The events the kept folds hold (bounded by `events`)."""
+        """The bytes the kept folds are estimated to hold (bounded by `budget`)."""
         return self._held
 
     def resume(
@@ -45,8 +54,8 @@ class FoldedFamilies:
         kept = self._kept.pop(family_id, None)
         if kept is None:
             return None
-        version, rows, written = kept
-        self._held -= version
+        version, rows, written, cost = kept
+        self._held -= cost
         if new[0].recorded.version != version + 1:
             return None
         # Earlier rows change: an amendment, or an erasure (its person's fields now erased).
@@ -58,13 +67,14 @@ class FoldedFamilies:
         """Keep a family's fold through `version` and what was written of it, dropping the
         least recently used."""
         if (old := self._kept.pop(family_id, None)) is not None:
-            self._held -= old[0]
-        if version > self.events:
+            self._held -= old[3]
+        cost = weight(version, rows)
+        if cost > self.budget:
             return
-        self._kept[family_id] = (version, rows, written)
-        self._held += version
-        while self._held > self.events:
-            _, (dropped, _, _) = self._kept.popitem(last=False)
+        self._kept[family_id] = (version, rows, written, cost)
+        self._held += cost
+        while self._held > self.budget:
+            _, (*_, dropped) = self._kept.popitem(last=False)
             self._held -= dropped
 
     def __len__(self) -> int:

@@ -72,10 +72,10 @@ class Settings:
     # Months of the access log kept in the hot database (this one included); older ones are
     # what `reunite access-log archive` moves out (ADR 0015).
     access_log_hot_months: int = 13
-    # Events held in memory, at most: loaded families kept for the next command (about 1.4 KB
-    # an event) and the cases projection's kept folds (about 2 KB an event).
-    family_cache_events: int = 20_000
-    fold_cache_events: int = 20_000
+    # MiB held in memory, at most, as estimated from what they hold: loaded families kept for
+    # the next command, and the cases projection's kept folds.
+    family_cache_mib: int = 32
+    fold_cache_mib: int = 32
     # Personal data keys held unwrapped (service.eventstore.keyring): about 400 B each.
     person_keys: int = 65_536
     # A fleet (service/entrypoints/fleet.py): whether this process takes signed checkpoints,
@@ -102,6 +102,9 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         """Read REUNITE_* variables and DATABASE_URL; unset ones keep their defaults."""
         env = dict(os.environ if env is None else env)
+        for old, new in RENAMED.items():
+            if old in env:  # else the old name would be ignored without a word
+                raise ValueError(f"{old} is now {new}: set that instead")
         defaults = cls()
         return cls(
             database_url=env.get("DATABASE_URL") or None,
@@ -168,10 +171,8 @@ class Settings:
             access_log_hot_months=int(
                 env.get("REUNITE_ACCESS_LOG_HOT_MONTHS", defaults.access_log_hot_months)
             ),
-            family_cache_events=int(
-                env.get("REUNITE_FAMILY_CACHE_EVENTS", defaults.family_cache_events)
-            ),
-            fold_cache_events=int(env.get("REUNITE_FOLD_CACHE_EVENTS", defaults.fold_cache_events)),
+            family_cache_mib=int(env.get("REUNITE_FAMILY_CACHE_MIB", defaults.family_cache_mib)),
+            fold_cache_mib=int(env.get("REUNITE_FOLD_CACHE_MIB", defaults.fold_cache_mib)),
             person_keys=int(env.get("REUNITE_PERSON_KEYS", defaults.person_keys)),
             run_checkpoints=env.get("REUNITE_RUN_CHECKPOINTS", "1") not in ("0", "false", "no"),
             claim_poll=float(env.get("REUNITE_CLAIM_POLL", defaults.claim_poll)),
@@ -196,6 +197,11 @@ def _path(value: str | None) -> Path | None:
 def _flag(value: str) -> bool:
     return value.strip().lower() in ("1", "true", "yes", "on")
 
+
+RENAMED = {  # old setting: its successor
+    "REUNITE_FAMILY_CACHE_EVENTS": "REUNITE_FAMILY_CACHE_MIB",
+    "REUNITE_FOLD_CACHE_EVENTS": "REUNITE_FOLD_CACHE_MIB",
+}
 
 TRACE_EXPORTERS = ("otlp", "console")
 

@@ -38,12 +38,12 @@ class Container:
         """Wire the parts over an open database and make sure read-model tables exist."""
         keyring = keyring_for(settings)
         store = await personal_store(database.pool, settings, keyring)
-        projections = all_projections(store, settings.fold_cache_events)
+        projections = all_projections(store, settings.fold_cache_mib * 2**20)
         runner = ProjectionRunner(database.pool, store, projections)
         async with database.as_owner() as owner:
             await runner.setup(owner=owner)
         pool = database.pool
-        commands = FamilyCommands(store, FamilyCache(events=settings.family_cache_events))
+        commands = FamilyCommands(store, FamilyCache(budget=settings.family_cache_mib * 2**20))
         erasure = Erasure(commands, keyring)
         return cls(
             settings,

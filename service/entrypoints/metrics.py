@@ -264,15 +264,15 @@ def _caches(container: Container, graphql: GraphQLApp | None) -> Iterator[Metric
 
 
 def _occupancy(container: Container, graphql: GraphQLApp | None) -> dict[str, tuple[int, int]]:
-    """Each cache's (held, bound): families' events, folds' events, answers, reports,
-    decoded rows, and documents' characters."""
+    """Each cache's (held, bound): families' and folds' estimated bytes, answers, reports,
+    decoded rows, persons' keys, and documents' characters."""
     found: dict[str, tuple[int, int]] = {}
     families = container.commands.cache
-    found["family_events"] = (families.held, families.events)
+    found["family_bytes"] = (families.held, families.budget)
     cases = container.runner.projections.get("cases")
     folded = getattr(cases, "folded", None)
     if folded is not None:
-        found["case_folds_events"] = (folded.held, folded.events)
+        found["case_folds_bytes"] = (folded.held, folded.budget)
     if graphql is not None and graphql.response_cache is not None:
         found["responses"] = (len(graphql.response_cache.kept), graphql.response_cache.size)
     plans: PlanCache | None = getattr(graphql, "plans", None)

@@ -62,8 +62,8 @@ async def test_metrics_for_the_scraper_and_for_an_admin(
         assert ("reunite_append_conflicts_total", ()) in got
         assert ("reunite_access_log_writes_total", ()) in got
         for cache in (
-            "family_events",
-            "case_folds_events",
+            "family_bytes",
+            "case_folds_bytes",
             "responses",
             "court_reports",
             "decoded_rows",
@@ -72,7 +72,7 @@ async def test_metrics_for_the_scraper_and_for_an_admin(
         ):
             assert got[("reunite_cache_bound", (("cache", cache),))] >= 0, cache
             assert ("reunite_cache_held", (("cache", cache),)) in got, cache
-        assert got[("reunite_cache_held", (("cache", "family_events"),))] > 0
+        assert got[("reunite_cache_held", (("cache", "family_bytes"),))] > 0
         keys = (("cache", "person_keys"),)
         assert got[("reunite_cache_bound", keys)] == server_settings.person_keys
         for projection in ("cases", "timeline"):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from service.application.family_cache import FamilyCache, Loaded
+import pytest
+
+from service.application.family_cache import FamilyCache, Loaded, weight
+from service.settings import RENAMED, Settings
 from tests.scenarios.family import opened_family
 
 
@@ -33,10 +36,10 @@ def test_a_cache_of_size_zero_keeps_nothing() -> None:
     assert len(cache) == 0
 
 
-def test_families_are_dropped_once_the_events_they_hold_pass_the_bound() -> None:
+def test_families_are_dropped_once_the_bytes_they_hold_pass_the_bound() -> None:
     ids = [uuid4() for _ in range(3)]
     families = [opened_family(family_id)[0] for family_id in ids]
-    cache = FamilyCache(events=2 * families[0].version)
+    cache = FamilyCache(budget=2 * weight(families[0]))
     for family_id, family in zip(ids, families, strict=True):
         cache.keep(family_id, Loaded(family, b"h"))
     assert [cache.take(family_id) is not None for family_id in ids] == [False, True, True]
@@ -45,6 +48,17 @@ def test_families_are_dropped_once_the_events_they_hold_pass_the_bound() -> None
 def test_a_family_longer_than_the_whole_bound_is_not_kept() -> None:
     family_id = uuid4()
     family = opened_family(family_id)[0]
-    cache = FamilyCache(events=family.version - 1)
+    cache = FamilyCache(budget=weight(family) - 1)
     cache.keep(family_id, Loaded(family, b"h"))
-    assert len(cache) == 0
+    assert len(cache) == 0 and cache.held == 0
+
+
+def test_the_caches_bounds_are_read_in_mib() -> None:
+    settings = Settings.from_env({"REUNITE_FAMILY_CACHE_MIB": "8", "REUNITE_FOLD_CACHE_MIB": "0"})
+    assert (settings.family_cache_mib, settings.fold_cache_mib) == (8, 0)
+
+
+@pytest.mark.parametrize("old", sorted(RENAMED))
+def test_a_renamed_setting_stops_start_up_and_names_its_successor(old: str) -> None:
+    with pytest.raises(ValueError, match=RENAMED[old]):
+        Settings.from_env({old: "20000"})

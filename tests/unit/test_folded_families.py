@@ -13,7 +13,7 @@ from domain.family import Family
 from projections.case_fold import case_rows
 from projections.case_rows import CaseRows
 from projections.cases import KEY, family_rows
-from projections.folded import FoldedFamilies
+from projections.folded import FoldedFamilies, weight
 from projections.projection import Envelope, effective_envelopes
 from projections.row_changes import Changes, Row, changes, fingerprint
 from tests.scenarios.events import stream
@@ -75,10 +75,23 @@ def test_a_batch_that_does_not_follow_the_kept_version_is_not_continued() -> Non
     assert len(folds) == 0  # and the kept fold is dropped
 
 
-def test_the_kept_folds_are_bounded_by_the_events_they_hold() -> None:
-    folds = FoldedFamilies(events=5)
+def test_the_kept_folds_are_bounded_by_the_bytes_they_are_estimated_to_hold() -> None:
+    family, *_ = opened_family(uuid4())
+    history = stream(family)
+    rows = case_rows(history, effective_envelopes)
+    folds = FoldedFamilies(budget=weight(len(history), rows) + 1)
     for _ in range(3):
         family, *_ = opened_family(uuid4())
         history = stream(family)
         folds.keep(family.id, len(history), case_rows(history, effective_envelopes), {})
-    assert len(folds) == 1  # four events each: only the last one fits
+        assert folds.held <= folds.budget
+    assert len(folds) == 1  # the same size each: only the last one fits
+
+
+def test_a_fold_larger_than_the_whole_bound_is_not_kept() -> None:
+    family, *_ = opened_family(uuid4())
+    history = stream(family)
+    rows = case_rows(history, effective_envelopes)
+    folds = FoldedFamilies(budget=weight(len(history), rows) - 1)
+    folds.keep(family.id, len(history), rows, {})
+    assert len(folds) == 0 and folds.held == 0

@@ -108,7 +108,7 @@ def test_the_process_state_is_read_when_scraped() -> None:
         schema=SimpleNamespace(extensions=[]),
     )
     runner = SimpleNamespace(
-        projections={"cases": SimpleNamespace(folded=SimpleNamespace(held=30, events=10_000))},
+        projections={"cases": SimpleNamespace(folded=SimpleNamespace(held=30, budget=10_000))},
         runs=lambda name: True,
         troubled={},
     )
@@ -117,7 +117,7 @@ def test_the_process_state_is_read_when_scraped() -> None:
         store=SimpleNamespace(appends=3, appended=9, conflicts=1, keyring=None),
         access_log=SimpleNamespace(written=4),
         database=SimpleNamespace(pool=pool),
-        commands=SimpleNamespace(cache=SimpleNamespace(held=12, events=20_000)),
+        commands=SimpleNamespace(cache=SimpleNamespace(held=12, budget=20_000)),
         runner=runner,
     )
     m.serve(container, graphql)
@@ -127,9 +127,9 @@ def test_the_process_state_is_read_when_scraped() -> None:
     assert got[("reunite_append_conflicts_total", ())] == 1
     assert got[("reunite_access_log_writes_total", ())] == 4
     assert got[("reunite_pool_connections_in_use", ())] == 4
-    assert got[("reunite_cache_held", (("cache", "family_events"),))] == 12
-    assert got[("reunite_cache_bound", (("cache", "family_events"),))] == 20_000
-    assert got[("reunite_cache_held", (("cache", "case_folds_events"),))] == 30
+    assert got[("reunite_cache_held", (("cache", "family_bytes"),))] == 12
+    assert got[("reunite_cache_bound", (("cache", "family_bytes"),))] == 20_000
+    assert got[("reunite_cache_held", (("cache", "case_folds_bytes"),))] == 30
     assert got[("reunite_cache_held", (("cache", "responses"),))] == 2
     assert got[("reunite_response_cache_misses_total", ())] == 7
     assert got[("reunite_read_plans_answered_total", ())] == 11

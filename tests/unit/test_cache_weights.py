@@ -1,0 +1,107 @@
+"""The caches' bounds follow memory: what a kept family or fold is estimated to hold stays
+near what it holds, measured with tracemalloc, whatever the family's shape."""
+
+from __future__ import annotations
+
+import gc
+import random
+import tracemalloc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from bench.common import case_events
+from bench.long_family import long_history
+from domain.family import Family
+from domain.paths import Member
+from domain.values import MemberRole, PersonName, Sex
+from projections import folded
+from projections.case_fold import case_rows
+from projections.cases import KEY, family_rows
+from projections.projection import effective_envelopes
+from projections.row_changes import fingerprint
+from service.application import family_cache
+from tests.scenarios.events import stream
+
+# An estimate may miss by this factor either way: the bound is a budget, not an account.
+WITHIN = 1.5
+
+
+@contextmanager
+def measured(into: list[int]) -> Iterator[None]:
+    """The bytes allocated, and still held, while the block runs."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        yield
+        gc.collect()
+        into.append(tracemalloc.get_traced_memory()[0] - before)
+    finally:
+        tracemalloc.stop()
+
+
+def generated(count: int) -> list[Family]:
+    """Cases as the demo and the benchmarks make them: a few members, about 10 events."""
+    rng = random.Random(20180520)
+    return [
+        replay(case_events(rng, UUID(int=rng.getrandbits(128), version=4), number))
+        for number in range(count)
+    ]
+
+
+def grown(count: int, members: int) -> list[Family]:
+    """Cases that gained many members, as the sustained load's writers make them."""
+    families = generated(count)
+    for family in families:
+        for _ in range(members):
+            family.add_member(
+                Member(uuid4(), MemberRole.OTHER_ADULT, PersonName("Tía Carmen"), Sex.FEMALE),
+                datetime(2018, 6, 1, tzinfo=UTC),
+            )
+        family.collect_events()
+    return families
+
+
+def replay(events: list[Any]) -> Family:
+    """The family as a command loads it: its events applied one by one."""
+    family = None
+    for event in events:
+        family = event.mutate(family)
+    assert isinstance(family, Family)
+    return family
+
+
+SHAPES: dict[str, Callable[[], list[Family]]] = {
+    "generated": lambda: generated(200),
+    "grown": lambda: grown(4, 300),
+    "long": lambda: [long_history(2000)],
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_loaded_family_holds_about_what_the_family_cache_counts(shape: str) -> None:
+    histories = [list(family.history) for family in SHAPES[shape]()]
+    held: list[int] = []
+    with measured(held):
+        loaded = [replay(history) for history in histories]
+    estimated = sum(map(family_cache.weight, loaded))
+    assert 1 / WITHIN <= estimated / held[0] <= WITHIN, (estimated, held[0])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_fold_holds_about_what_the_fold_memo_counts(shape: str) -> None:
+    histories = [stream(family) for family in SHAPES[shape]()]
+    held: list[int] = []
+    with measured(held):
+        kept = []
+        for history in histories:
+            rows = case_rows(history, effective_envelopes)
+            written = {t: fingerprint(found, KEY.get(t)) for t, found in family_rows(rows).items()}
+            kept.append((len(history), rows, written))
+    estimated = sum(folded.weight(version, rows) for version, rows, _ in kept)
+    assert 1 / WITHIN <= estimated / held[0] <= WITHIN, (estimated, held[0])
