@@ -40,6 +40,9 @@ class Context:
     # Whether a covered read-model query may be answered by its compiled plan
     # (schema/read_plans.py; also REUNITE_READ_PLANS); False: always executed.
     read_plans: bool = True
+    # Whether a plan may leave JSON PostgreSQL built as msgspec.Raw in the answer, for an
+    # encoder that writes it out as it is (the service's); False: decoded, as executed.
+    raw_json: bool = False
 
 
 Info = strawberry.Info[Context, None]

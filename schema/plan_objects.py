@@ -10,13 +10,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-import msgspec
 from graphql import FieldNode
 
 from projections import case_queries, family_queries
 from schema.context import Context
 from schema.plan_fields import BROKEN_TEXT, ObjectSql, subselections
-from schema.plan_roots import Fallback, client_arrays
+from schema.plan_roots import Fallback, client_arrays, compact
 
 Fetch = Callable[[asyncpg.Pool, UUID, str], Awaitable[asyncpg.Record | None]]
 
@@ -72,7 +71,7 @@ class ObjectPlan:
             return None, []
         if row.get("plan_broken") or (self.flagged and BROKEN_TEXT in row["plan_json"]):
             raise Fallback("a row execution answers with an error")
-        return msgspec.json.decode(row["plan_json"]), [row["family_id"]]
+        return compact(row["plan_json"]), [row["family_id"]]
 
 
 def compile_object(compiler: ObjectSql, name: str, nodes: list[FieldNode]) -> ObjectPlan:

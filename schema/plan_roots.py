@@ -277,9 +277,10 @@ async def build_connection(
 
 def edges(
     fields: list[tuple[str, str, int | None]], page: Page[Any], type_name: str
-) -> list[dict[str, Any]]:
-    """The page's edges, each with the selected fields in order, decoded from one JSON text
-    of the nodes' JSON as PostgreSQL built it (no dict per edge built here)."""
+) -> msgspec.Raw:
+    """The page's edges, each with the selected fields in order: one JSON text of the nodes'
+    JSON as PostgreSQL built it, passed to the answer's encoder as it is (msgspec.Raw)
+    rather than decoded into objects only to be encoded again."""
     columns: list[list[str]] = []
     for key, field, index in fields:
         head = f'"{key}":'  # a response key is a GraphQL name: nothing in it to escape
@@ -290,10 +291,18 @@ def edges(
         else:
             columns.append([head + r[f"plan_json_{index}"] for r in page.rows])
     if not columns or not page.rows:
-        return []
+        return EMPTY
     text = "},{".join(",".join(values) for values in zip(*columns, strict=True))
-    found: list[dict[str, Any]] = msgspec.json.decode("[{" + text + "}]")
-    return found
+    return compact("[{" + text + "}]")
+
+
+EMPTY = msgspec.Raw("[]")
+
+
+def compact(text: str) -> msgspec.Raw:
+    """JSON PostgreSQL built (`"key" : value`), its whitespace dropped as msgspec would write
+    it, strings and numbers left as they are: no objects made to encode it again."""
+    return msgspec.Raw(msgspec.json.format(text, indent=-1))
 
 
 async def page_info(fields: list[tuple[str, str]], page: Page[Any]) -> dict[str, Any]:

@@ -20,6 +20,10 @@ any other root field (time travel, `courtReport(knownAt)`, audit, `node`), other
 with resolvers of their own (`dataQualityFlags`, `counselOfRecord`...), directives,
 `minPosition`, and anything else the compiler does not know (schema/plan_fields.NotCovered);
 and any request whose resolver would refuse it.
+
+A plan's edges and objects are the JSON PostgreSQL built, left as msgspec.Raw for the
+service's encoder (`Context.raw_json`, set for HTTP and websocket requests), which writes
+them out as they are; any other caller gets them decoded, as execution gives them.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ class Plan:
                 if not unavailable(e):
                     raise
                 return self.outage(schema._schema, data, root, e), families
-            data[root.key] = value
+            data[root.key] = value if context.raw_json else materialized(value)
             families.update(read)
         return ExecutionResult(data=data), families
 
@@ -193,6 +197,15 @@ class Plan:
             if r.plan is not None
         )
         return ExecutionResult(data=None if required else data, errors=errors)
+
+
+def materialized(value: Any) -> Any:
+    """The value with its JSON texts (msgspec.Raw) decoded."""
+    if isinstance(value, msgspec.Raw):
+        return msgspec.json.decode(value)
+    if isinstance(value, dict):
+        return {k: materialized(v) for k, v in value.items()}
+    return value
 
 
 def compile_plan(

@@ -134,6 +134,7 @@ class GraphQLApp(GraphQL[Context, None]):
             Loaders.create(self.container.database.read_pool),
             # Websocket operations (subscriptions) are executed, never kept.
             response_cache=self.response_cache if isinstance(request, Request) else None,
+            raw_json=True,  # encode_json and create_response write msgspec.Raw as it is
         )
 
     def is_websocket_origin_allowed(self, request: WebSocket, origin: str) -> bool:
@@ -326,7 +327,8 @@ class GraphQLApp(GraphQL[Context, None]):
         assert not isinstance(response_data, list), "batches are refused while parsing"
         media = sub_response.media_type or JSON
         status = sub_response.status_code or status_of(response_data, media)
-        response = Response(self.encode_json(response_data), status_code=status, media_type=media)
+        body = msgspec.json.encode(response_data)  # bytes: the body as sent
+        response = Response(body, status_code=status, media_type=media)
         response.headers.raw.extend(sub_response.headers.raw)
         response.background = sub_response.background
         return response

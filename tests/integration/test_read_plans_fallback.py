@@ -130,6 +130,6 @@ async def test_an_outage_is_answered_alike(container: Container, world: World) -
                 container, Identity("jo", Role.CASEWORKER), query, **variables
             )
             assert planned.planned and planned.text == executed.text
-            assert "DATABASE_UNAVAILABLE" in planned.text and '"retryable": true' in planned.text
+            assert "DATABASE_UNAVAILABLE" in planned.text and '"retryable":true' in planned.text
     finally:
         container.database.replica = None

@@ -3,10 +3,11 @@ plan (schema/read_plans.py), as the same caller, and what each answered and audi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
+
+import msgspec
 
 from schema.build import create_schema
 from schema.context import Context
@@ -23,8 +24,9 @@ ROLES = tuple(Role)
 
 @dataclass(frozen=True)
 class Answer:
-    """One request's answer as JSON text (data, errors, in GraphQL's key order) and the
-    families it recorded in the read audit."""
+    """One request's answer as the service encodes it (data, errors, in GraphQL's key
+    order; a plan's JSON left raw, as over HTTP) and the families it recorded in the read
+    audit."""
 
     text: str
     families: frozenset[UUID]
@@ -41,6 +43,7 @@ async def run(
         identity,
         Loaders.create(container.database.pool),
         read_plans=planned,
+        raw_json=True,
     )
     before = PLANS.answered
     result = await SCHEMA.execute(query, variable_values=variables, context_value=context)
@@ -48,7 +51,7 @@ async def run(
     if result.errors:
         body["errors"] = [e.formatted for e in result.errors]
     return Answer(
-        json.dumps(body, ensure_ascii=False),
+        msgspec.json.encode(body).decode(),
         frozenset(context.read_families),
         PLANS.answered > before,
     )
