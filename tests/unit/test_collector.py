@@ -6,6 +6,7 @@ import gc
 
 import pytest
 
+from service.entrypoints import collector
 from service.entrypoints.collector import YOUNG_THRESHOLD, settled
 
 
@@ -24,3 +25,28 @@ def test_undone_after_a_failure_inside() -> None:
         _ = 1 / 0
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == before
+
+
+def test_glibc_is_trimmed_after_each_full_collection_only_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trims: list[int] = []
+
+    def trim(pad: int) -> int:
+        trims.append(pad)
+        return 1
+
+    monkeypatch.setattr(collector, "TRIM", trim)
+    with settled():
+        gc.collect(0)
+        assert trims == []  # a young collection frees little: not worth a trim
+        gc.collect()
+        assert trims == [0]
+    gc.collect()
+    assert trims == [0]
+    assert collector.trim_after_full not in gc.callbacks
+
+
+def test_this_machine_has_malloc_trim() -> None:
+    """The service's Linux images are glibc: a missing trim would go unnoticed."""
+    assert collector.TRIM is not None
