@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-import msgspec
 from graphql import (
     DocumentNode,
     ExecutionResult,
@@ -44,6 +43,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
+from schema.documents import KEPT_QUERY_CHARS, variables_key
 from schema.errors import PublicError
 from schema.throttle import Throttle
 from service.access.auth import Role
@@ -70,8 +70,6 @@ BUDGETS = {
 }
 UNKNOWN_BUDGET = 100
 ESTIMATES_KEPT = 512  # cost estimates kept per schema (Limits.estimate)
-ESTIMATE_KEY_BYTES = 1024  # variables' JSON longer than this: estimated each time
-ESTIMATE_QUERY_CHARS = 16_384  # and query text longer than this: 512 keys stay under 9 MB
 
 
 @dataclass(frozen=True)
@@ -218,17 +216,9 @@ class Limits:
         variables: Mapping[str, Any] | None,
     ) -> Estimate | None:
         """estimate(), kept for ESTIMATES_KEPT operations of known text and JSON variables."""
-        try:
-            encoded = msgspec.json.encode(variables)
-        except (TypeError, ValueError):  # variables not JSON (in-process callers' objects)
-            encoded = None
+        encoded = variables_key(variables)
         key = None  # kept small, whatever callers send (documents are kept by text already)
-        if (
-            query is not None
-            and len(query) <= ESTIMATE_QUERY_CHARS
-            and encoded is not None
-            and len(encoded) <= ESTIMATE_KEY_BYTES
-        ):
+        if query is not None and len(query) <= KEPT_QUERY_CHARS and encoded is not None:
             key = (query, operation_name, encoded)
         if key is not None and key in self.estimates:
             self.estimates.move_to_end(key)

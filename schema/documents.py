@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse
 from graphql.validation import ASTValidationRule
 from strawberry.extensions import SchemaExtension
@@ -24,6 +26,22 @@ from schema.errors import OPERATION_RESOLUTION_FAILURE
 BUDGET_CHARS = 256 * 1024
 
 Rules = tuple[type[ASTValidationRule], ...]
+
+# What is kept beside a document, by its text and variables (cost estimates, compiled
+# plans, coerced arguments), is kept only for texts and variables this short: hundreds of
+# entries stay a few MB whatever callers send; longer ones are worked out each time.
+KEPT_QUERY_CHARS = 16_384
+KEPT_VARIABLES_BYTES = 1024
+
+
+def variables_key(variables: Mapping[str, Any] | None) -> bytes | None:
+    """The variables' JSON, to key what is kept by them; None when they are not JSON (an
+    in-process caller's objects) or longer than KEPT_VARIABLES_BYTES."""
+    try:
+        key = msgspec.json.encode(variables)
+    except (TypeError, ValueError):
+        return None
+    return key if len(key) <= KEPT_VARIABLES_BYTES else None
 
 
 @dataclass

@@ -56,6 +56,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.arguments import convert_arguments
 
 from schema.context import Context
+from schema.documents import KEPT_QUERY_CHARS, variables_key
 from schema.errors import PublicError
 from schema.plan_fields import NotCovered, ObjectSql, collect
 from schema.plan_objects import OBJECT_ROOTS, ObjectPlan, compile_object
@@ -67,10 +68,7 @@ from service.postgres.database import unavailable
 
 log = logging.getLogger(__name__)
 PLANS_KEPT = 512  # compiled plans per process, by query text, operation name and role
-# A longer document is compiled each time: 512 kept stay small whatever callers send.
-PLAN_QUERY_CHARS = 16_384
 ARGUMENTS_KEPT = 64  # coerced arguments per plan, by variables
-KEY_BYTES = 1024  # variables' JSON longer than this is coerced each time, not kept
 
 
 @dataclass(frozen=True)
@@ -120,12 +118,7 @@ class Plan:
     ) -> dict[str, dict[str, Any]]:
         """Each root's arguments as its resolver takes them, coerced as GraphQL coerces
         them; Fallback where GraphQL or the root's gate would refuse."""
-        try:
-            key: bytes | None = msgspec.json.encode(variables)
-        except (TypeError, ValueError):  # not JSON (a test's own objects): coerced each time
-            key = None
-        if key is not None and len(key) > KEY_BYTES:  # kept small, whatever callers send
-            key = None
+        key = variables_key(variables)
         found = self.coerced.get(key) if key is not None else None
         if found is None:
             found = self.coerce(schema, variables)
@@ -205,6 +198,8 @@ def materialized(value: Any) -> Any:
         return msgspec.json.decode(value)
     if isinstance(value, dict):
         return {k: materialized(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [materialized(v) for v in value]
     return value
 
 
@@ -280,7 +275,7 @@ class PlanCache:
             found: Plan | None = compile_plan(schema, document, operation_name, role)
         except NotCovered:
             found = None
-        if query is not None and len(query) <= PLAN_QUERY_CHARS:
+        if query is not None and len(query) <= KEPT_QUERY_CHARS:
             self.kept[key] = found
             if len(self.kept) > self.size:
                 self.kept.popitem(last=False)

@@ -6,14 +6,13 @@ from graphql import parse
 
 from schema.build import create_schema
 from schema.cost import (
-    ESTIMATE_KEY_BYTES,
-    ESTIMATE_QUERY_CHARS,
     ESTIMATES_KEPT,
     KNOWN_AT_REPORT,
     Limits,
     budget_of,
     estimate,
 )
+from schema.documents import KEPT_QUERY_CHARS, KEPT_VARIABLES_BYTES
 from schema.throttle import Throttle
 from service.access.auth import Role
 
@@ -80,9 +79,9 @@ def test_estimates_are_kept_by_text_and_variables_bounded_and_small() -> None:
     assert ten is not None and hundred is not None
     assert (ten.cost, hundred.cost) == (1 + 10 * 4, 1 + 100 * 4)  # variables are the key too
     assert limits.estimate(SCHEMA, document, PAGE, None, {"n": 10}) is ten
-    padded = PAGE + " " * ESTIMATE_QUERY_CHARS
+    padded = PAGE + " " * KEPT_QUERY_CHARS
     limits.estimate(SCHEMA, parse(padded), padded, None, {"n": 1})
-    limits.estimate(SCHEMA, document, PAGE, None, {"n": 1, "pad": "x" * ESTIMATE_KEY_BYTES})
+    limits.estimate(SCHEMA, document, PAGE, None, {"n": 1, "pad": "x" * KEPT_VARIABLES_BYTES})
     assert len(limits.estimates) == 2  # neither the long text nor the long variables kept
     for n in range(ESTIMATES_KEPT + 5):
         limits.estimate(SCHEMA, document, PAGE, None, {"n": n})

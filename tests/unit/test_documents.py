@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql import parse
 
-from schema.documents import KeptDocuments
+from schema.documents import KEPT_VARIABLES_BYTES, KeptDocuments, variables_key
 
 
 def query(n: int, width: int = 10) -> str:
@@ -43,3 +43,10 @@ def test_keeping_a_text_again_keeps_its_validations() -> None:
     kept.keep(text, parse(text)).validated[()] = []
     assert kept.keep(text, parse(text)).validated == {(): []}
     assert kept.held == len(text)
+
+
+def test_variables_are_a_key_only_when_json_and_short() -> None:
+    assert variables_key({"n": 1}) == b'{"n":1}'
+    assert variables_key(None) == b"null"
+    assert variables_key({"when": object()}) is None  # an in-process caller's object
+    assert variables_key({"pad": "x" * KEPT_VARIABLES_BYTES}) is None

@@ -3,13 +3,15 @@ role's reach shapes the SQL (schema/read_plans.py, schema/plan_fields.py)."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 from graphql import parse
 
 from schema.build import create_schema
+from schema.documents import KEPT_QUERY_CHARS
 from schema.plan_fields import NotCovered
 from schema.plan_reports import ReportPlan, Shape
-from schema.read_plans import PLAN_QUERY_CHARS, PlanCache, compile_plan
+from schema.read_plans import PlanCache, compile_plan, materialized
 from service.access.auth import Role
 
 SCHEMA = create_schema()._schema
@@ -81,9 +83,9 @@ def test_plans_are_kept_per_role_and_so_is_not_covered() -> None:
     uncovered = "{ projectionStatus { name } }"
     assert cache.plan(SCHEMA, parse(uncovered), uncovered, None, Role.ADMIN) is None
     assert len(cache.kept) == 2  # bounded: the oldest went
-    padded = PAGE + " " * PLAN_QUERY_CHARS  # a long document: compiled, not kept
+    padded = PAGE + " " * KEPT_QUERY_CHARS  # a long document: compiled, not kept
     assert cache.plan(SCHEMA, parse(padded), padded, None, Role.CASEWORKER) is not None
-    assert all(len(query) <= PLAN_QUERY_CHARS for query, *_ in cache.kept)
+    assert all(len(query) <= KEPT_QUERY_CHARS for query, *_ in cache.kept)
 
 
 def test_the_statistics_roots_compile_to_their_selection() -> None:
@@ -98,3 +100,8 @@ def test_the_statistics_roots_compile_to_their_selection() -> None:
     assert isinstance(children, Shape)
     assert [f[:2] for f in children.fields] == [("total", "total"), ("n", "under_5")]
     assert facilities.listed and [f[0] for f in facilities.shape.fields] == ["census", "__typename"]
+
+
+def test_json_left_raw_is_decoded_wherever_it_sits_for_a_caller_in_process() -> None:
+    value = {"edges": msgspec.Raw('[{"a":1}]'), "list": [msgspec.Raw("2")], "n": 3}
+    assert materialized(value) == {"edges": [{"a": 1}], "list": [2], "n": 3}
