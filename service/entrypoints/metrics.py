@@ -45,7 +45,7 @@ from service.settings import Settings
 
 
 class GraphQLApp(Protocol):
-    """What the metrics read of the GraphQL view (app.py's GraphQLApp)."""
+    """What the metrics read of the GraphQL view (graphql_app.py's GraphQLApp)."""
 
     response_cache: ResponseCache | None
     sessions: Sessions

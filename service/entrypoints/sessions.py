@@ -50,7 +50,7 @@ class Sessions:
         self.max_per_subject = max_per_subject
         self.held: Counter[str] = Counter()
         # The open sessions themselves: their operations are counted (metrics), and they
-        # are closed with 1001 when the server goes away (app.py).
+        # are closed with 1001 when the server goes away (graphql_app.py).
         self.handlers: weakref.WeakSet[SessionHandler] = weakref.WeakSet()
 
     def admit(self, identity: Identity) -> None:
