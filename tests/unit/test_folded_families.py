@@ -13,7 +13,7 @@ from domain.family import Family
 from projections.case_fold import case_rows
 from projections.case_rows import CaseRows
 from projections.cases import KEY, family_rows
-from projections.folded import FoldedFamilies, weight
+from projections.folded import FoldedFamilies
 from projections.projection import Envelope, effective_envelopes
 from projections.row_changes import Changes, Row, changes, fingerprint
 from tests.scenarios.events import stream
@@ -75,23 +75,41 @@ def test_a_batch_that_does_not_follow_the_kept_version_is_not_continued() -> Non
     assert len(folds) == 0  # and the kept fold is dropped
 
 
-def test_the_kept_folds_are_bounded_by_the_bytes_they_are_estimated_to_hold() -> None:
+def cost_of(history: Sequence[Envelope]) -> int:
+    """What one fold of `history` costs the memo."""
+    folds = FoldedFamilies()
+    folds.keep(
+        history[0].recorded.stream_id, len(history), case_rows(history, effective_envelopes), {}
+    )
+    return folds.held
+
+
+def test_a_kept_fold_is_continued_from_its_pickle_as_from_the_objects() -> None:
     family, *_ = opened_family(uuid4())
     history = stream(family)
-    rows = case_rows(history, effective_envelopes)
-    folds = FoldedFamilies(budget=weight(len(history), rows) + 1)
-    for _ in range(3):
-        family, *_ = opened_family(uuid4())
-        history = stream(family)
-        folds.keep(family.id, len(history), case_rows(history, effective_envelopes), {})
+    folds = FoldedFamilies()
+    rows = case_rows(history[:-1], effective_envelopes)
+    folds.keep(family.id, len(history) - 1, rows, {"family_summary": 1})
+    resumed = folds.resume(family.id, history[-1:])
+    assert resumed is not None and resumed[1] == {"family_summary": 1}
+    assert tables(resumed[0]) == tables(case_rows(history, effective_envelopes))
+    assert folds.held == 0  # taken out until kept again
+
+
+def test_the_kept_folds_are_bounded_by_the_bytes_they_hold() -> None:
+    histories = [stream(opened_family(uuid4())[0]) for _ in range(3)]
+    costs = [cost_of(history) for history in histories]
+    folds = FoldedFamilies(budget=max(costs) + min(costs) // 2)  # room for one, not two
+    for history in histories:
+        rows = case_rows(history, effective_envelopes)
+        folds.keep(history[0].recorded.stream_id, len(history), rows, {})
         assert folds.held <= folds.budget
-    assert len(folds) == 1  # the same size each: only the last one fits
+    assert len(folds) == 1 and folds.held == costs[-1]  # the last one kept
 
 
 def test_a_fold_larger_than_the_whole_bound_is_not_kept() -> None:
     family, *_ = opened_family(uuid4())
     history = stream(family)
-    rows = case_rows(history, effective_envelopes)
-    folds = FoldedFamilies(budget=weight(len(history), rows) - 1)
-    folds.keep(family.id, len(history), rows, {})
+    folds = FoldedFamilies(budget=cost_of(history) - 1)
+    folds.keep(family.id, len(history), case_rows(history, effective_envelopes), {})
     assert len(folds) == 0 and folds.held == 0
