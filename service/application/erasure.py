@@ -114,8 +114,7 @@ class Erasure:
         await self.keyring.load_erasures(self.commands.store.pool)
         new = self.keyring.erased - known
         if new:  # which families they were in is not known here: forget every one kept
-            while self.commands.cache.take_any() is not None:
-                pass
+            self.commands.cache.clear()
         return len(new)
 
     def heard(self, payload: str) -> None:

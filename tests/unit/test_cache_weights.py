@@ -4,6 +4,7 @@ near what it holds, measured with tracemalloc, whatever the family's shape."""
 from __future__ import annotations
 
 import gc
+import pickle
 import random
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -91,6 +92,19 @@ def test_a_loaded_family_holds_about_what_the_family_cache_counts(shape: str) ->
         loaded = [replay(history) for history in histories]
     estimated = sum(map(family_cache.weight, loaded))
     assert 1 / WITHIN <= estimated / held[0] <= WITHIN, (estimated, held[0])
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pickled_families_hold_about_what_the_family_cache_counts(shape: str) -> None:
+    loaded = [replay(list(family.history)) for family in SHAPES[shape]()]
+    for family in loaded:  # pickling makes each object's __dict__ real: not the cache's
+        pickle.dumps(family)
+    cache = family_cache.FamilyCache(budget=2**40, hot=0)
+    held: list[int] = []
+    with measured(held):
+        for family in loaded:
+            cache.keep(family.id, family_cache.Loaded(family, b"h"))
+    assert 1 / WITHIN <= cache.held / held[0] <= WITHIN, (cache.held, held[0])
 
 
 @pytest.mark.parametrize("shape", SHAPES)

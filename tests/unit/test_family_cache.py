@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
+from hypothesis import given
 
-from service.application.family_cache import FamilyCache, Loaded, weight
+from domain.family import Family
+from domain.paths import Member
+from domain.values import MemberRole, PersonName, Sex
+from service.application.family_cache import ENTRY_BYTES, FamilyCache, Loaded, weight
 from service.settings import RENAMED, Settings
-from tests.scenarios.family import opened_family
+from tests.scenarios.family import T0, opened_family
+from tests.scenarios.histories import PROPERTY, family_histories
+from tests.unit.test_cache_weights import grown, replay
 
 
 def test_the_least_recently_kept_family_is_dropped_beyond_the_bound() -> None:
@@ -62,3 +68,59 @@ def test_the_caches_bounds_are_read_in_mib() -> None:
 def test_a_renamed_setting_stops_start_up_and_names_its_successor(old: str) -> None:
     with pytest.raises(ValueError, match=RENAMED[old]):
         Settings.from_env({old: "20000"})
+
+
+def test_families_beyond_the_hot_ones_are_kept_pickled_and_taken_back_whole() -> None:
+    families = grown(3, 20)
+    cache = FamilyCache(hot=1)
+    for family in families:
+        cache.keep(family.id, Loaded(family, b"h"))
+    held_objects = weight(families[-1])
+    assert cache.held - held_objects >= 2 * ENTRY_BYTES  # the two older ones pickled
+    for family in families:
+        taken = cache.take(family.id)
+        assert taken is not None and taken.head == b"h"
+        assert vars(taken.family) == vars(replay(list(family.history)))
+    assert len(cache) == 0 and cache.held == 0
+
+
+def test_a_pickled_family_goes_on_as_the_family_did() -> None:
+    family = grown(1, 5)[0]
+    cache = FamilyCache(hot=0)
+    cache.keep(family.id, Loaded(replay(list(family.history)), b"h"))
+    taken = cache.take(family.id)
+    assert taken is not None
+    for copy in (family, taken.family):
+        copy.add_member(
+            Member(UUID(int=7), MemberRole.OTHER_ADULT, PersonName("Tía Ana"), Sex.FEMALE), T0
+        )
+    went_on, did = vars(taken.family), vars(family)
+    for stamped in ("history", "_pending_events"):  # the new event is stamped now
+        assert went_on.pop(stamped)[:-1] == did.pop(stamped)[:-1]
+    assert went_on.pop("_modified_on") and did.pop("_modified_on")
+    assert went_on == did
+
+
+@PROPERTY
+@given(family_histories())
+def test_any_family_comes_back_from_its_pickle_as_it_was(family: Family) -> None:
+    cache = FamilyCache(hot=0)
+    cache.keep(family.id, Loaded(replay(list(family.history)), b"h"))
+    taken = cache.take(family.id)
+    assert taken is not None and vars(taken.family) == vars(replay(list(family.history)))
+
+
+def test_clear_forgets_the_hot_and_the_pickled_families() -> None:
+    cache = FamilyCache(hot=1)
+    for family in grown(3, 2):
+        cache.keep(family.id, Loaded(family, b"h"))
+    cache.clear()
+    assert len(cache) == 0 and cache.held == 0
+
+
+def test_pickled_families_are_dropped_first_beyond_the_bound() -> None:
+    families = grown(3, 20)
+    cache = FamilyCache(hot=1, families=2)
+    for family in families:
+        cache.keep(family.id, Loaded(family, b"h"))
+    assert [cache.take(f.id) is not None for f in families] == [False, True, True]
