@@ -3,13 +3,15 @@
 One server process (projections inside, as `make run` runs it) over generated families.
 Writers send `addMember` without a version check as fast as they can, each to any of the
 families (`--hot-writers` of them only to the followed ones: families that then grow by
-thousands of members); read-your-write clients write, then read the family with
-`minPosition`; subscribers follow some of the written families with `familyEvents`.
+thousands of members; with `--retire N` a family makes way for a fresh one after N
+commands, so the load is stationary); read-your-write clients write, then read the family
+with `minPosition`; subscribers follow some of the written families with `familyEvents`.
 Every second the projections' lag (events still to apply) and the server's RSS are
 sampled. Before the load, one command on a family of 2,000 events is timed against one on
 a family of 10, interleaved (medians of `--runs` x 10).
 
     .venv/bin/python -m bench.sustained [--seconds 60] [--warmup S] [--writers 8] [--scale 1.0]
+        [--retire 0]
 
 Give it a PostgreSQL server of its own (DATABASE_URL=... --wipe): transaction ids are the
 whole server's, so a long transaction in another database (a test suite, say) holds back
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import random
 import statistics
@@ -93,29 +96,58 @@ async def add(client: httpx.AsyncClient, family: UUID) -> dict[str, Any]:
     return result
 
 
-async def writer(
-    client: httpx.AsyncClient, families: Sequence[UUID], until: float, t: Tally
-) -> None:
+class Rotation:
+    """The families the load writes to. With `retire`, a family that has taken that many
+    of the load's commands makes way for a prepared one, so the families written to stay
+    about the same size (the followed ones never retire: their subscribers wait on them)."""
+
+    def __init__(
+        self,
+        active: Sequence[UUID],
+        reserve: Sequence[UUID] = (),
+        retire: int = 0,
+        followed: Sequence[UUID] = (),
+    ) -> None:
+        self.active = list(active)
+        self.reserve = collections.deque(reserve)
+        self.retire = retire
+        self.followed = frozenset(followed)
+        self.taken: collections.Counter[UUID] = collections.Counter()
+
+    def pick(self, rng: random.Random) -> UUID:
+        return rng.choice(self.active)
+
+    def took(self, family: UUID) -> None:
+        """One more command recorded on `family`."""
+        if not self.retire or family in self.followed:
+            return
+        self.taken[family] += 1
+        if self.taken[family] == self.retire and self.reserve:
+            self.active[self.active.index(family)] = self.reserve.popleft()
+
+
+async def writer(client: httpx.AsyncClient, families: Rotation, until: float, t: Tally) -> None:
     rng = random.Random()
     while time.monotonic() < until:
-        result = await add(client, rng.choice(families))
+        family = families.pick(rng)
+        result = await add(client, family)
         if result["__typename"] == "CommandSuccess":
             t.commands += 1
+            families.took(family)
         else:
             t.conflicts += 1
 
 
-async def own_reader(
-    client: httpx.AsyncClient, families: Sequence[UUID], until: float, t: Tally
-) -> None:
+async def own_reader(client: httpx.AsyncClient, families: Rotation, until: float, t: Tally) -> None:
     """Write, then read the write back with minPosition: the seconds the read took."""
     rng = random.Random()
     while time.monotonic() < until:
-        family = rng.choice(families)
+        family = families.pick(rng)
         written = await add(client, family)
         if written["__typename"] != "CommandSuccess":
             continue
         t.commands += 1
+        families.took(family)
         started = time.monotonic()
         answer = await client.post(
             "/graphql",
@@ -307,7 +339,10 @@ async def main(args: argparse.Namespace) -> None:
     token = minter.mint("bench", Role.CASEWORKER)
     async with bench_database(wipe=args.wipe) as db:
         await empty_database(db.pool)  # --wipe given, or a throwaway database
-        families, long, short = await prepare(db, max(20, int(400 * args.scale)))
+        active = max(20, int(400 * args.scale))
+        # With --retire, enough prepared families for up to 150 commands a second.
+        reserve = int(args.seconds * 150 / args.retire) if args.retire else 0
+        families, long, short = await prepare(db, active + reserve)
         port = 18000 + random.randint(1000, 1999)
         server = start_server(db.url, port, None, projections=True)
         base = f"http://127.0.0.1:{port}"
@@ -326,11 +361,17 @@ async def main(args: argparse.Namespace) -> None:
                 since, started = datetime.now(UTC), time.monotonic()
                 until = started + args.seconds
                 followed = families[: args.subscribers // 2 or 1]
+                rotation = Rotation(families[:active], families[active:], args.retire, followed)
                 work = [
-                    writer(client, followed if i < args.hot_writers else families, until, tally)
+                    writer(
+                        client,
+                        Rotation(followed) if i < args.hot_writers else rotation,
+                        until,
+                        tally,
+                    )
                     for i in range(args.writers)
                 ]
-                work += [own_reader(client, families, until, tally) for _ in range(args.readers)]
+                work += [own_reader(client, rotation, until, tally) for _ in range(args.readers)]
                 url = base.replace("http", "ws") + "/graphql"
                 # One caseworker a subscriber: connections per subject are capped.
                 tokens = [
@@ -360,6 +401,13 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="x10 commands per family for the cost")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--wipe", action="store_true")
+    parser.add_argument(
+        "--retire",
+        type=int,
+        default=0,
+        help="commands after which a family makes way for a fresh one (a stationary load); "
+        "0: the same families grow all along",
+    )
     parser.add_argument(
         "--warmup",
         type=float,
