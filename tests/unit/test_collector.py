@@ -1,5 +1,6 @@
-"""The collector while serving: survivors of a full collection frozen out of the next ones,
-thawed at intervals so cyclic garbage among them is still freed; the caches hold none."""
+"""While serving: start-up's objects frozen, young collections rarer, glibc trimmed and the
+survivors of each full collection frozen, thawed at intervals so cyclic garbage among them is
+still freed (the caches hold none); all undone after."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import pytest
 
 from projections.case_fold import case_rows
 from projections.projection import effective_envelopes
-from service.entrypoints.collector import AfterFull, settled
+from service.entrypoints import collector
+from service.entrypoints.collector import YOUNG_THRESHOLD, AfterFull, settled
 from tests.scenarios.events import stream
 from tests.unit.test_cache_weights import generated, grown, replay
 
@@ -39,6 +41,48 @@ def clock() -> Iterator[Clock]:
     with settled(after_full=AfterFull(thaw_every=60, clock=clock)):
         yield clock
     assert gc.get_freeze_count() == 0  # everything thawed after serving
+
+
+def test_start_up_is_frozen_and_the_young_threshold_raised_only_inside() -> None:
+    before = gc.get_threshold()
+    with settled():
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+
+
+def test_undone_after_a_failure_inside() -> None:
+    before = gc.get_threshold()
+    with pytest.raises(ZeroDivisionError), settled(1234):
+        _ = 1 / 0
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
+
+
+def test_glibc_is_trimmed_after_each_full_collection_only_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    trims: list[int] = []
+
+    def trim(pad: int) -> int:
+        trims.append(pad)
+        return 1
+
+    monkeypatch.setattr(collector, "TRIM", trim)
+    with settled():
+        gc.collect(0)
+        assert trims == []  # a young collection frees little: not worth a trim
+        gc.collect()
+        assert trims == [0]
+    gc.collect()
+    assert trims == [0]
+    assert not any(isinstance(c, AfterFull) for c in gc.callbacks)
+
+
+def test_this_machine_has_malloc_trim() -> None:
+    """The service's Linux images are glibc: a missing trim would go unnoticed."""
+    assert collector.TRIM is not None
 
 
 def test_what_survives_a_full_collection_is_frozen_out_of_the_next(clock: Clock) -> None:
