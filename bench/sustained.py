@@ -340,8 +340,8 @@ async def main(args: argparse.Namespace) -> None:
     async with bench_database(wipe=args.wipe) as db:
         await empty_database(db.pool)  # --wipe given, or a throwaway database
         active = max(20, int(400 * args.scale))
-        # With --retire, enough prepared families for up to 150 commands a second.
-        reserve = int(args.seconds * 150 / args.retire) if args.retire else 0
+        # With --retire, enough prepared families for up to 250 commands a second.
+        reserve = int(args.seconds * 250 / args.retire) if args.retire else 0
         families, long, short = await prepare(db, active + reserve)
         port = 18000 + random.randint(1000, 1999)
         server = start_server(db.url, port, None, projections=True)
