@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -11,6 +12,8 @@ from projections.case_fold import fold_more
 from projections.case_rows import CaseRows
 from projections.projection import Envelope
 from projections.row_changes import Fingerprints
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BYTES = 32 * 2**20
 
@@ -74,6 +77,9 @@ class FoldedFamilies:
         members, rows.members = rows.members, []
         try:
             pickled = pickle.dumps((rows, written), protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # a memo never fails the batch that fills it: folded whole next
+            log.exception("the fold of family %s could not be pickled; not kept", family_id)
+            return
         finally:
             rows.members = members
         cost = ENTRY_BYTES + len(pickled)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import pickle
 from collections import OrderedDict
 from dataclasses import dataclass
 from uuid import UUID
 
 from domain.family import Family
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FAMILIES = 1024
 DEFAULT_BYTES = 32 * 2**20
@@ -97,7 +100,12 @@ class FamilyCache:
 
     def _pickle_oldest(self) -> None:
         family_id, (loaded, cost) = self._objects.popitem(last=False)
-        pickled = pickle.dumps(loaded.family, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            pickled = pickle.dumps(loaded.family, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # a cache never fails the command that fills it: not kept
+            log.exception("family %s could not be pickled; it is no longer kept", family_id)
+            self._held -= cost
+            return
         now = ENTRY_BYTES + len(pickled)
         self._pickled[family_id] = (pickled, loaded.head, now)
         self._held += now - cost

@@ -124,3 +124,11 @@ def test_pickled_families_are_dropped_first_beyond_the_bound() -> None:
     for family in families:
         cache.keep(family.id, Loaded(family, b"h"))
     assert [cache.take(f.id) is not None for f in families] == [False, True, True]
+
+
+def test_a_family_that_cannot_be_pickled_is_not_kept_and_the_command_goes_on() -> None:
+    family = grown(1, 2)[0]
+    family.unpicklable = lambda: None  # type: ignore[attr-defined]
+    cache = FamilyCache(hot=0)
+    cache.keep(family.id, Loaded(family, b"h"))
+    assert len(cache) == 0 and cache.held == 0

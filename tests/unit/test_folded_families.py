@@ -113,3 +113,15 @@ def test_a_fold_larger_than_the_whole_bound_is_not_kept() -> None:
     folds = FoldedFamilies(budget=cost_of(history) - 1)
     folds.keep(family.id, len(history), case_rows(history, effective_envelopes), {})
     assert len(folds) == 0 and folds.held == 0
+
+
+def test_a_fold_that_cannot_be_pickled_is_not_kept() -> None:
+    family, *_ = opened_family(uuid4())
+    history = stream(family)
+    rows = case_rows(history, effective_envelopes)
+    members = list(rows.members)
+    rows.case_number = lambda: None  # type: ignore[assignment]
+    folds = FoldedFamilies()
+    folds.keep(family.id, len(history), rows, {})
+    assert len(folds) == 0 and folds.held == 0
+    assert rows.members == members  # the caller's rows as they were
