@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import gc
 import pickle
-import random
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID, uuid4
 
 import pytest
 
-from bench.common import case_events
 from bench.long_family import long_history
 from domain.family import Family
-from domain.paths import Member
-from domain.values import MemberRole, PersonName, Sex
 from projections.case_fold import case_rows
 from projections.cases import KEY, family_rows
 from projections.folded import FoldedFamilies
@@ -27,6 +20,7 @@ from projections.projection import effective_envelopes
 from projections.row_changes import fingerprint
 from service.application import family_cache
 from tests.scenarios.events import stream
+from tests.scenarios.shapes import generated, grown, replay
 
 # An estimate may miss by this factor either way: the bound is a budget, not an account.
 WITHIN = 1.5
@@ -44,37 +38,6 @@ def measured(into: list[int]) -> Iterator[None]:
         into.append(tracemalloc.get_traced_memory()[0] - before)
     finally:
         tracemalloc.stop()
-
-
-def generated(count: int) -> list[Family]:
-    """Cases as the demo and the benchmarks make them: a few members, about 10 events."""
-    rng = random.Random(20180520)
-    return [
-        replay(case_events(rng, UUID(int=rng.getrandbits(128), version=4), number))
-        for number in range(count)
-    ]
-
-
-def grown(count: int, members: int) -> list[Family]:
-    """Cases that gained many members, as the sustained load's writers make them."""
-    families = generated(count)
-    for family in families:
-        for _ in range(members):
-            family.add_member(
-                Member(uuid4(), MemberRole.OTHER_ADULT, PersonName("Tía Carmen"), Sex.FEMALE),
-                datetime(2018, 6, 1, tzinfo=UTC),
-            )
-        family.collect_events()
-    return families
-
-
-def replay(events: list[Any]) -> Family:
-    """The family as a command loads it: its events applied one by one."""
-    family = None
-    for event in events:
-        family = event.mutate(family)
-    assert isinstance(family, Family)
-    return family
 
 
 SHAPES: dict[str, Callable[[], list[Family]]] = {

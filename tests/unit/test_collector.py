@@ -15,7 +15,7 @@ from projections.projection import effective_envelopes
 from service.entrypoints import collector
 from service.entrypoints.collector import YOUNG_THRESHOLD, AfterFull, settled
 from tests.scenarios.events import stream
-from tests.unit.test_cache_weights import generated, grown, replay
+from tests.scenarios.shapes import generated, grown, replay
 
 
 class Clock:

@@ -14,7 +14,7 @@ from service.application.family_cache import ENTRY_BYTES, FamilyCache, Loaded, w
 from service.settings import RENAMED, Settings
 from tests.scenarios.family import T0, opened_family
 from tests.scenarios.histories import PROPERTY, family_histories
-from tests.unit.test_cache_weights import grown, replay
+from tests.scenarios.shapes import grown, replay
 
 
 def test_the_least_recently_kept_family_is_dropped_beyond_the_bound() -> None:
