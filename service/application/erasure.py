@@ -126,7 +126,7 @@ class Erasure:
             return
         # Replays' memo of decoded rows notices the new erasure itself (time_travel.py).
         self.keyring.forget(person_id)
-        self.commands.cache.take(family_id)
+        self.commands.cache.forget(family_id)
 
 
 class ErasureNotices:

@@ -85,7 +85,7 @@ class FamilyCache:
     def keep(self, family_id: UUID, loaded: Loaded) -> None:
         """Keep a family for the next command, pickling the least recently kept beyond the
         hot ones, and dropping them beyond the bounds."""
-        self._forget(family_id)
+        self.forget(family_id)
         cost = weight(loaded.family)
         if cost > self.budget or self.families <= 0:
             return
@@ -110,7 +110,8 @@ class FamilyCache:
         self._pickled[family_id] = (pickled, loaded.head, now)
         self._held += now - cost
 
-    def _forget(self, family_id: UUID) -> None:
+    def forget(self, family_id: UUID) -> None:
+        """Forget one family, without loading it (an erasure in it, say)."""
         if (kept := self._objects.pop(family_id, None)) is not None:
             self._held -= kept[1]
         if (pickled := self._pickled.pop(family_id, None)) is not None:

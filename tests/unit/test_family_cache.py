@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from uuid import UUID, uuid4
 
 import pytest
@@ -131,4 +132,17 @@ def test_a_family_that_cannot_be_pickled_is_not_kept_and_the_command_goes_on() -
     family.unpicklable = lambda: None  # type: ignore[attr-defined]
     cache = FamilyCache(hot=0)
     cache.keep(family.id, Loaded(family, b"h"))
+    assert len(cache) == 0 and cache.held == 0
+
+
+def test_a_family_forgotten_is_dropped_from_either_tier_without_being_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    families = grown(2, 3)
+    cache = FamilyCache(hot=1)
+    for family in families:
+        cache.keep(family.id, Loaded(family, b"h"))
+    monkeypatch.setattr(pickle, "loads", lambda _: pytest.fail("unpickled"))
+    for family in families:  # the first pickled, the second an object
+        cache.forget(family.id)
     assert len(cache) == 0 and cache.held == 0
