@@ -128,6 +128,9 @@ async def thirty_event_family(container: Container) -> UUID:
     return family.id
 
 
+APP_FACTORY = "service.entrypoints.app:app_from_env"
+
+
 def start_server(
     url: str,
     port: int,
@@ -135,6 +138,7 @@ def start_server(
     projections: bool = False,
     extra_env: dict[str, str] | None = None,
     stderr: int | IO[bytes] | None = None,
+    factory: str = APP_FACTORY,
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -151,7 +155,7 @@ def start_server(
             "-m",
             "uvicorn",
             "--factory",
-            "service.entrypoints.app:app_from_env",
+            factory,
             "--port",
             str(port),
             "--no-access-log",

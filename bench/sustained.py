@@ -11,7 +11,7 @@ sampled. Before the load, one command on a family of 2,000 events is timed again
 a family of 10, interleaved (medians of `--runs` x 10).
 
     .venv/bin/python -m bench.sustained [--seconds 60] [--warmup S] [--writers 8] [--scale 1.0]
-        [--retire 0]
+        [--retire 0] [--watch-collector]
 
 Give it a PostgreSQL server of its own (DATABASE_URL=... --wipe): transaction ids are the
 whole server's, so a long transaction in another database (a test suite, say) holds back
@@ -24,8 +24,10 @@ import argparse
 import asyncio
 import collections
 import json
+import os
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +38,7 @@ from uuid import UUID, uuid4
 import httpx
 import websockets
 
+from bench import collector_watch
 from bench.common import (
     bench_database,
     case_events,
@@ -44,7 +47,7 @@ from bench.common import (
     print_table,
     settings_for,
 )
-from bench.graphql import SECRET, append_all, start_server, wait_ready
+from bench.graphql import APP_FACTORY, SECRET, append_all, start_server, wait_ready
 from bench.long_family import long_history
 from service.access.auth import Authenticator, Role
 from service.application.container import Container
@@ -344,7 +347,18 @@ async def main(args: argparse.Namespace) -> None:
         reserve = int(args.seconds * 250 / args.retire) if args.retire else 0
         families, long, short = await prepare(db, active + reserve)
         port = 18000 + random.randint(1000, 1999)
-        server = start_server(db.url, port, None, projections=True)
+        watch = None
+        if args.watch_collector:
+            descriptor, watch = tempfile.mkstemp(suffix=".gc")
+            os.close(descriptor)
+        server = start_server(
+            db.url,
+            port,
+            None,
+            projections=True,
+            extra_env={collector_watch.LOG: watch} if watch else None,
+            factory=collector_watch.FACTORY if watch else APP_FACTORY,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             await wait_ready(base)
@@ -358,6 +372,8 @@ async def main(args: argparse.Namespace) -> None:
             ) as client:
                 cost = await command_cost(client, long, short, args.runs)
                 tally = Tally()
+                if watch:  # the load's collections only
+                    os.truncate(watch, 0)
                 since, started = datetime.now(UTC), time.monotonic()
                 until = started + args.seconds
                 followed = families[: args.subscribers // 2 or 1]
@@ -386,9 +402,13 @@ async def main(args: argparse.Namespace) -> None:
                     work.append(sampler(db, metrics, server.pid, started, until, tally))
                     await asyncio.gather(*work)
                 report(tally, args.seconds, args.warmup, cost)
+                if watch:
+                    print(collector_watch.summary(watch, args.seconds))
         finally:
             server.terminate()
             server.wait()
+            if watch:
+                os.unlink(watch)
 
 
 def parse() -> argparse.Namespace:
@@ -401,6 +421,12 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="x10 commands per family for the cost")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--wipe", action="store_true")
+    parser.add_argument(
+        "--watch-collector",
+        action="store_true",
+        help="time each of the server's collections (bench.collector_watch) and print their "
+        "pauses after the load",
+    )
     parser.add_argument(
         "--retire",
         type=int,
