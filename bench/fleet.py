@@ -42,7 +42,8 @@ import websockets
 
 from bench.common import median, own_server, print_table, with_database
 from bench.graphql import SECRET, start_server, wait_ready
-from bench.sustained import FOLLOW, LAG, READ, Tally, add, ms, percentile, prepare
+from bench.sustained import LAG, ms, percentile, prepare
+from bench.sustained_clients import FOLLOW, READ, Tally, add
 from service.access.auth import Authenticator, Role
 from service.postgres.database import open_database
 from service.settings import Settings
